@@ -1,0 +1,168 @@
+//! `govdata`: one binary for every node of the federation.
+//!
+//! `serve` runs a node; `demo` seeds and serves a small federation; `init`
+//! prepares a node's first department and administrators; the admin commands
+//! (`department`, `system`, `user`, `api-key`) work directly on the node's
+//! store, as the operator, with every change written to the ledger under the
+//! actor `cli:<login>`.
+
+mod admin;
+mod demo;
+mod synth;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use govdata_server::Config;
+
+#[derive(Parser)]
+#[command(name = "govdata", version, about = "Integrated government data platform node")]
+struct Cli {
+    /// Configuration file (TOML); see docs/configuration.md.
+    #[arg(long, short, global = true, env = "GOVDATA_CONFIG_FILE")]
+    config: Option<PathBuf>,
+    /// Overrides `data_dir`.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Overrides `database.url` (e.g. postgres://user@host/db).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Seed and serve a demo federation (national hub and provincial nodes).
+    Demo(demo::DemoArgs),
+    #[command(flatten)]
+    Node(NodeCommand),
+}
+
+/// Commands that act on the node the configuration describes.
+#[derive(Subcommand)]
+enum NodeCommand {
+    /// Run the node's HTTP server.
+    Serve {
+        /// Overrides `server.listen`.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Prepare a node: key, database, first department and administrator.
+    Init(admin::InitArgs),
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Departments.
+    Department {
+        #[command(subcommand)]
+        command: admin::DepartmentCommand,
+    },
+    /// Information systems (政务信息系统).
+    System {
+        #[command(subcommand)]
+        command: admin::SystemCommand,
+    },
+    /// User accounts and roles.
+    User {
+        #[command(subcommand)]
+        command: admin::UserCommand,
+    },
+    /// Application API keys.
+    ApiKey {
+        #[command(subcommand)]
+        command: admin::ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print the effective values (secrets redacted).
+    Check,
+}
+
+/// The configuration file and environment, with command-line overrides on top.
+fn load_config(
+    file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+) -> anyhow::Result<Config> {
+    let mut config = Config::load(file.as_deref())?;
+    if let Some(dir) = data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(url) = database_url {
+        config.database.url = Some(url);
+        config.database.url_file = None;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let Cli { config: file, data_dir, database_url, command } = cli;
+    let command = match command {
+        Command::Demo(args) => {
+            govdata_server::telemetry::init_logging(&Config::default().log);
+            return demo::run(&args).await;
+        }
+        Command::Node(command) => command,
+    };
+    let mut config = load_config(file, data_dir, database_url)?;
+    govdata_server::telemetry::init_logging(&config.log);
+    match command {
+        NodeCommand::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            let (store, node) = govdata_server::open(&config).await?;
+            let listener = tokio::net::TcpListener::bind(config.server.listen)
+                .await
+                .with_context(|| format!("binding {}", config.server.listen))?;
+            println!("govdata node '{}' listening on http://{}", node.info.name, listener.local_addr()?);
+            govdata_server::serve(listener, store, node, config, shutdown_signal()).await
+        }
+        NodeCommand::Config { command: ConfigCommand::Check } => {
+            print!("{}", config.to_redacted_toml());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        NodeCommand::Init(args) => admin::init(&config, args).await,
+        NodeCommand::Department { command } => admin::department(&config, command).await,
+        NodeCommand::System { command } => admin::system(&config, command).await,
+        NodeCommand::User { command } => admin::user(&config, command).await,
+        NodeCommand::ApiKey { command } => admin::api_key(&config, command).await,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,112 @@
+//! The router: every endpoint registered once, with its OpenAPI description,
+//! behind one stack of layers for request ids, logging, metrics, body limits,
+//! panics and error rendering.
+
+use std::any::Any;
+
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, Response};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use govdata_model::ErrorCode;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::HttpError;
+use crate::routes::{auth, org, system, users, validate};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "govdata", description = "Integrated government data platform node (国办函〔2022〕102号)."),
+    tags(
+        (name = "system", description = "Health, metrics and node identity"),
+        (name = "auth", description = "Login sessions and the current caller"),
+        (name = "validate", description = "National identifier checks"),
+        (name = "organisation", description = "Departments and information systems"),
+        (name = "users", description = "Accounts and roles"),
+        (name = "api-keys", description = "Application credentials"),
+    )
+)]
+struct ApiDoc;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the node's whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::node))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(validate::id_number))
+        .routes(routes!(validate::uscc))
+        .routes(routes!(validate::region))
+        .routes(routes!(org::create_department, org::list_departments))
+        .routes(routes!(org::get_department))
+        .routes(routes!(org::create_system, org::list_systems))
+        .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::set_roles))
+        .routes(routes!(users::unlock_user))
+        .routes(routes!(users::set_disabled))
+        .routes(routes!(users::create_api_key, users::list_api_keys))
+        .routes(routes!(users::revoke_api_key))
+        .split_for_parts();
+    let openapi_json = openapi.to_json().expect("the OpenAPI document serializes");
+    let max_body = state.config.server.max_body_bytes;
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { ([("content-type", "application/json")], openapi_json) }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(crate::telemetry::record_request))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                    let request_id =
+                        request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(DefaultBodyLimit::max(max_body)),
+        )
+}
+
+async fn not_found() -> HttpError {
+    HttpError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> HttpError {
+    HttpError::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown");
+    tracing::error!(panic = detail, "handler panicked");
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        Json(HttpError::new(ErrorCode::Internal, "internal error")),
+    )
+        .into_response()
+}

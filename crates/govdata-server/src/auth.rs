@@ -1,0 +1,228 @@
+//! Who is calling: a person with a session cookie, or an application with an
+//! API key. Extracting a [`Principal`] authenticates the request and, for
+//! state-changing browser requests, checks the CSRF token. What a principal
+//! may do is decided in [`crate::policy`].
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use axum_extra::extract::CookieJar;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use govdata_model::org::Role;
+use govdata_model::ErrorCode;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::HttpError;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "govdata_session";
+pub const CSRF_COOKIE: &str = "govdata_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+const API_KEY_PREFIX: &str = "gdk_";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// How the caller appears in the ledger: `user:<username>` or `key:<prefix>`.
+    pub actor: String,
+    pub department_id: String,
+    pub roles: Vec<Role>,
+    pub kind: PrincipalKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum PrincipalKind {
+    User { id: String, session_hash: String },
+    ApiKey { id: String },
+}
+
+impl Principal {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+fn unauthenticated(message: &str) -> HttpError {
+    HttpError::new(ErrorCode::Unauthenticated, message)
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let value = value.to_str().map_err(|_| unauthenticated("malformed Authorization header"))?;
+            let key = value
+                .strip_prefix("Bearer ")
+                .ok_or_else(|| unauthenticated("Authorization must be 'Bearer <api key>'"))?;
+            return api_key_principal(state, key.trim()).await;
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let token = jar
+            .get(SESSION_COOKIE)
+            .ok_or_else(|| unauthenticated("log in or present an API key"))?
+            .value()
+            .to_owned();
+        let session_hash = sha256_hex(token.as_bytes());
+        let session = state
+            .store
+            .session(&session_hash)
+            .await?
+            .ok_or_else(|| unauthenticated("session expired or unknown; log in again"))?;
+        if session.user.disabled {
+            return Err(unauthenticated("account disabled"));
+        }
+        if !is_safe_method(&parts.method) {
+            let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+            if !bool::from(sent.ct_eq(session.csrf_token.as_bytes())) {
+                return Err(HttpError::new(
+                    ErrorCode::CsrfRejected,
+                    format!("state-changing requests need the {CSRF_HEADER} header from login"),
+                ));
+            }
+        }
+        Ok(Principal {
+            actor: format!("user:{}", session.user.username),
+            department_id: session.user.department_id,
+            roles: session.user.roles,
+            kind: PrincipalKind::User { id: session.user.id, session_hash },
+        })
+    }
+}
+
+fn is_safe_method(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+async fn api_key_principal(state: &AppState, key: &str) -> Result<Principal, HttpError> {
+    let prefix = api_key_prefix(key).ok_or_else(|| unauthenticated("malformed API key"))?;
+    let stored =
+        state.store.api_key_by_prefix(prefix).await?.ok_or_else(|| unauthenticated("unknown API key"))?;
+    let presented = sha256_hex(key.as_bytes());
+    if !bool::from(presented.as_bytes().ct_eq(stored.secret_hash.as_bytes())) {
+        return Err(unauthenticated("unknown API key"));
+    }
+    if stored.key.revoked_at.is_some() {
+        return Err(unauthenticated("API key revoked"));
+    }
+    if stored.key.expires_at.as_deref().is_some_and(|at| at <= govdata_store::timestamp::now().as_str()) {
+        return Err(unauthenticated("API key expired"));
+    }
+    Ok(Principal {
+        actor: format!("key:{}", stored.key.prefix),
+        department_id: stored.key.department_id,
+        roles: stored.key.roles,
+        kind: PrincipalKind::ApiKey { id: stored.key.id },
+    })
+}
+
+/// The lookup prefix of a key `gdk_<8 hex>_<secret>`.
+fn api_key_prefix(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix(API_KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()) && secret.len() >= 32)
+        .then(|| &key[..API_KEY_PREFIX.len() + 8])
+}
+
+/// A new API key: `(whole key shown once, lookup prefix, stored hash)`.
+pub fn generate_api_key() -> (String, String, String) {
+    let mut id = [0u8; 4];
+    rand::thread_rng().fill_bytes(&mut id);
+    let prefix = format!("{API_KEY_PREFIX}{}", hex::encode(id));
+    let key = format!("{prefix}_{}", random_token());
+    let hash = sha256_hex(key.as_bytes());
+    (key, prefix, hash)
+}
+
+/// 256 random bits, URL-safe.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Argon2id hash in PHC form. CPU-heavy: run it off the async runtime.
+pub async fn hash_password(password: String) -> Result<String, HttpError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|_| HttpError::new(ErrorCode::Internal, "internal error"))?
+    .map_err(|_| HttpError::new(ErrorCode::Internal, "internal error"))
+}
+
+/// Verifies against a stored hash, or against a fixed dummy when the user does
+/// not exist, so both cases take the same time.
+pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
+        PasswordHash::new(&stored)
+            .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Argon2id of a random password nobody knows, made once per process.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(random_token().as_bytes(), &salt)
+            .expect("argon2 with default parameters hashes any input")
+            .to_string()
+    })
+}
+
+/// Password rules: long enough, letters and digits, not the username.
+pub fn check_password(password: &str, username: &str, min_len: usize) -> Result<(), HttpError> {
+    let len = password.chars().count();
+    if len < min_len {
+        return Err(HttpError::invalid("password", format!("must be at least {min_len} characters")));
+    }
+    if len > 1024 {
+        return Err(HttpError::invalid("password", "must be at most 1024 characters"));
+    }
+    if !password.chars().any(|c| c.is_alphabetic()) || !password.chars().any(|c| c.is_ascii_digit()) {
+        return Err(HttpError::invalid("password", "must contain letters and digits"));
+    }
+    if password.eq_ignore_ascii_case(username) {
+        return Err(HttpError::invalid("password", "must differ from the username"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_parse_to_their_prefix() {
+        let (key, prefix, hash) = generate_api_key();
+        assert_eq!(api_key_prefix(&key), Some(prefix.as_str()));
+        assert_eq!(hash, sha256_hex(key.as_bytes()));
+        assert_eq!(api_key_prefix("gdk_zzzzzzzz_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), None);
+        assert_eq!(api_key_prefix("gdk_0123abcd_short"), None);
+        assert_eq!(api_key_prefix("bearer"), None);
+    }
+
+    #[test]
+    fn password_rules() {
+        assert!(check_password("short1", "u", 10).is_err());
+        assert!(check_password("onlyletterslong", "u", 10).is_err());
+        assert!(check_password("letters1234", "u", 10).is_ok());
+        assert!(check_password("Letters1234", "letters1234", 10).is_err());
+    }
+}

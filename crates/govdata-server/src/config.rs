@@ -1,0 +1,289 @@
+//! Node configuration: one TOML file, every option documented in
+//! `docs/configuration.md` and `config/govdata.example.toml`. Layers, last
+//! wins: built-in defaults < the file < `GOVDATA_*` environment variables
+//! (`__` separates sections: `GOVDATA_SERVER__LISTEN=0.0.0.0:8080`).
+//! Secrets can be read from `*_file` paths instead of the file itself.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use govdata_ledger::hash::HashAlg;
+use govdata_model::org::Level;
+use govdata_model::{validate, FieldError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the node keeps its SQLite database, key and files.
+    pub data_dir: PathBuf,
+    pub node: NodeConfig,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub ledger: LedgerConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Stable identifier of this node in the federation; defaults to a
+    /// fingerprint of its public key.
+    pub id: Option<String>,
+    pub name: String,
+    pub level: Level,
+    /// GB/T 2260 code of the area served; `100000` for the national hub.
+    pub region: String,
+    /// Base URL of the parent node; none at the national hub.
+    pub parent_url: Option<String>,
+    /// The node's Ed25519 private key (PKCS#8 PEM); created on first start.
+    /// Defaults to `<data_dir>/node.key`.
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://…` to use PostgreSQL; empty for the embedded SQLite database.
+    pub url: Option<String>,
+    /// A file holding the URL (it carries a password).
+    pub url_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub session_ttl_minutes: u32,
+    /// Failed logins in a row before the account locks.
+    pub max_failed_logins: u32,
+    pub lockout_minutes: u32,
+    pub min_password_length: usize,
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerConfig {
+    /// `sha256` (default) or `sm3`; fixed for the life of the ledger.
+    pub hash: HashAlg,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter, e.g. `info` or `govdata_server=debug,info`.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("govdata-data"),
+            node: NodeConfig::default(),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            ledger: LedgerConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            id: None,
+            name: "政务数据共享平台".to_owned(),
+            level: Level::National,
+            region: NATIONAL_REGION.to_owned(),
+            parent_url: None,
+            key_file: None,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: ([127, 0, 0, 1], 8080).into(), max_body_bytes: 1024 * 1024 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            session_ttl_minutes: 8 * 60,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            min_password_length: 10,
+            secure_cookies: false,
+        }
+    }
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig { hash: HashAlg::Sha256 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { filter: "info".to_owned(), format: LogFormat::Text }
+    }
+}
+
+/// The region code the national hub uses (not a GB/T 2260 division).
+pub const NATIONAL_REGION: &str = "100000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("config {0}")]
+    Invalid(FieldError),
+    #[error("reading {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then `GOVDATA_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Io {
+                    path: file.to_owned(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                });
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config =
+            figment.merge(Env::prefixed("GOVDATA_").split("__")).extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value and names the first one that is wrong.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid =
+            |field: &str, message: String| Err(ConfigError::Invalid(FieldError::new(field, message)));
+        if self.node.name.trim().is_empty() {
+            return invalid("node.name", "must not be empty".into());
+        }
+        if self.node.level == Level::National {
+            if self.node.region != NATIONAL_REGION {
+                return invalid("node.region", format!("the national hub's region is {NATIONAL_REGION}"));
+            }
+            if self.node.parent_url.is_some() {
+                return invalid("node.parent_url", "the national hub has no parent".into());
+            }
+        } else {
+            let check = validate::region(&self.node.region);
+            if !check.valid {
+                return invalid("node.region", check.errors.join("; "));
+            }
+        }
+        if let Some(url) = &self.node.parent_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return invalid("node.parent_url", "must be an http:// or https:// URL".into());
+            }
+        }
+        if self.server.max_body_bytes < 1024 {
+            return invalid("server.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.auth.max_failed_logins == 0 {
+            return invalid("auth.max_failed_logins", "must be at least 1".into());
+        }
+        if self.auth.session_ttl_minutes == 0 {
+            return invalid("auth.session_ttl_minutes", "must be at least 1".into());
+        }
+        if self.auth.min_password_length < 8 {
+            return invalid("auth.min_password_length", "must be at least 8".into());
+        }
+        if self.database.url.is_some() && self.database.url_file.is_some() {
+            return invalid("database.url_file", "set database.url or database.url_file, not both".into());
+        }
+        if let Err(e) = tracing_filter_check(&self.log.filter) {
+            return invalid("log.filter", e);
+        }
+        Ok(())
+    }
+
+    /// The database URL: the configured one, the one in `url_file`, or the
+    /// embedded SQLite database under `data_dir`.
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        if let Some(url) = &self.database.url {
+            return Ok(url.clone());
+        }
+        if let Some(path) = &self.database.url_file {
+            let text = crate::secrets::read_secret_file(path)?;
+            return Ok(text.trim().to_owned());
+        }
+        Ok(govdata_store::Store::sqlite_url(&self.data_dir))
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.node.key_file.clone().unwrap_or_else(|| self.data_dir.join("node.key"))
+    }
+
+    /// The effective configuration as TOML, with secrets left out.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        if shown.database.url.is_some() {
+            shown.database.url = Some("<redacted>".to_owned());
+        }
+        toml::to_string_pretty(&shown).expect("config always serializes")
+    }
+}
+
+fn tracing_filter_check(filter: &str) -> Result<(), String> {
+    tracing_subscriber::EnvFilter::try_new(filter).map(drop).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_unknown_keys_are_refused() {
+        Config::default().validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("govdata.toml");
+        std::fs::write(&file, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn a_provincial_node_needs_a_real_region() {
+        let mut config = Config::default();
+        config.node.level = Level::Provincial;
+        config.node.region = "999999".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("node.region"), "{err}");
+        config.node.region = "440000".into();
+        config.validate().unwrap();
+    }
+}

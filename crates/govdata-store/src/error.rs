@@ -1,0 +1,53 @@
+use govdata_model::{ApiError, ErrorCode, FieldError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness or state rule was broken; the message names what.
+    #[error("{0}")]
+    Conflict(String),
+    /// A value breaks a rule the store enforces (e.g. three-role separation).
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("store configuration: {0}")]
+    Config(String),
+    /// Stored data that does not parse: a bug or tampering, never user input.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Turns a unique-constraint violation into a conflict naming `what`.
+    pub(crate) fn unique(err: sqlx::Error, what: &str) -> StoreError {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(format!("{what} already exists"))
+            }
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+impl ApiError for StoreError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
+            StoreError::Invalid(_) => ErrorCode::InvalidInput,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            StoreError::Invalid(e) => Some(&e.field),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The one persistent store of a govdata node.
+//!
+//! Every byte of committed state lives here, behind one API for both
+//! backends: SQLite in WAL mode (the embedded default, one file under the data
+//! directory) and PostgreSQL (for scale and standby replication). SQL is
+//! written once in the subset both understand and runs through sqlx's `Any`
+//! driver; only the migrations differ per backend (`migrations/<backend>/`).
+//!
+//! Invariants:
+//! - No SQL outside this crate.
+//! - Every state change goes through a [`WriteTx`], which appends its ledger
+//!   entry in the same database transaction: a crash leaves both or neither.
+//! - Times are stored as RFC 3339 UTC text with milliseconds ([`timestamp`]), so
+//!   they compare correctly as strings on both backends.
+
+mod error;
+mod identity;
+mod ledger;
+mod org;
+pub mod timestamp;
+mod tx;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Connection};
+
+pub use error::StoreError;
+pub use identity::{NewApiKey, NewUser, SessionRecord, StoredApiKey, StoredUser};
+pub use ledger::{LedgerConfig, LedgerRecord};
+pub use org::{NewDepartment, NewSystem};
+pub use tx::WriteTx;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database engine holds the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A handle on the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    /// Writes go through this pool. For SQLite it holds one connection, which
+    /// serialises writers inside the process instead of failing them with
+    /// SQLITE_BUSY; for PostgreSQL it is the same pool as `read`.
+    write: AnyPool,
+    read: AnyPool,
+    ledger: ledger::Ledger,
+}
+
+static DRIVERS: std::sync::Once = std::sync::Once::new();
+
+impl Store {
+    /// The URL of the embedded SQLite database under a data directory.
+    pub fn sqlite_url(data_dir: &Path) -> String {
+        format!("sqlite://{}?mode=rwc", data_dir.join("govdata.db").display())
+    }
+
+    /// Connects, applies pending migrations and loads the ledger state.
+    pub async fn open(url: &str, ledger: LedgerConfig) -> Result<Store> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Config("database url must start with sqlite: or postgres:".into()));
+        };
+        let options =
+            AnyConnectOptions::from_str(url).map_err(|e| StoreError::Config(format!("database url: {e}")))?;
+        let (write, read) = match backend {
+            Backend::Sqlite => {
+                let write = sqlite_pool(1).connect_with(options.clone()).await?;
+                // WAL persists in the file; set it once, before readers open.
+                sqlx::query("PRAGMA journal_mode = WAL").execute(&write).await?;
+                let read = sqlite_pool(8).connect_with(options).await?;
+                (write, read)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                (pool.clone(), pool)
+            }
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&write).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&write).await?,
+        }
+        let ledger = ledger::Ledger::load(&read, ledger).await?;
+        Ok(Store { inner: Arc::new(Inner { backend, write, read, ledger }) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Checks that the database answers; backs `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        let mut conn = self.inner.read.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    /// Starts a state change made by `actor`; see [`WriteTx`].
+    pub async fn begin(&self, actor: &str) -> Result<WriteTx<'_>> {
+        WriteTx::begin(self, actor).await
+    }
+
+    pub async fn close(&self) {
+        self.inner.write.close().await;
+        self.inner.read.close().await;
+    }
+
+    fn read(&self) -> &AnyPool {
+        &self.inner.read
+    }
+}
+
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(
+        |conn, _meta| {
+            Box::pin(async move {
+                // FULL: a commit is on disk before it is acknowledged (power
+                // loss too, not only a killed process).
+                for pragma in
+                    ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000", "PRAGMA synchronous = FULL"]
+                {
+                    sqlx::query(pragma).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        },
+    )
+}
