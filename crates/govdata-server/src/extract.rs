@@ -58,19 +58,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
             return HttpError::new(ErrorCode::BadRequest, format!("malformed JSON: {inner}"));
         }
         let message = inner.to_string();
-        let field = field_from_message(&message)
-            .map(|name| if path == "." { name.to_owned() } else { format!("{path}.{name}") })
-            .unwrap_or(path);
+        // The path already ends at an unknown key; a missing one is named only in the message.
+        let field = match missing_field(&message) {
+            Some(name) if path == "." => name.to_owned(),
+            Some(name) => format!("{path}.{name}"),
+            None => path,
+        };
         HttpError::field(ErrorCode::InvalidInput, field, strip_position(&message))
     })?;
     de.end().map_err(|e| HttpError::new(ErrorCode::BadRequest, format!("malformed JSON: {e}")))?;
     Ok(value)
 }
 
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
 /// serde names missing and unknown fields only in its message.
 fn field_from_message(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("missing field `").or_else(|| message.strip_prefix("unknown field `"))?;
-    rest.split('`').next()
+    missing_field(message).or_else(|| message.strip_prefix("unknown field `")?.split('`').next())
 }
 
 fn strip_position(message: &str) -> String {
@@ -140,6 +146,8 @@ mod tests {
         assert_eq!(err.field.as_deref(), Some("extra"));
         let err = parse_json::<Body>(br#"{"tags": []}"#).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("name"));
+        let err = parse_json::<Vec<Body>>(br#"[{"tags": []}]"#).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("[0].name"));
         let err = parse_json::<Body>(br#"{"name": "a""#).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest);
         let err = parse_json::<Body>(br#"{"name": "a", "tags": []} trailing"#).unwrap_err();
