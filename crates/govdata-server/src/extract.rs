@@ -116,8 +116,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Query(q.0)).map_err(
             |rejection: QueryRejection| {
                 let text = rejection.body_text();
-                let message = text.trim_start_matches("Failed to deserialize query string: ");
-                let field = field_from_message(message).unwrap_or("query").to_owned();
+                let detail = text.trim_start_matches("Failed to deserialize query string: ");
+                // axum prefixes the parameter's path when it knows it: "name: reason".
+                let (field, message) = match detail.split_once(": ") {
+                    Some((path, reason)) if !path.contains(' ') => (path.to_owned(), reason),
+                    _ => (field_from_message(detail).unwrap_or("query").to_owned(), detail),
+                };
                 HttpError::field(ErrorCode::BadRequest, field, message.to_owned())
             },
         )
