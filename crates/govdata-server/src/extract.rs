@@ -47,8 +47,21 @@ fn body_rejection(rejection: BytesRejection) -> HttpError {
     }
 }
 
+/// Text with a NUL character is refused at the edge: PostgreSQL cannot store
+/// it, and no legitimate value needs it.
+fn nul_refused(place: &str) -> HttpError {
+    HttpError::new(ErrorCode::BadRequest, format!("{place} must not contain NUL characters"))
+}
+
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    bytes.windows(6).any(|w| w[0] == b'\\' && w[1] == b'u' && &w[2..] == b"0000")
+}
+
 /// Parses JSON, reporting the path of the value that does not fit `T`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
+    if has_escaped_nul(bytes) {
+        return Err(nul_refused("JSON strings"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = parsed.map_err(|err| {
@@ -96,6 +109,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        if parts.uri.path().to_ascii_lowercase().contains("%00") {
+            return Err(nul_refused("path parameters"));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
@@ -153,6 +169,8 @@ mod tests {
         let err = parse_json::<Vec<Body>>(br#"[{"tags": []}]"#).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("[0].name"));
         let err = parse_json::<Body>(br#"{"name": "a""#).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadRequest);
+        let err = parse_json::<Body>(br#"{"name": "a\u0000", "tags": []}"#).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest);
         let err = parse_json::<Body>(br#"{"name": "a", "tags": []} trailing"#).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadRequest);
