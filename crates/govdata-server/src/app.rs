@@ -41,6 +41,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Builds the node's whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    // Installed before the first request, so no count goes to a no-op recorder.
+    crate::telemetry::metrics_handle();
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
@@ -71,10 +73,11 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/openapi.json",
             get(move || async move { ([("content-type", "application/json")], openapi_json) }),
         )
+        // A route layer runs after routing, so it sees the matched route template.
+        .route_layer(axum::middleware::from_fn(crate::telemetry::record_request))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(axum::middleware::from_fn(crate::telemetry::record_request))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

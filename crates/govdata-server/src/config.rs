@@ -32,10 +32,13 @@ pub struct Config {
 pub struct NodeConfig {
     /// Stable identifier of this node in the federation; defaults to a
     /// fingerprint of its public key.
+    #[serde(deserialize_with = "text_or_number::option")]
     pub id: Option<String>,
+    #[serde(deserialize_with = "text_or_number::required")]
     pub name: String,
     pub level: Level,
     /// GB/T 2260 code of the area served; `100000` for the national hub.
+    #[serde(deserialize_with = "text_or_number::required")]
     pub region: String,
     /// Base URL of the parent node; none at the national hub.
     pub parent_url: Option<String>,
@@ -258,6 +261,38 @@ impl Config {
     }
 }
 
+/// Environment variables arrive untyped, and figment reads `440000` as a
+/// number: accept numbers where the config wants text.
+mod text_or_number {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+    }
+
+    impl From<Text> for String {
+        fn from(value: Text) -> String {
+            match value {
+                Text::Text(s) => s,
+                Text::Unsigned(n) => n.to_string(),
+                Text::Signed(n) => n.to_string(),
+            }
+        }
+    }
+
+    pub fn required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        Text::deserialize(deserializer).map(String::from)
+    }
+
+    pub fn option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+        Option::<Text>::deserialize(deserializer).map(|v| v.map(String::from))
+    }
+}
+
 fn tracing_filter_check(filter: &str) -> Result<(), String> {
     tracing_subscriber::EnvFilter::try_new(filter).map(drop).map_err(|e| e.to_string())
 }
@@ -285,5 +320,15 @@ mod tests {
         assert!(err.contains("node.region"), "{err}");
         config.node.region = "440000".into();
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn numeric_looking_text_is_read_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("govdata.toml");
+        std::fs::write(&file, "[node]\nlevel = \"provincial\"\nregion = 440000\nid = 44\n").unwrap();
+        let config = Config::load(Some(&file)).unwrap();
+        assert_eq!(config.node.region, "440000");
+        assert_eq!(config.node.id.as_deref(), Some("44"));
     }
 }

@@ -55,7 +55,10 @@ async fn organisation_and_sessions(backend: Backend) {
     );
     assert_error(
         &admin
-            .post("/api/v1/departments", json!({"name": "x", "uscc": "11440000006940011E", "region": "999999"}))
+            .post(
+                "/api/v1/departments",
+                json!({"name": "x", "uscc": "11440000006940011E", "region": "999999"}),
+            )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_input",
@@ -97,9 +100,8 @@ async fn organisation_and_sessions(backend: Backend) {
         "forbidden",
         None,
     );
-    let (status, system) = provider
-        .post("/api/v1/systems", json!({"department_id": police, "name": "人口信息管理系统"}))
-        .await;
+    let (status, system) =
+        provider.post("/api/v1/systems", json!({"department_id": police, "name": "人口信息管理系统"})).await;
     assert_eq!(status, StatusCode::CREATED, "{system}");
     assert_error(
         &provider
@@ -120,11 +122,14 @@ async fn organisation_and_sessions(backend: Backend) {
     // A disabled account can no longer log in, and its sessions end.
     let again = node.login("gongan.provider", PASSWORD).await;
     let user_id = me["user"]["id"].as_str().unwrap();
-    let (status, _) = admin.put(&format!("/api/v1/users/{user_id}/disabled"), json!({"disabled": true})).await;
+    let (status, _) =
+        admin.put(&format!("/api/v1/users/{user_id}/disabled"), json!({"disabled": true})).await;
     assert_eq!(status, StatusCode::OK);
     assert_error(&again.get("/api/v1/auth/me").await, StatusCode::UNAUTHORIZED, "unauthenticated", None);
     assert_error(
-        &anonymous.post("/api/v1/auth/login", json!({"username": "gongan.provider", "password": PASSWORD})).await,
+        &anonymous
+            .post("/api/v1/auth/login", json!({"username": "gongan.provider", "password": PASSWORD}))
+            .await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
         None,
@@ -169,7 +174,12 @@ async fn lockout_after_repeated_failures(backend: Backend) {
             None,
         );
     }
-    assert_error(&anonymous.post("/api/v1/auth/login", wrong).await, StatusCode::LOCKED, "account_locked", None);
+    assert_error(
+        &anonymous.post("/api/v1/auth/login", wrong).await,
+        StatusCode::LOCKED,
+        "account_locked",
+        None,
+    );
     // Locked: even the right password is refused.
     let right = json!({"username": "minzheng.consumer", "password": PASSWORD});
     assert_error(
@@ -244,7 +254,8 @@ async fn three_role_separation(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{user}");
     assert_eq!(user["roles"], json!(["security_admin", "analyst"]));
     // The store refuses the combination too, whoever asks.
-    let err = node.store.set_user_roles("test", &user_id, &[Role::Admin, Role::SecurityAdmin]).await.unwrap_err();
+    let err =
+        node.store.set_user_roles("test", &user_id, &[Role::Admin, Role::SecurityAdmin]).await.unwrap_err();
     assert!(err.to_string().contains("three-role separation"), "{err}");
 }
 
@@ -275,7 +286,8 @@ async fn api_keys_and_their_refusals(backend: Backend) {
     assert_eq!(me["api_key_id"], key_id.as_str());
     // An API key needs no CSRF token, but carries only its own roles.
     assert_error(
-        &app.post("/api/v1/departments", json!({"name": "z", "uscc": "11440000006940011E", "region": "44"})).await,
+        &app.post("/api/v1/departments", json!({"name": "z", "uscc": "11440000006940011E", "region": "44"}))
+            .await,
         StatusCode::FORBIDDEN,
         "forbidden",
         None,
@@ -303,7 +315,12 @@ async fn api_keys_and_their_refusals(backend: Backend) {
         "forbidden",
         None,
     );
-    assert_error(&other.delete(&format!("/api/v1/api-keys/{key_id}")).await, StatusCode::FORBIDDEN, "forbidden", None);
+    assert_error(
+        &other.delete(&format!("/api/v1/api-keys/{key_id}")).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
 
     // Revocation takes effect with the next request.
     let (status, revoked) = consumer.delete(&format!("/api/v1/api-keys/{key_id}")).await;
@@ -311,7 +328,12 @@ async fn api_keys_and_their_refusals(backend: Backend) {
     let refused = app.get("/api/v1/auth/me").await;
     assert_error(&refused, StatusCode::UNAUTHORIZED, "unauthenticated", None);
     assert!(refused.1["message"].as_str().unwrap().contains("revoked"));
-    assert_error(&consumer.delete(&format!("/api/v1/api-keys/{key_id}")).await, StatusCode::CONFLICT, "conflict", None);
+    assert_error(
+        &consumer.delete(&format!("/api/v1/api-keys/{key_id}")).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        None,
+    );
 
     // An expired key is refused.
     let (whole, prefix, hash) = govdata_server::auth::generate_api_key();
@@ -334,7 +356,8 @@ async fn api_keys_and_their_refusals(backend: Backend) {
     assert!(expired.1["message"].as_str().unwrap().contains("expired"));
 
     // Malformed, unknown and tampered keys.
-    for bad in ["nonsense", "gdk_00000000_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &format!("{secret}x")] {
+    for bad in ["nonsense", "gdk_00000000_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &format!("{secret}x")]
+    {
         assert_error(
             &Session::with_key(&node.base, bad).get("/api/v1/auth/me").await,
             StatusCode::UNAUTHORIZED,
@@ -363,7 +386,9 @@ async fn api_keys_and_their_refusals(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_error(
-        &secadmin.post("/api/v1/api-keys", json!({"name": "x", "roles": ["consumer"], "expires_in_days": 0})).await,
+        &secadmin
+            .post("/api/v1/api-keys", json!({"name": "x", "roles": ["consumer"], "expires_in_days": 0}))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_input",
         Some("expires_in_days"),
@@ -377,14 +402,19 @@ async fn every_change_is_in_the_ledger(backend: Backend) {
     let dept = node.department(&admin, "自然资源部", "11100000MB0166937C", "100000").await;
     node.user(&admin, "ziran.provider", &dept, &["provider"]).await;
     let anonymous = node.anonymous();
-    anonymous.post("/api/v1/auth/login", json!({"username": "ziran.provider", "password": "bad-password-1"})).await;
+    anonymous
+        .post("/api/v1/auth/login", json!({"username": "ziran.provider", "password": "bad-password-1"}))
+        .await;
     // login, department, user, failed login: four entries, none for reads.
     admin.get("/api/v1/departments").await;
     assert_eq!(node.store.ledger_size().await.unwrap(), before + 4);
     let size = node.store.ledger_size().await.unwrap();
     let root = node.store.ledger_root(size).await.unwrap();
     assert_ne!(root, node.store.ledger_root(size - 1).await.unwrap());
-    assert_eq!(admin.post("/api/v1/auth/login", json!({"username": "admin", "password": ADMIN_PASSWORD})).await.0, StatusCode::OK);
+    assert_eq!(
+        admin.post("/api/v1/auth/login", json!({"username": "admin", "password": ADMIN_PASSWORD})).await.0,
+        StatusCode::OK
+    );
     assert_eq!(node.store.ledger_size().await.unwrap(), size + 1);
     // The root of an earlier size does not change as the log grows.
     assert_eq!(node.store.ledger_root(size).await.unwrap(), root);
@@ -417,7 +447,11 @@ async fn malformed_requests_name_the_field(backend: Backend) {
         None,
     );
     assert_error(
-        &raw(r#"{"name": "a", "uscc": "11440000006940011E", "region": "44", "extra": 1}"#, "application/json").await,
+        &raw(
+            r#"{"name": "a", "uscc": "11440000006940011E", "region": "44", "extra": 1}"#,
+            "application/json",
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_input",
         Some("extra"),

@@ -16,8 +16,25 @@ const CASES_PER_ROUTE: usize = 60;
 
 fn random_string(rng: &mut ChaCha8Rng) -> String {
     const PIECES: &[&str] = &[
-        "", "a", "广东省", "11010519491231002X", "440000", "'; DROP TABLE users; --", "\u{0}", "\n", "%00",
-        "../../etc/passwd", "😀", "\u{202e}", "admin", "null", "-1", "1e309", "{}", "\"", "\\",
+        "",
+        "a",
+        "广东省",
+        "11010519491231002X",
+        "440000",
+        "'; DROP TABLE users; --",
+        "\u{0}",
+        "\n",
+        "%00",
+        "../../etc/passwd",
+        "😀",
+        "\u{202e}",
+        "admin",
+        "null",
+        "-1",
+        "1e309",
+        "{}",
+        "\"",
+        "\\",
     ];
     let count = rng.gen_range(0..4);
     let mut s: String = (0..count).map(|_| *PIECES.choose(rng).unwrap()).collect();
@@ -54,9 +71,10 @@ fn shaped_value(rng: &mut ChaCha8Rng, properties: &[String]) -> Value {
 }
 
 fn random_body(rng: &mut ChaCha8Rng, properties: &[String]) -> (Vec<u8>, &'static str) {
-    let content_type = *["application/json", "application/json", "text/plain", "application/x-www-form-urlencoded"]
-        .choose(rng)
-        .unwrap();
+    let content_type =
+        *["application/json", "application/json", "text/plain", "application/x-www-form-urlencoded"]
+            .choose(rng)
+            .unwrap();
     let body = match rng.gen_range(0..6) {
         0 => Vec::new(),
         1 => (0..rng.gen_range(1..200)).map(|_| rng.gen()).collect(),
@@ -92,9 +110,19 @@ fn fill_path(rng: &mut ChaCha8Rng, template: &str) -> String {
                 let value = random_string(rng);
                 let encoded: String = value
                     .bytes()
-                    .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() {
+                            char::from(b).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
                     .collect();
-                if encoded.is_empty() { "x".to_owned() } else { encoded }
+                if encoded.is_empty() {
+                    "x".to_owned()
+                } else {
+                    encoded
+                }
             } else {
                 segment.to_owned()
             }

@@ -107,7 +107,11 @@ impl TestNode {
         let department = store
             .create_department(
                 "test",
-                NewDepartment { name: "国家数据局".into(), uscc: "11100000MB0143028N".into(), region: "100000".into() },
+                NewDepartment {
+                    name: "国家数据局".into(),
+                    uscc: "11100000MB0143028N".into(),
+                    region: "100000".into(),
+                },
             )
             .await
             .unwrap();
@@ -128,14 +132,7 @@ impl TestNode {
         tokio::spawn(govdata_server::serve(listener, store.clone(), node, config.clone(), async move {
             let _ = stopped.await;
         }));
-        TestNode {
-            base,
-            store,
-            config,
-            authority_department: department.id,
-            _dir: dir,
-            stop: Some(stop),
-        }
+        TestNode { base, store, config, authority_department: department.id, _dir: dir, stop: Some(stop) }
     }
 
     /// A client with no credentials.

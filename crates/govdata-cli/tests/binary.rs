@@ -1,0 +1,380 @@
+//! The real `govdata` binary, started as a process and driven over HTTP:
+//! `init` + `serve` on SQLite and PostgreSQL, the fixed API points, `config
+//! check`, the demo federation, and a kill -9 in the middle of writes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+const BIN: &str = env!("CARGO_BIN_EXE_govdata");
+const ADMIN_PASSWORD: &str = "first-admin-pass-1";
+
+fn govdata(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.arg("--data-dir").arg(dir).env_remove("RUST_LOG");
+    command
+}
+
+/// A `govdata serve` process; killed when dropped.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `serve` on a free port and waits for its "listening on" line.
+fn serve(dir: &Path, database_url: Option<&str>) -> Served {
+    let mut command = govdata(dir);
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line: {line:?}");
+    Served { child, base }
+}
+
+fn init(dir: &Path, database_url: Option<&str>) {
+    let mut command = govdata(dir);
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
+    let mut child = command
+        .args([
+            "init",
+            "--department-name",
+            "国家数据局",
+            "--department-uscc",
+            "11100000MB0143028N",
+            "--admin-password-file",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{ADMIN_PASSWORD}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "init failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+async fn postgres_database() -> Option<String> {
+    let Ok(server) = std::env::var("TEST_POSTGRES_URL") else {
+        assert!(std::env::var("TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"), "TEST_POSTGRES_URL is not set");
+        eprintln!("skipped: TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let name = format!("govdata_bin_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    let (prefix, _) = server.rsplit_once('/').unwrap();
+    Some(format!("{prefix}/{name}"))
+}
+
+async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    let response = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "login {username} at {base}");
+    response.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned()
+}
+
+async fn fixed_points_and_login(database_url: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), database_url);
+    let node = serve(dir.path(), database_url);
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let get = |path: &str| client.get(format!("{}{path}", node.base)).send();
+
+    let health = get("/healthz").await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(health.headers().contains_key("x-request-id"));
+    assert_eq!(get("/readyz").await.unwrap().status(), StatusCode::OK);
+    let info: Value = get("/api/v1/node").await.unwrap().json().await.unwrap();
+    for field in ["id", "name", "level", "region", "public_key"] {
+        assert!(info[field].is_string(), "node.{field}: {info}");
+    }
+    assert!(info["parent"].is_null());
+    assert_eq!(info["level"], "national");
+    let openapi: Value = get("/api/v1/openapi.json").await.unwrap().json().await.unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(openapi["paths"]["/api/v1/validate/id-number"]["post"].is_object());
+
+    let check: Value = client
+        .post(format!("{}/api/v1/validate/id-number", node.base))
+        .json(&json!({"value": "11010519491231002x"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(check["valid"], true);
+    assert_eq!(check["normalized"], "11010519491231002X");
+    let check: Value = client
+        .post(format!("{}/api/v1/validate/uscc", node.base))
+        .json(&json!({"value": "91350100M000100Y42"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(check["valid"], true);
+    assert!(!check["warnings"].as_array().unwrap().is_empty(), "{check}");
+
+    let csrf = login(&client, &node.base, "admin", ADMIN_PASSWORD).await;
+    let created = client
+        .post(format!("{}/api/v1/departments", node.base))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "公安部", "uscc": "11100000000013338W", "region": "100000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("govdata_http_requests_total") && metrics.contains("route=\"/api/v1/departments\""),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_node_serves_the_fixed_points() {
+    fixed_points_and_login(None).await;
+}
+
+#[tokio::test]
+async fn postgres_node_serves_the_fixed_points() {
+    if let Some(url) = postgres_database().await {
+        fixed_points_and_login(Some(&url)).await;
+    }
+}
+
+#[test]
+fn config_check_names_the_wrong_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("govdata.toml");
+    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9999\"\nmax_body_bytes = 10\n").unwrap();
+    let output = govdata(dir.path()).arg("--config").arg(&file).args(["config", "check"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("server.max_body_bytes"));
+
+    std::fs::write(&file, "[node]\nlevle = \"national\"\n").unwrap();
+    let output = govdata(dir.path()).arg("--config").arg(&file).args(["config", "check"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("levle"));
+
+    // Environment variables override the file.
+    std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9999\"\n").unwrap();
+    let output = govdata(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "check"])
+        .env("GOVDATA_SERVER__LISTEN", "127.0.0.1:7777")
+        .env("GOVDATA_NODE__LEVEL", "provincial")
+        .env("GOVDATA_NODE__REGION", "440000")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("127.0.0.1:7777") && shown.contains("provincial"), "{shown}");
+
+    // A secret file others can read is refused.
+    let secret = dir.path().join("db-url");
+    std::fs::write(&secret, "postgres://u:p@localhost/db").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let output = govdata(dir.path())
+            .args(["department", "list"])
+            .env("GOVDATA_DATABASE__URL_FILE", &secret)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("chmod 600"));
+    }
+}
+
+/// Three free consecutive ports for the demo federation.
+fn free_port_block() -> u16 {
+    for _ in 0..50 {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if port > 65000 {
+            continue;
+        }
+        let rest: Vec<_> =
+            (1..3).filter_map(|i| std::net::TcpListener::bind(("127.0.0.1", port + i)).ok()).collect();
+        if rest.len() == 2 {
+            return port;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
+#[tokio::test]
+async fn demo_federation_serves_every_seeded_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port_block();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--data-dir"])
+        .arg(dir.path())
+        .args(["--port", &port.to_string(), "--persons", "3000", "--enterprises", "600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let ready = stdout.lines().map(|l| l.unwrap()).any(|l| l == "ready");
+    let served = Served { child, base: String::new() };
+    assert!(ready, "the demo never said ready");
+
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap())
+            .unwrap();
+    let nodes = credentials["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3);
+    let mut roles_seen = std::collections::BTreeSet::new();
+    for node in nodes {
+        let base = node["url"].as_str().unwrap();
+        let info: Value = reqwest::get(format!("{base}/api/v1/node")).await.unwrap().json().await.unwrap();
+        assert_eq!(info["level"], node["level"]);
+        assert_eq!(info["region"], node["region"]);
+        if node["level"] == "provincial" {
+            assert_eq!(info["parent"], format!("http://127.0.0.1:{port}"));
+        }
+        for user in node["users"].as_array().unwrap() {
+            let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+            login(&client, base, user["username"].as_str().unwrap(), user["password"].as_str().unwrap())
+                .await;
+            for role in user["roles"].as_array().unwrap() {
+                roles_seen.insert(role.as_str().unwrap().to_owned());
+            }
+        }
+        let key = node["api_keys"][0]["key"].as_str().unwrap();
+        let me: Value = reqwest::Client::new()
+            .get(format!("{base}/api/v1/auth/me"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["roles"], json!(["consumer"]));
+        // The base-library files hold valid, region-consistent identities.
+        for file in node["base_library"].as_array().unwrap() {
+            let text = std::fs::read_to_string(file["path"].as_str().unwrap()).unwrap();
+            assert_eq!(text.lines().count() - 1, file["rows"].as_u64().unwrap() as usize);
+        }
+        if node["region"] == "440000" {
+            let persons = std::fs::read_to_string(node["base_library"][0]["path"].as_str().unwrap()).unwrap();
+            assert!(
+                persons.lines().skip(1).all(|row| row.starts_with("44")),
+                "provincial rows stay in the province"
+            );
+        }
+    }
+    assert_eq!(roles_seen.len(), 7, "every role has a demo account: {roles_seen:?}");
+    let national_persons = &nodes[0]["base_library"][0];
+    assert_eq!(national_persons["rows"], 3000);
+    drop(served);
+}
+
+#[tokio::test]
+async fn kill_9_during_writes_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), None);
+    let node = serve(dir.path(), None);
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let csrf = login(&client, &node.base, "admin", ADMIN_PASSWORD).await;
+
+    // Writers create systems as fast as they can; the process is killed mid-way.
+    let departments: Value =
+        client.get(format!("{}/api/v1/departments", node.base)).send().await.unwrap().json().await.unwrap();
+    let department = departments[0]["id"].as_str().unwrap().to_owned();
+    let (acknowledged_tx, mut acknowledged_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut writers = Vec::new();
+    for writer in 0..8 {
+        let (client, base, csrf, department, acknowledged) =
+            (client.clone(), node.base.clone(), csrf.clone(), department.clone(), acknowledged_tx.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let name = format!("系统-{writer}-{i}");
+                let sent = client
+                    .post(format!("{base}/api/v1/systems"))
+                    .header("x-csrf-token", &csrf)
+                    .json(&json!({"department_id": department, "name": name}))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status() == StatusCode::CREATED => {
+                        acknowledged.send(name).unwrap()
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    drop(acknowledged_tx);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut node = node;
+    node.child.kill().unwrap(); // SIGKILL
+    node.child.wait().unwrap();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let mut acknowledged = Vec::new();
+    while let Some(name) = acknowledged_rx.recv().await {
+        acknowledged.push(name);
+    }
+    assert!(acknowledged.len() > 10, "the writers made progress: {}", acknowledged.len());
+
+    // After a restart every acknowledged system is there, each with its ledger entry.
+    let output = govdata(dir.path()).args(["system", "list"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let systems: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stored: std::collections::HashSet<&str> =
+        systems.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    for name in &acknowledged {
+        assert!(stored.contains(name.as_str()), "acknowledged {name} was lost");
+    }
+    let db = format!("sqlite://{}", dir.path().join("govdata.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    let (entries, head): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM ledger_entries WHERE kind = 'system.create'), \
+         (SELECT size FROM ledger_head) - (SELECT COUNT(*) FROM ledger_entries)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(entries as usize, stored.len(), "one ledger entry per stored system, no more, no less");
+    assert_eq!(head, 0, "the ledger head matches its entries");
+    // And the node serves again.
+    let again = serve(dir.path(), None);
+    assert_eq!(reqwest::get(format!("{}/readyz", again.base)).await.unwrap().status(), StatusCode::OK);
+}
