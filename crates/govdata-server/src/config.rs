@@ -323,6 +323,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_the_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/govdata.example.toml");
+        let loaded = Config::load(Some(&example)).unwrap();
+        assert_eq!(loaded.to_redacted_toml(), Config::default().to_redacted_toml());
+    }
+
+    #[test]
     fn numeric_looking_text_is_read_as_text() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("govdata.toml");
