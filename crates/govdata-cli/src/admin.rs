@@ -105,6 +105,20 @@ pub async fn init(config: &Config, args: InitArgs) -> anyhow::Result<()> {
 }
 
 #[derive(Subcommand)]
+pub enum IdentityCommand {
+    /// Print the node's identity as served at GET /api/v1/node (creates the key on first use).
+    Show,
+}
+
+pub fn identity(config: &Config, command: IdentityCommand) -> anyhow::Result<()> {
+    match command {
+        IdentityCommand::Show => {
+            print_json(&govdata_server::identity::NodeIdentity::load_or_create(config)?.info)
+        }
+    }
+}
+
+#[derive(Subcommand)]
 pub enum DepartmentCommand {
     /// Register a department.
     Create {

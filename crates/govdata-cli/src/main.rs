@@ -51,6 +51,11 @@ enum NodeCommand {
     },
     /// Prepare a node: key, database, first department and administrator.
     Init(admin::InitArgs),
+    /// This node's identity.
+    Node {
+        #[command(subcommand)]
+        command: admin::IdentityCommand,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -137,6 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         NodeCommand::Init(args) => admin::init(&config, args).await,
+        NodeCommand::Node { command } => admin::identity(&config, command),
         NodeCommand::Department { command } => admin::department(&config, command).await,
         NodeCommand::System { command } => admin::system(&config, command).await,
         NodeCommand::User { command } => admin::user(&config, command).await,

@@ -378,3 +378,20 @@ async fn kill_9_during_writes_loses_nothing_acknowledged() {
     let again = serve(dir.path(), None);
     assert_eq!(reqwest::get(format!("{}/readyz", again.base)).await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn node_show_matches_the_served_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = govdata(dir.path()).args(["node", "show"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+    init(dir.path(), None);
+    let node = serve(dir.path(), None);
+    let served: Value =
+        reqwest::get(format!("{}/api/v1/node", node.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(shown, served, "the key made by `node show` is the one the node serves with");
+    use base64::Engine;
+    let key =
+        base64::engine::general_purpose::STANDARD.decode(served["public_key"].as_str().unwrap()).unwrap();
+    assert_eq!(key.len(), 32, "raw Ed25519 public key");
+}

@@ -122,7 +122,7 @@ pub fn check_role_set(roles: &[Role]) -> Result<(), crate::FieldError> {
 }
 
 /// The identity of this node, as published at `GET /api/v1/node`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct NodeInfo {
     pub id: String,
     pub name: String,

@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::HttpError;
-use crate::routes::{auth, org, system, users, validate};
+use crate::routes::{auth, org, regions, system, users, validate};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -29,7 +29,7 @@ use crate::state::AppState;
     tags(
         (name = "system", description = "Health, metrics and node identity"),
         (name = "auth", description = "Login sessions and the current caller"),
-        (name = "validate", description = "National identifier checks"),
+        (name = "validate", description = "National identifier checks and the division list"),
         (name = "organisation", description = "Departments and information systems"),
         (name = "users", description = "Accounts and roles"),
         (name = "api-keys", description = "Application credentials"),
@@ -55,6 +55,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(validate::id_number))
         .routes(routes!(validate::uscc))
         .routes(routes!(validate::region))
+        .routes(routes!(validate::mobile_phone))
+        .routes(routes!(validate::email))
+        .routes(routes!(regions::list))
+        .routes(routes!(regions::get))
         .routes(routes!(org::create_department, org::list_departments))
         .routes(routes!(org::get_department))
         .routes(routes!(org::create_system, org::list_systems))

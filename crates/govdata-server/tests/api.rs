@@ -500,3 +500,39 @@ async fn malformed_requests_name_the_field(backend: Backend) {
         Some("department"),
     );
 }
+
+#[tokio::test]
+async fn identifier_checks_and_regions_are_open_to_anyone() {
+    let node = TestNode::start(Backend::Sqlite).await;
+    let anyone = node.anonymous();
+    let (status, body) = anyone.post("/api/v1/validate/id-number", json!({"value": "110105491231002"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], true, "{body}");
+    assert_eq!(body["normalized"].as_str().unwrap().len(), 18);
+    assert!(!body["warnings"].as_array().unwrap().is_empty(), "15-digit numbers are converted: {body}");
+    let (_, body) = anyone.post("/api/v1/validate/id-number", json!({"value": "110105194912310021"})).await;
+    assert_eq!(body["valid"], false);
+    assert!(body["normalized"].is_null());
+    let (_, body) = anyone.post("/api/v1/validate/region", json!({"value": "4403"})).await;
+    assert_eq!(body, json!({"valid": true, "normalized": "440300", "warnings": [], "errors": []}));
+    let (_, body) = anyone.post("/api/v1/validate/mobile-phone", json!({"value": "+86 138-0013-8000"})).await;
+    assert_eq!(body["normalized"], "13800138000");
+    let (_, body) = anyone.post("/api/v1/validate/email", json!({"value": "not an address"})).await;
+    assert_eq!(body["valid"], false);
+    assert_error(
+        &anyone.post("/api/v1/validate/uscc", json!({"code": "x"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("code"),
+    );
+
+    let (status, provinces) = anyone.get("/api/v1/regions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(provinces.as_array().unwrap().len(), 31);
+    let (_, cities) = anyone.get("/api/v1/regions?parent=44").await;
+    assert!(cities.as_array().unwrap().iter().any(|c| c["name"] == "深圳市"));
+    let (_, nanshan) = anyone.get("/api/v1/regions/440305").await;
+    assert_eq!(nanshan["full_name"], "广东省深圳市南山区");
+    assert_eq!(nanshan["parent"], "440300");
+    assert_error(&anyone.get("/api/v1/regions/999999").await, StatusCode::NOT_FOUND, "not_found", None);
+}

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod org;
+pub mod regions;
 pub mod system;
 pub mod users;
 pub mod validate;

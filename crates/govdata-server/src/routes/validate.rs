@@ -33,3 +33,17 @@ pub async fn uscc(extract::Json(req): extract::Json<ValidateRequest>) -> Json<Va
 pub async fn region(extract::Json(req): extract::Json<ValidateRequest>) -> Json<Validation> {
     Json(validate::region(&req.value))
 }
+
+/// Checks a mainland mobile phone number (+86 / 0086 prefixes and separators tolerated).
+#[utoipa::path(post, path = "/api/v1/validate/mobile-phone", tag = "validate",
+    request_body = ValidateRequest, responses((status = 200, body = Validation)))]
+pub async fn mobile_phone(extract::Json(req): extract::Json<ValidateRequest>) -> Json<Validation> {
+    Json(validate::mobile_phone(&req.value))
+}
+
+/// Checks an e-mail address.
+#[utoipa::path(post, path = "/api/v1/validate/email", tag = "validate",
+    request_body = ValidateRequest, responses((status = 200, body = Validation)))]
+pub async fn email(extract::Json(req): extract::Json<ValidateRequest>) -> Json<Validation> {
+    Json(validate::email(&req.value))
+}
