@@ -91,9 +91,7 @@ async fn bare_server() -> anyhow::Result<String> {
 }
 
 async fn govdata_server(dir: &std::path::Path) -> anyhow::Result<(String, String)> {
-    let mut config = Config::default();
-    config.data_dir = dir.to_owned();
-    config.log.filter = "warn".into();
+    let config = Config { data_dir: dir.to_owned(), ..Config::default() };
     let (store, node) = govdata_server::open(&config).await?;
     let department = store
         .create_department(

@@ -184,8 +184,7 @@ pub struct DemoFile {
 }
 
 fn node_config(args: &DemoArgs, plan: &NodePlan, index: usize) -> anyhow::Result<Config> {
-    let mut config = Config::default();
-    config.data_dir = args.data_dir.join(plan.slug);
+    let mut config = Config { data_dir: args.data_dir.join(plan.slug), ..Config::default() };
     config.node.id = Some(plan.slug.to_owned());
     config.node.name = plan.name.to_owned();
     config.node.level = plan.level;

@@ -122,26 +122,15 @@ async fn fixed_points_and_login(database_url: Option<&str>) {
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
     assert!(openapi["paths"]["/api/v1/validate/id-number"]["post"].is_object());
 
-    let check: Value = client
-        .post(format!("{}/api/v1/validate/id-number", node.base))
-        .json(&json!({"value": "11010519491231002x"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let validate = |kind: &str, value: &str| {
+        let request =
+            client.post(format!("{}/api/v1/validate/{kind}", node.base)).json(&json!({"value": value}));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let check = validate("id-number", "11010519491231002x").await;
     assert_eq!(check["valid"], true);
     assert_eq!(check["normalized"], "11010519491231002X");
-    let check: Value = client
-        .post(format!("{}/api/v1/validate/uscc", node.base))
-        .json(&json!({"value": "91350100M000100Y42"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let check = validate("uscc", "91350100M000100Y42").await;
     assert_eq!(check["valid"], true);
     assert!(!check["warnings"].as_array().unwrap().is_empty(), "{check}");
 

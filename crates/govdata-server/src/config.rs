@@ -269,7 +269,7 @@ mod text_or_number {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Text {
-        Text(String),
+        Plain(String),
         Unsigned(u64),
         Signed(i64),
     }
@@ -277,7 +277,7 @@ mod text_or_number {
     impl From<Text> for String {
         fn from(value: Text) -> String {
             match value {
-                Text::Text(s) => s,
+                Text::Plain(s) => s,
                 Text::Unsigned(n) => n.to_string(),
                 Text::Signed(n) => n.to_string(),
             }

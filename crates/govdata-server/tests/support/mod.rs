@@ -95,8 +95,7 @@ impl TestNode {
 
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().to_owned();
+        let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
         config.server.max_body_bytes = 64 * 1024;
         if let Backend::Postgres = backend {
             config.database.url = Some(fresh_postgres_database().await);
