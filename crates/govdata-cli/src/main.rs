@@ -8,6 +8,7 @@
 
 mod admin;
 mod demo;
+mod ledger;
 mod synth;
 
 use std::path::PathBuf;
@@ -81,6 +82,11 @@ enum NodeCommand {
         #[command(subcommand)]
         command: admin::ApiKeyCommand,
     },
+    /// The tamper-evident ledger: verify, prove, checkpoint, witness.
+    Ledger {
+        #[command(subcommand)]
+        command: ledger::LedgerCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         NodeCommand::System { command } => admin::system(&config, command).await,
         NodeCommand::User { command } => admin::user(&config, command).await,
         NodeCommand::ApiKey { command } => admin::api_key(&config, command).await,
+        NodeCommand::Ledger { command } => ledger::run(&config, command).await,
     }
 }
 

@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::HttpError;
-use crate::routes::{auth, org, regions, system, users, validate};
+use crate::routes::{auth, ledger, org, regions, system, users, validate};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -33,6 +33,7 @@ use crate::state::AppState;
         (name = "organisation", description = "Departments and information systems"),
         (name = "users", description = "Accounts and roles"),
         (name = "api-keys", description = "Application credentials"),
+        (name = "ledger", description = "Tamper-evident ledger: checkpoints, proofs (public) and entries (auditors)"),
     )
 )]
 struct ApiDoc;
@@ -69,6 +70,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(users::set_disabled))
         .routes(routes!(users::create_api_key, users::list_api_keys))
         .routes(routes!(users::revoke_api_key))
+        .routes(routes!(ledger::key))
+        .routes(routes!(ledger::checkpoint))
+        .routes(routes!(ledger::entries))
+        .routes(routes!(ledger::entry))
+        .routes(routes!(ledger::inclusion))
+        .routes(routes!(ledger::consistency))
         .split_for_parts();
     let openapi_json = openapi.to_json().expect("the OpenAPI document serializes");
     let max_body = state.config.server.max_body_bytes;

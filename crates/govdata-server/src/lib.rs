@@ -48,9 +48,12 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let key = node.key.clone();
     let app = app::router(AppState::new(store.clone(), config, node));
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().as_str(), "serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    let checkpointer = store.start_checkpointer(key, routes::ledger::CHECKPOINT_INTERVAL);
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    checkpointer.stop().await;
     store.close().await;
-    Ok(())
+    Ok(served?)
 }

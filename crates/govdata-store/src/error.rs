@@ -19,6 +19,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A ledger group commit failed; every append in the batch gets this.
+    #[error("ledger batch: {0}")]
+    BatchFailed(std::sync::Arc<StoreError>),
 }
 
 impl StoreError {
@@ -40,6 +43,7 @@ impl ApiError for StoreError {
             StoreError::Conflict(_) => ErrorCode::Conflict,
             StoreError::Invalid(_) => ErrorCode::InvalidInput,
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => ErrorCode::Unavailable,
+            StoreError::BatchFailed(inner) => inner.code(),
             _ => ErrorCode::Internal,
         }
     }

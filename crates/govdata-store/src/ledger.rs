@@ -1,30 +1,52 @@
 //! Persistence of the ledger (see `govdata-ledger` for the tree math).
 //!
 //! Tables: `ledger_entries` holds one row per leaf (index, leaf hash, the
-//! canonical bytes that were hashed, and the payload JSON they commit to);
-//! `ledger_nodes` holds the perfect-subtree hashes above the leaves (level
-//! ≥ 1), written once when they complete; `ledger_head` holds the size and
-//! is the row every appender locks, so indices are gap-free and assigned in
-//! commit order even with several processes on one PostgreSQL database.
+//! canonical bytes that were hashed, and the payload JSON they commit to, in
+//! the exact canonical form whose digest the entry carries); `ledger_nodes`
+//! holds the perfect-subtree hashes above the leaves (level ≥ 1), written
+//! once when they complete; `ledger_head` holds the size and is the row every
+//! appender locks, so indices are gap-free and assigned in commit order even
+//! with several processes on one PostgreSQL database; `ledger_checkpoints`
+//! holds the signed checkpoints; `ledger_witnessed` what this node cosigned
+//! for its children.
+//!
+//! Appends come two ways, both through [`Ledger::append`] inside an open
+//! transaction: a [`crate::WriteTx`] appends the entries of its own state
+//! change, and [`Store::record_access`] batches data-access entries of
+//! concurrent callers into one transaction ([`group`]).
 //!
 //! The in-memory [`Frontier`] makes an append need no reads; it is only
 //! replaced after the transaction commits, and reloaded from `ledger_nodes`
 //! when the head shows another process appended meanwhile.
 
-use std::collections::HashMap;
+mod audit;
+mod checkpoint;
+mod group;
+mod read;
+mod witness;
 
-use govdata_ledger::entry::{payload_digest, Entry};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use govdata_ledger::ed25519_dalek::VerifyingKey;
+use govdata_ledger::entry::{canonical_json, Entry};
 use govdata_ledger::hash::{Hash, HashAlg};
+use govdata_ledger::note::{is_valid_key_name, VerifierKey};
 use govdata_ledger::tree::{self, Frontier, NodeId, NodeReader, StoredNode};
 use sqlx::{AnyConnection, AnyPool, Row};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{mpsc, Mutex, MutexGuard};
+
+pub use audit::{AuditFinding, AuditReport};
+pub use checkpoint::{Checkpointer, SignedCheckpoint};
+pub use read::{EntryFilter, EntryPage, LedgerEntry, MAX_ENTRY_PAGE};
+pub use witness::WitnessedCheckpoint;
 
 use crate::{timestamp, Result, Store, StoreError};
 
 /// What the ledger of this node is.
 #[derive(Debug, Clone)]
 pub struct LedgerConfig {
-    /// Written into every entry.
+    /// Written into every entry; the log's origin is `govdata/<node_id>`.
     pub node_id: String,
     pub hash: HashAlg,
 }
@@ -40,11 +62,19 @@ pub struct LedgerRecord {
 
 pub(crate) struct Ledger {
     config: LedgerConfig,
+    origin: String,
+    /// `$N` placeholders (PostgreSQL) or anonymous `?` (SQLite, where sqlx
+    /// resolves each numbered one by a linear scan: quadratic in the
+    /// hundreds of parameters of a multi-row INSERT).
+    numbered: bool,
     frontier: Mutex<Frontier>,
+    /// The group committer's queue, started on first use.
+    committer: OnceLock<mpsc::Sender<group::AccessRequest>>,
 }
 
 /// Entries appended inside an open transaction; [`Appended::publish`] after
-/// the commit makes the new frontier current.
+/// the commit makes the new frontier current. Dropping it instead (the
+/// transaction failed) leaves the frontier as it was.
 pub(crate) struct Appended<'a> {
     guard: MutexGuard<'a, Frontier>,
     next: Frontier,
@@ -61,9 +91,31 @@ impl Appended<'_> {
 
 const HASH_SETTING: &str = "ledger.hash";
 
+/// Rows per multi-row INSERT, at most. Statements are cut into power-of-two
+/// row counts so a handful of prepared statements serve every batch size;
+/// 512 entry rows bind 4096 parameters, far below SQLite's 32766.
+const MAX_ROWS_PER_INSERT: usize = 512;
+
+/// An entry row ready to insert.
+struct EntryRow<'a> {
+    index: u64,
+    leaf: Hash,
+    canonical: Vec<u8>,
+    payload: String,
+    record: &'a LedgerRecord,
+}
+
 impl Ledger {
     pub(crate) async fn load(pool: &AnyPool, config: LedgerConfig) -> Result<Ledger> {
+        let origin = format!("govdata/{}", config.node_id);
+        if !is_valid_key_name(&origin) {
+            return Err(StoreError::Config(format!(
+                "node id {:?} cannot name a ledger: it must not hold spaces, '+' or control characters",
+                config.node_id
+            )));
+        }
         let mut conn = pool.acquire().await?;
+        let numbered = conn.backend_name() != "SQLite";
         let stored: Option<String> = sqlx::query("SELECT value FROM node_settings WHERE key = $1")
             .bind(HASH_SETTING)
             .fetch_optional(&mut *conn)
@@ -86,15 +138,13 @@ impl Ledger {
                     .await?;
             }
         }
-        let size: i64 = sqlx::query("SELECT size FROM ledger_head WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("size")?;
-        let frontier = load_frontier(&mut conn, config.hash, size as u64).await?;
-        Ok(Ledger { config, frontier: Mutex::new(frontier) })
+        let size = head_size(&mut conn).await?;
+        let frontier = load_frontier(&mut conn, config.hash, size).await?;
+        Ok(Ledger { config, origin, numbered, frontier: Mutex::new(frontier), committer: OnceLock::new() })
     }
 
-    /// Appends `records` inside `conn`'s open transaction.
+    /// Appends `records` inside `conn`'s open transaction, with a few
+    /// multi-row INSERTs per table (see [`chunk_len`]).
     pub(crate) async fn append(
         &self,
         conn: &mut AnyConnection,
@@ -114,45 +164,119 @@ impl Ledger {
             load_frontier(conn, self.config.hash, first_index).await?
         };
         let at = timestamp::now();
-        let mut nodes: Vec<StoredNode> = Vec::new();
+        let mut entries = Vec::with_capacity(records.len());
+        let mut nodes: Vec<StoredNode> = Vec::with_capacity(records.len());
         for record in records {
-            let entry = Entry {
-                v: 1,
-                node: self.config.node_id.clone(),
-                at: at.clone(),
-                actor: record.actor.clone(),
-                kind: record.kind.clone(),
-                subject: record.subject.clone(),
-                payload_digest: payload_digest(self.config.hash, &record.payload),
-            };
+            let payload = canonical_json(&record.payload);
+            let entry = Entry::new(
+                self.config.node_id.as_str(),
+                at.as_str(),
+                record.actor.as_str(),
+                record.kind.as_str(),
+                record.subject.as_str(),
+                hex::encode(self.config.hash.digest(payload.as_bytes())),
+            );
+            debug_assert_eq!(entry.validate(), Ok(()), "records are checked before they are appended");
             let canonical = entry.canonical_bytes();
             let (leaf, completed) = next.append_bytes(&canonical);
-            sqlx::query(
-                "INSERT INTO ledger_entries (idx, leaf_hash, canonical, payload, kind, actor, subject, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(completed[0].index as i64)
-            .bind(leaf.to_vec())
-            .bind(canonical)
-            .bind(record.payload.to_string())
-            .bind(&record.kind)
-            .bind(&record.actor)
-            .bind(&record.subject)
-            .bind(&at)
-            .execute(&mut *conn)
-            .await?;
+            entries.push(EntryRow { index: completed[0].index, leaf, canonical, payload, record });
             nodes.extend(completed.into_iter().filter(|n| n.level > 0));
         }
-        for node in nodes {
-            sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-                .bind(i64::from(node.level))
-                .bind(node.index as i64)
-                .bind(node.hash.to_vec())
-                .execute(&mut *conn)
-                .await?;
-        }
+        insert_entries(conn, &entries, &at, self.numbered).await?;
+        insert_nodes(conn, &nodes, self.numbered).await?;
         Ok(Appended { guard, next, first_index })
     }
+}
+
+/// Checks what a caller asks to record, so one bad record cannot fail a
+/// whole batch: the same rules [`Entry::validate`] applies to the fields
+/// that come from the caller.
+pub(crate) fn check_record(record: &LedgerRecord) -> Result<()> {
+    let probe =
+        Entry::new("node", "2000-01-01T00:00:00.000Z", &record.actor, &record.kind, "", "0".repeat(64));
+    probe.validate().map_err(|err| match err {
+        govdata_ledger::EntryError::Invalid { field, reason } => {
+            StoreError::Invalid(govdata_model::FieldError::new(field, reason))
+        }
+        other => StoreError::Invalid(govdata_model::FieldError::new("record", other.to_string())),
+    })
+}
+
+/// The largest power of two ≤ `remaining`, capped at [`MAX_ROWS_PER_INSERT`].
+fn chunk_len(remaining: usize) -> usize {
+    let pow = 1usize << (usize::BITS - 1 - remaining.leading_zeros());
+    pow.min(MAX_ROWS_PER_INSERT)
+}
+
+/// `"<head> ($1, …, $k), (…)"` (or with `?`) for `rows` rows of `columns`
+/// parameters.
+fn values_sql(head: &str, columns: usize, rows: usize, numbered: bool) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * columns * 6);
+    sql.push_str(head);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { " (" } else { ", (" });
+        for col in 0..columns {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                sql.push('$');
+                sql.push_str(&(row * columns + col + 1).to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+async fn insert_entries(
+    conn: &mut AnyConnection,
+    rows: &[EntryRow<'_>],
+    at: &str,
+    numbered: bool,
+) -> Result<()> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
+        let sql = values_sql(
+            "INSERT INTO ledger_entries (idx, leaf_hash, canonical, payload, kind, actor, subject, at) VALUES",
+            8,
+            chunk.len(),
+            numbered,
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = query
+                .bind(row.index as i64)
+                .bind(row.leaf.as_slice())
+                .bind(row.canonical.as_slice())
+                .bind(row.payload.as_str())
+                .bind(row.record.kind.as_str())
+                .bind(row.record.actor.as_str())
+                .bind(row.record.subject.as_str())
+                .bind(at);
+        }
+        query.execute(&mut *conn).await?;
+        rest = tail;
+    }
+    Ok(())
+}
+
+async fn insert_nodes(conn: &mut AnyConnection, nodes: &[StoredNode], numbered: bool) -> Result<()> {
+    let mut rest = nodes;
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
+        let sql = values_sql("INSERT INTO ledger_nodes (level, idx, hash) VALUES", 3, chunk.len(), numbered);
+        let mut query = sqlx::query(&sql);
+        for node in chunk {
+            query = query.bind(i64::from(node.level)).bind(node.index as i64).bind(node.hash.as_slice());
+        }
+        query.execute(&mut *conn).await?;
+        rest = tail;
+    }
+    Ok(())
 }
 
 /// Stored hashes fetched for one computation.
@@ -212,19 +336,43 @@ async fn load_frontier(conn: &mut AnyConnection, alg: HashAlg, size: u64) -> Res
     Frontier::load(alg, size, &nodes)
 }
 
+async fn head_size(conn: &mut AnyConnection) -> Result<u64> {
+    let size: i64 = sqlx::query("SELECT size FROM ledger_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("size")?;
+    Ok(size as u64)
+}
+
 impl Store {
     /// The ledger's hash algorithm.
     pub fn ledger_hash(&self) -> HashAlg {
         self.inner.ledger.config.hash
     }
 
+    /// The log's origin, `govdata/<node id>`: the first line of every
+    /// checkpoint and the name of the keys that sign them.
+    pub fn ledger_origin(&self) -> &str {
+        &self.inner.ledger.origin
+    }
+
+    /// The note verifier key (`name+hexid+base64`) of checkpoints signed
+    /// with the node key `key`.
+    pub fn ledger_verifier_key(&self, key: &VerifyingKey) -> VerifierKey {
+        VerifierKey::ed25519(self.ledger_origin(), *key)
+            .expect("the origin was checked when the store opened")
+    }
+
+    /// The key that verifies this node's witness cosignatures.
+    pub fn witness_verifier_key(&self, key: &VerifyingKey) -> VerifierKey {
+        VerifierKey::cosignature_v1(self.ledger_origin(), *key)
+            .expect("the origin was checked when the store opened")
+    }
+
     /// Number of committed entries.
     pub async fn ledger_size(&self) -> Result<u64> {
-        let size: i64 = sqlx::query("SELECT size FROM ledger_head WHERE id = 1")
-            .fetch_one(self.read())
-            .await?
-            .try_get("size")?;
-        Ok(size as u64)
+        let mut conn = self.read().acquire().await?;
+        head_size(&mut conn).await
     }
 
     /// The root hash of the tree of `size` entries.
@@ -233,5 +381,25 @@ impl Store {
         let mut conn = self.read().acquire().await?;
         let nodes = fetch_nodes(&mut conn, &tree::nodes_to_fetch(&refs)).await?;
         refs[0].hash(self.ledger_hash(), &nodes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserts_are_cut_into_powers_of_two() {
+        let mut sizes = Vec::new();
+        let mut rest = 1300;
+        while rest > 0 {
+            let n = chunk_len(rest);
+            sizes.push(n);
+            rest -= n;
+        }
+        assert_eq!(sizes, [512, 512, 256, 16, 4]);
+        assert_eq!(chunk_len(1), 1);
+        assert_eq!(values_sql("V", 2, 2, true), "V ($1, $2), ($3, $4)");
+        assert_eq!(values_sql("V", 2, 2, false), "V (?, ?), (?, ?)");
     }
 }

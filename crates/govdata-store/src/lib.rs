@@ -30,7 +30,10 @@ use sqlx::{AnyPool, Connection};
 
 pub use error::StoreError;
 pub use identity::{NewApiKey, NewUser, SessionRecord, StoredApiKey, StoredUser};
-pub use ledger::{LedgerConfig, LedgerRecord};
+pub use ledger::{
+    AuditFinding, AuditReport, Checkpointer, EntryFilter, EntryPage, LedgerConfig, LedgerEntry, LedgerRecord,
+    SignedCheckpoint, WitnessedCheckpoint, MAX_ENTRY_PAGE,
+};
 pub use org::{NewDepartment, NewSystem};
 pub use tx::WriteTx;
 
