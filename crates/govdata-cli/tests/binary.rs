@@ -77,19 +77,6 @@ fn init(dir: &Path, database_url: Option<&str>) {
     assert!(output.status.success(), "init failed: {}", String::from_utf8_lossy(&output.stderr));
 }
 
-async fn postgres_database() -> Option<String> {
-    let Ok(server) = std::env::var("TEST_POSTGRES_URL") else {
-        assert!(std::env::var("TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"), "TEST_POSTGRES_URL is not set");
-        eprintln!("skipped: TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let name = format!("govdata_bin_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-    let (prefix, _) = server.rsplit_once('/').unwrap();
-    Some(format!("{prefix}/{name}"))
-}
-
 async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
     let response = client
         .post(format!("{base}/api/v1/auth/login"))
@@ -157,7 +144,7 @@ async fn sqlite_node_serves_the_fixed_points() {
 
 #[tokio::test]
 async fn postgres_node_serves_the_fixed_points() {
-    if let Some(url) = postgres_database().await {
+    if let Some(url) = govdata_store::testing::fresh_postgres_database().await {
         fixed_points_and_login(Some(&url)).await;
     }
 }

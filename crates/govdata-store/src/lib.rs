@@ -17,6 +17,8 @@ mod error;
 mod identity;
 mod ledger;
 mod org;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod timestamp;
 mod tx;
 

@@ -34,7 +34,7 @@ macro_rules! on_both_backends {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if super::postgres_available() {
+                if govdata_store::testing::postgres_available() {
                     super::$scenario(super::Backend::Postgres).await
                 }
             }
@@ -51,31 +51,6 @@ on_both_backends!(
     witness_state_refuses_stale_decisions,
 );
 
-fn postgres_available() -> bool {
-    if std::env::var("TEST_POSTGRES_URL").is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-        "TEST_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set"
-    );
-    eprintln!("skipped: TEST_POSTGRES_URL is not set");
-    false
-}
-
-async fn fresh_postgres_database() -> String {
-    let server = std::env::var("TEST_POSTGRES_URL").expect("checked by postgres_available");
-    let name = format!("govdata_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&server).await.expect("connect to TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (server.as_str(), String::new()),
-    };
-    let (prefix, _) = base.rsplit_once('/').expect("URL has a database path");
-    format!("{prefix}/{name}{query}")
-}
-
 /// A store on a fresh database, and the URL to reach that database directly.
 struct TestStore {
     store: Store,
@@ -88,7 +63,7 @@ impl TestStore {
         let dir = tempfile::tempdir().unwrap();
         let url = match backend {
             Backend::Sqlite => Store::sqlite_url(dir.path()),
-            Backend::Postgres => fresh_postgres_database().await,
+            Backend::Postgres => govdata_store::testing::fresh_postgres_database().await.expect("checked"),
         };
         let store = Store::open(&url, LedgerConfig { node_id: "node-test".into(), hash }).await.unwrap();
         TestStore { store, url, _dir: dir }

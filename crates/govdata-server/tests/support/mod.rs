@@ -1,9 +1,8 @@
 //! A node served in-process on a loopback port, on SQLite or on a fresh
 //! PostgreSQL database, driven over real HTTP with reqwest.
 //!
-//! PostgreSQL tests need `TEST_POSTGRES_URL` (a server URL whose user may
-//! create databases; `scripts/test.sh` starts one). Without it they are
-//! skipped, unless `TEST_REQUIRE_POSTGRES=1`, when they fail.
+//! PostgreSQL runs follow `govdata_store::testing` (skipped without
+//! `TEST_POSTGRES_URL`, required with `TEST_REQUIRE_POSTGRES=1`).
 
 #![allow(dead_code)]
 
@@ -13,7 +12,6 @@ use govdata_server::routes::users::UserRequest;
 use govdata_store::{NewDepartment, Store};
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
-use sqlx::Connection;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -32,38 +30,12 @@ macro_rules! on_both_backends {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(()) = $crate::support::postgres_available() {
+                if govdata_store::testing::postgres_available() {
                     super::$scenario($crate::support::Backend::Postgres).await
                 }
             }
         }
     )*};
-}
-
-pub fn postgres_available() -> Option<()> {
-    if std::env::var("TEST_POSTGRES_URL").is_ok() {
-        return Some(());
-    }
-    assert!(
-        std::env::var("TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-        "TEST_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set"
-    );
-    eprintln!("skipped: TEST_POSTGRES_URL is not set (scripts/test.sh starts PostgreSQL)");
-    None
-}
-
-/// Creates an empty database on the test server and returns its URL.
-pub async fn fresh_postgres_database() -> String {
-    let server = std::env::var("TEST_POSTGRES_URL").expect("checked by postgres_available");
-    let name = format!("govdata_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&server).await.expect("connect to TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (server.as_str(), String::new()),
-    };
-    let (prefix, _) = base.rsplit_once('/').expect("URL has a database path");
-    format!("{prefix}/{name}{query}")
 }
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -98,7 +70,7 @@ impl TestNode {
         let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
         config.server.max_body_bytes = 64 * 1024;
         if let Backend::Postgres = backend {
-            config.database.url = Some(fresh_postgres_database().await);
+            config.database.url = govdata_store::testing::fresh_postgres_database().await;
         }
         adjust(&mut config);
         config.validate().unwrap();
