@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::HttpError;
-use crate::routes::{auth, ledger, org, regions, system, users, validate};
+use crate::routes::{auth, catalog, ledger, org, regions, system, users, validate};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -31,6 +31,7 @@ use crate::state::AppState;
         (name = "auth", description = "Login sessions and the current caller"),
         (name = "validate", description = "National identifier checks and the division list"),
         (name = "organisation", description = "Departments and information systems"),
+        (name = "catalog", description = "The catalog (数据目录): registration, review, versions, deadlines"),
         (name = "users", description = "Accounts and roles"),
         (name = "api-keys", description = "Application credentials"),
         (name = "ledger", description = "Tamper-evident ledger: checkpoints, proofs (public) and entries (auditors)"),
@@ -60,6 +61,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(validate::email))
         .routes(routes!(regions::list))
         .routes(routes!(regions::get))
+        .routes(routes!(catalog::register, catalog::list))
+        .routes(routes!(catalog::get, catalog::edit))
+        .routes(routes!(catalog::act))
+        .routes(routes!(catalog::diff))
+        .routes(routes!(catalog::check))
+        .routes(routes!(catalog::overdue))
         .routes(routes!(org::create_department, org::list_departments))
         .routes(routes!(org::get_department))
         .routes(routes!(org::create_system, org::list_systems))

@@ -23,8 +23,23 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub catalog: CatalogConfig,
     pub ledger: LedgerConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Working days within which new or changed data must be registered and
+    /// published (guide 国办函〔2022〕102号: 20).
+    pub registration_days: u32,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        CatalogConfig { registration_days: 20 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +122,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
+            catalog: CatalogConfig::default(),
             ledger: LedgerConfig::default(),
             log: LogConfig::default(),
         }
@@ -221,6 +237,9 @@ impl Config {
         }
         if self.auth.session_ttl_minutes == 0 {
             return invalid("auth.session_ttl_minutes", "must be at least 1".into());
+        }
+        if !(1..=250).contains(&self.catalog.registration_days) {
+            return invalid("catalog.registration_days", "must be between 1 and 250".into());
         }
         if self.auth.min_password_length < 8 {
             return invalid("auth.min_password_length", "must be at least 8".into());

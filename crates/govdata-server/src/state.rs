@@ -1,6 +1,8 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use govdata_catalog::Catalog;
+use govdata_model::calendar::WorkingCalendar;
 use govdata_store::Store;
 
 use crate::config::Config;
@@ -12,13 +14,15 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub store: Store,
+    pub catalog: Catalog,
     pub config: Config,
     pub node: NodeIdentity,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config, node: NodeIdentity) -> Self {
-        AppState(Arc::new(Shared { store, config, node }))
+        let catalog = Catalog::new(store.clone(), WorkingCalendar::china(), config.catalog.registration_days);
+        AppState(Arc::new(Shared { store, catalog, config, node }))
     }
 }
 

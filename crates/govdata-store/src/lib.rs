@@ -13,6 +13,7 @@
 //! - Times are stored as RFC 3339 UTC text with milliseconds ([`timestamp`]), so
 //!   they compare correctly as strings on both backends.
 
+mod catalog;
 mod error;
 mod identity;
 mod ledger;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection};
 
+pub use catalog::{CatalogChange, CatalogFilter, CatalogHead};
 pub use error::StoreError;
 pub use identity::{NewApiKey, NewUser, SessionRecord, StoredApiKey, StoredUser};
 pub use ledger::{

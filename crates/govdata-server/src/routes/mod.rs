@@ -3,6 +3,7 @@
 //! the store; errors render through [`crate::error::HttpError`].
 
 pub mod auth;
+pub mod catalog;
 pub mod ledger;
 pub mod org;
 pub mod regions;

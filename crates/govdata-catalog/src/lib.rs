@@ -1,0 +1,472 @@
+//! The catalog service (数据目录系统): the rules of `govdata_model::catalog`
+//! applied to stored entries.
+//!
+//! ```text
+//! register(draft) ── provider of the draft's department, USCC of that department
+//!   → store: next 顺序码 in the classification, version 1 (draft), history, ledger
+//! act(code, action) ── lifecycle::transition decides (roles, own entry, status)
+//!   submit → automatic checks (coding rule, share-type fields, items, USCC,
+//!            duplicates against every live entry) block on errors
+//!   publish of version n+1 → version n superseded
+//!   → store: compare-and-set on the version's status, history, ledger
+//! view / diff / list ── unpublished versions only for the provider
+//!   department and the reviewers (authority, auditor)
+//! ```
+//! Deadlines: a version must be published within `registration_days` working
+//! days of its creation (default 20, guide 国办函〔2022〕102号), counted on the
+//! working-day calendar with holidays and make-up workdays.
+
+use govdata_model::calendar::WorkingCalendar;
+use govdata_model::catalog::{
+    check_draft, diff_versions, transition, Action, ActionKind, ActorContext, CatalogEntry, CheckContext,
+    CheckReport, EntryDiff, EntryDraft, EntryStatus, HistoryStep, ResourceCode, Transition, TransitionError,
+    VersionState,
+};
+use govdata_model::org::Role;
+use govdata_model::{ApiError, ErrorCode, FieldError};
+use govdata_store::{CatalogChange, CatalogFilter, Store, StoreError};
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+
+/// A person or application acting on the catalog.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// How the caller appears in the ledger.
+    pub actor: String,
+    pub context: ActorContext,
+}
+
+impl Caller {
+    fn has(&self, role: Role) -> bool {
+        self.context.roles.contains(&role)
+    }
+
+    /// Sees unpublished versions of every department: the reviewers.
+    fn reviews(&self) -> bool {
+        self.has(Role::Authority) || self.has(Role::Auditor)
+    }
+
+    /// Published versions, and earlier ones they superseded, are public;
+    /// drafts, reviews and withdrawals are not.
+    fn may_see(&self, entry: &CatalogEntry) -> bool {
+        matches!(entry.status, EntryStatus::Published | EntryStatus::Superseded)
+            || self.reviews()
+            || self.context.department_id == entry.metadata.provider.department_id
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("catalog entry {0} not found")]
+    NotFound(String),
+    /// Automatic checks found errors; the report lists every finding.
+    #[error("automatic checks failed: {}", .0.errors().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
+    ChecksFailed(CheckReport),
+}
+
+impl ApiError for CatalogError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            CatalogError::Store(e) => e.code(),
+            CatalogError::Transition(e) => e.code(),
+            CatalogError::Invalid(_) | CatalogError::ChecksFailed(_) => ErrorCode::InvalidInput,
+            CatalogError::Forbidden(_) => ErrorCode::Forbidden,
+            CatalogError::NotFound(_) => ErrorCode::NotFound,
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            CatalogError::Store(e) => e.field(),
+            CatalogError::Transition(e) => e.field(),
+            CatalogError::Invalid(e) => Some(&e.field),
+            CatalogError::ChecksFailed(report) => report.errors().next().map(|f| f.field.as_str()),
+            _ => None,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            CatalogError::Store(e) => e.public_message(),
+            CatalogError::Transition(e) => e.public_message(),
+            _ => self.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+/// One version in an entry's list of versions.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VersionInfo {
+    pub version: u32,
+    pub status: EntryStatus,
+}
+
+/// An entry as a reader sees it: the chosen version, the versions the reader
+/// may see, the history, and the registration deadline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    pub entry: CatalogEntry,
+    pub versions: Vec<VersionInfo>,
+    pub history: Vec<HistoryStep>,
+    /// The last working day to publish this version; none once published.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_on: Option<String>,
+    pub overdue: bool,
+}
+
+/// What an action did, and the automatic-check findings when it was a submission.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ActOutcome {
+    pub transition: Transition,
+    pub entry: CatalogEntry,
+    pub checks: Option<CheckReport>,
+}
+
+pub struct Catalog {
+    store: Store,
+    calendar: WorkingCalendar,
+    registration_days: u32,
+}
+
+impl Catalog {
+    pub fn new(store: Store, calendar: WorkingCalendar, registration_days: u32) -> Catalog {
+        Catalog { store, calendar, registration_days }
+    }
+
+    /// Provider rules shared by registration and editing: the caller provides
+    /// for the draft's department, whose USCC the draft must carry.
+    async fn check_provider(&self, caller: &Caller, draft: &EntryDraft) -> Result<()> {
+        if !caller.has(Role::Provider) {
+            return Err(CatalogError::Forbidden(
+                "registering catalog entries needs the provider role".into(),
+            ));
+        }
+        if draft.provider.department_id != caller.context.department_id {
+            return Err(CatalogError::Forbidden(
+                "a provider registers entries only for its own department".into(),
+            ));
+        }
+        let department = match self.store.department(&draft.provider.department_id).await {
+            Err(StoreError::NotFound(_)) => {
+                return Err(FieldError::new("provider.department_id", "no such department").into())
+            }
+            other => other?,
+        };
+        if department.uscc != draft.provider.uscc.trim().to_ascii_uppercase() {
+            return Err(FieldError::new(
+                "provider.uscc",
+                format!("the department's unified social credit code is {}", department.uscc),
+            )
+            .into());
+        }
+        draft.classification.validate()?;
+        Ok(())
+    }
+
+    /// Registers a new entry as a draft (version 1) with the next resource code.
+    pub async fn register(&self, caller: &Caller, draft: EntryDraft) -> Result<CatalogEntry> {
+        self.check_provider(caller, &draft).await?;
+        let classification = draft.classification.clone();
+        let actor = caller.context.actor_ref();
+        let entry = self
+            .store
+            .create_catalog_entry(&caller.actor, &classification, |code| {
+                let now = OffsetDateTime::now_utc();
+                let entry = CatalogEntry {
+                    code,
+                    version: 1,
+                    status: EntryStatus::Draft,
+                    grade: draft.grade(),
+                    metadata: draft,
+                    created_by: actor.clone(),
+                    submitted_by: None,
+                    created_at: now,
+                    updated_at: now,
+                    published_on: None,
+                };
+                let step = HistoryStep {
+                    version: 1,
+                    action: ActionKind::Revise,
+                    from: EntryStatus::Draft,
+                    to: EntryStatus::Draft,
+                    actor,
+                    at: now,
+                    comment: Some("registered".into()),
+                    reasons: Vec::new(),
+                };
+                Ok((entry, step))
+            })
+            .await?;
+        Ok(entry)
+    }
+
+    /// Replaces the metadata of the latest version while it is a draft or returned.
+    pub async fn edit(
+        &self,
+        caller: &Caller,
+        code: &ResourceCode,
+        draft: EntryDraft,
+    ) -> Result<CatalogEntry> {
+        self.check_provider(caller, &draft).await?;
+        let head = self.store.catalog_head(code).await?;
+        if head.provider_department_id != caller.context.department_id {
+            return Err(CatalogError::Forbidden("only the providing department edits an entry".into()));
+        }
+        let current = self.store.catalog_version(code, head.latest_version).await?;
+        if !matches!(current.status, EntryStatus::Draft | EntryStatus::Returned) {
+            return Err(StoreError::Conflict(format!(
+                "version {} is {}; only a draft or returned version can be edited",
+                current.version,
+                current.status.as_str()
+            ))
+            .into());
+        }
+        if draft.classification != current.metadata.classification {
+            return Err(FieldError::new(
+                "classification",
+                "the classification fixes the resource code and cannot change",
+            )
+            .into());
+        }
+        let mut updated = current.clone();
+        updated.grade = draft.grade();
+        updated.metadata = draft;
+        updated.updated_at = OffsetDateTime::now_utc();
+        self.store
+            .apply_catalog_change(
+                &caller.actor,
+                CatalogChange {
+                    kind: "catalog.edit".into(),
+                    code: code.clone(),
+                    updates: vec![(updated.clone(), current.status)],
+                    new_version: None,
+                    published_version: None,
+                    history: None,
+                },
+            )
+            .await?;
+        Ok(updated)
+    }
+
+    /// Runs the automatic checks on a draft without storing anything.
+    pub async fn check(&self, draft: &EntryDraft, own_code: Option<&ResourceCode>) -> Result<CheckReport> {
+        let existing = self.store.catalog_summaries().await?;
+        let mut context = CheckContext::new(&existing);
+        if let Some(code) = own_code {
+            context = context.with_own_code(code);
+        }
+        Ok(check_draft(draft, &context))
+    }
+
+    /// Performs a lifecycle action on a version (default: the latest; for a
+    /// new version or a withdrawal, the published one).
+    pub async fn act(
+        &self,
+        caller: &Caller,
+        code: &ResourceCode,
+        version: Option<u32>,
+        action: Action,
+    ) -> Result<ActOutcome> {
+        let head = self.store.catalog_head(code).await?;
+        let target = version.unwrap_or(match action {
+            Action::NewVersion | Action::Withdraw { .. } => {
+                head.published_version.unwrap_or(head.latest_version)
+            }
+            _ => head.latest_version,
+        });
+        let current = self.store.catalog_version(code, target).await?;
+        if !caller.may_see(&current) {
+            return Err(CatalogError::NotFound(code.to_string()));
+        }
+        let state = VersionState {
+            version: current.version,
+            latest_version: head.latest_version,
+            status: current.status,
+            provider_department_id: head.provider_department_id.clone(),
+            author: current.created_by.clone(),
+            submitted_by: current.submitted_by.clone(),
+            newer_version_open: head.latest_version > current.version,
+        };
+        let step_transition = transition(&state, &action, &caller.context)?;
+        let checks = match action {
+            Action::Submit => {
+                let report = self.check(&current.metadata, Some(code)).await?;
+                if !report.passed() {
+                    return Err(CatalogError::ChecksFailed(report));
+                }
+                Some(report)
+            }
+            _ => None,
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut updated = current.clone();
+        updated.status = step_transition.to;
+        updated.updated_at = now;
+        if let Some(submitter) = &step_transition.submitted_by {
+            updated.submitted_by = Some(submitter.clone());
+        }
+        let mut change = CatalogChange {
+            kind: format!("catalog.{}", step_transition.action.as_str()),
+            code: code.clone(),
+            updates: Vec::new(),
+            new_version: None,
+            published_version: None,
+            history: Some(step_transition.history_step(&action, &caller.context, now)),
+        };
+        match step_transition.action {
+            ActionKind::NewVersion => {
+                let version = step_transition.creates_version.expect("a new version has a number");
+                change.new_version = Some(CatalogEntry {
+                    version,
+                    status: EntryStatus::Draft,
+                    created_by: caller.context.actor_ref(),
+                    submitted_by: None,
+                    created_at: now,
+                    updated_at: now,
+                    published_on: None,
+                    ..current.clone()
+                });
+            }
+            ActionKind::Publish => {
+                updated.published_on = Some(now.date());
+                if let Some(previous) = head.published_version.filter(|p| *p != current.version) {
+                    let mut old = self.store.catalog_version(code, previous).await?;
+                    let was = old.status;
+                    old.status = EntryStatus::Superseded;
+                    old.updated_at = now;
+                    change.updates.push((old, was));
+                }
+                change.published_version = Some(Some(current.version));
+                change.updates.push((updated.clone(), current.status));
+            }
+            ActionKind::Withdraw => {
+                change.published_version = Some(None);
+                change.updates.push((updated.clone(), current.status));
+            }
+            _ => change.updates.push((updated.clone(), current.status)),
+        }
+        let entry = change.new_version.clone().unwrap_or_else(|| updated.clone());
+        self.store.apply_catalog_change(&caller.actor, change).await?;
+        Ok(ActOutcome { transition: step_transition, entry, checks })
+    }
+
+    /// An entry as `caller` may see it: the given version, or the latest
+    /// visible one (unpublished versions only for its department and reviewers).
+    pub async fn view(
+        &self,
+        caller: &Caller,
+        code: &ResourceCode,
+        version: Option<u32>,
+    ) -> Result<EntryView> {
+        let versions = self.store.catalog_versions(code).await?;
+        let visible: Vec<&CatalogEntry> = versions.iter().filter(|v| caller.may_see(v)).collect();
+        let chosen = match version {
+            Some(n) => visible.iter().find(|v| v.version == n).copied(),
+            None => {
+                let head = self.store.catalog_head(code).await?;
+                let preferred =
+                    if caller.reviews() || caller.context.department_id == head.provider_department_id {
+                        head.latest_version
+                    } else {
+                        head.published_version.unwrap_or(0)
+                    };
+                visible.iter().find(|v| v.version == preferred).copied()
+            }
+        };
+        let entry = chosen.cloned().ok_or_else(|| CatalogError::NotFound(code.to_string()))?;
+        let open = entry.status.is_open();
+        let due = open.then(|| self.due_on(&entry)).flatten();
+        let today = OffsetDateTime::now_utc().date();
+        let history = if visible.len() == versions.len() {
+            self.store.catalog_history(code).await?
+        } else {
+            let shown: Vec<u32> = visible.iter().map(|v| v.version).collect();
+            self.store
+                .catalog_history(code)
+                .await?
+                .into_iter()
+                .filter(|s| shown.contains(&s.version))
+                .collect()
+        };
+        Ok(EntryView {
+            versions: visible.iter().map(|v| VersionInfo { version: v.version, status: v.status }).collect(),
+            history,
+            due_on: due.map(|d| d.to_string()),
+            overdue: due.is_some_and(|d| today > d),
+            entry,
+        })
+    }
+
+    /// The last working day to publish a version created at its `created_at`.
+    fn due_on(&self, entry: &CatalogEntry) -> Option<Date> {
+        self.calendar.deadline(entry.created_at.date(), self.registration_days).ok().map(|r| r.value)
+    }
+
+    /// What changed between two versions the caller may see.
+    pub async fn diff(&self, caller: &Caller, code: &ResourceCode, from: u32, to: u32) -> Result<EntryDiff> {
+        let old = self.store.catalog_version(code, from).await?;
+        let new = self.store.catalog_version(code, to).await?;
+        if !caller.may_see(&old) || !caller.may_see(&new) {
+            return Err(CatalogError::NotFound(code.to_string()));
+        }
+        Ok(diff_versions(&old, &new))
+    }
+
+    /// Latest versions the caller may see, newest first.
+    pub async fn list(&self, caller: &Caller, mut filter: CatalogFilter) -> Result<Vec<CatalogEntry>> {
+        if !caller.reviews() && filter.status != Some(EntryStatus::Published) {
+            let own = caller.context.department_id.clone();
+            match &filter.provider_department_id {
+                Some(department) if *department != own => filter.status = Some(EntryStatus::Published),
+                Some(_) => {}
+                None => filter.provider_department_id = Some(own),
+            }
+        }
+        let entries = self.store.catalog_entries(&filter).await?;
+        Ok(entries.into_iter().filter(|e| caller.may_see(e)).collect())
+    }
+
+    /// Open versions past their registration deadline, for one department or
+    /// (reviewers) all.
+    pub async fn overdue(&self, caller: &Caller, department_id: Option<&str>) -> Result<Vec<EntryView>> {
+        let department = match department_id {
+            Some(d) => Some(d.to_owned()),
+            None if caller.reviews() => None,
+            None => Some(caller.context.department_id.clone()),
+        };
+        let today = OffsetDateTime::now_utc().date();
+        let mut overdue = Vec::new();
+        for status in
+            [EntryStatus::Draft, EntryStatus::Submitted, EntryStatus::Returned, EntryStatus::Approved]
+        {
+            let filter = CatalogFilter {
+                status: Some(status),
+                provider_department_id: department.clone(),
+                limit: 10_000,
+                offset: 0,
+            };
+            for entry in self.list(caller, filter).await? {
+                if let Some(due) = self.due_on(&entry).filter(|d| today > *d) {
+                    overdue.push(EntryView {
+                        versions: vec![VersionInfo { version: entry.version, status: entry.status }],
+                        history: Vec::new(),
+                        due_on: Some(due.to_string()),
+                        overdue: true,
+                        entry,
+                    });
+                }
+            }
+        }
+        Ok(overdue)
+    }
+}

@@ -1,0 +1,177 @@
+//! The catalog (数据目录): registration, review and versions. Resource codes
+//! contain a `/` (分类码/顺序码): send it percent-encoded in paths
+//! (`/api/v1/catalog/entries/101001%2F000001`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use govdata_catalog::{ActOutcome, Caller, EntryView};
+use govdata_model::catalog::{
+    Action, ActorContext, CatalogEntry, CheckReport, EntryDiff, EntryDraft, EntryStatus, ResourceCode,
+};
+use govdata_store::CatalogFilter;
+use serde::Deserialize;
+
+use crate::auth::{Principal, PrincipalKind};
+use crate::error::{ApiResult, HttpError};
+use crate::extract::{self, Path, Query};
+use crate::state::AppState;
+
+fn caller(principal: &Principal) -> Caller {
+    let id = match &principal.kind {
+        PrincipalKind::User { id, .. } => id.clone(),
+        PrincipalKind::ApiKey { id } => format!("key:{id}"),
+    };
+    Caller {
+        actor: principal.actor.clone(),
+        context: ActorContext::new(id, principal.department_id.clone(), &principal.roles),
+    }
+}
+
+fn code(text: &str) -> Result<ResourceCode, HttpError> {
+    text.parse().map_err(|e: govdata_model::FieldError| HttpError::invalid("code", e.message))
+}
+
+/// Registers a catalog entry as a draft; the resource code is assigned by the coding rule.
+#[utoipa::path(post, path = "/api/v1/catalog/entries", tag = "catalog", request_body = EntryDraft,
+    responses((status = 201, body = CatalogEntry), (status = 403, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn register(
+    State(state): State<AppState>,
+    principal: Principal,
+    extract::Json(draft): extract::Json<EntryDraft>,
+) -> ApiResult<(StatusCode, Json<CatalogEntry>)> {
+    let entry = state.catalog.register(&caller(&principal), draft).await?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    pub status: Option<EntryStatus>,
+    pub department_id: Option<String>,
+    /// 1-based page.
+    pub page: Option<u32>,
+    /// Entries per page, at most 200 (default 50).
+    pub size: Option<u32>,
+}
+
+/// Latest versions the caller may see, newest first (reviewers: every department).
+#[utoipa::path(get, path = "/api/v1/catalog/entries", tag = "catalog", params(ListParams),
+    responses((status = 200, body = Vec<CatalogEntry>), (status = 400, body = HttpError)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<Vec<CatalogEntry>>> {
+    let size = params.size.unwrap_or(50);
+    if !(1..=200).contains(&size) {
+        return Err(HttpError::field(govdata_model::ErrorCode::BadRequest, "size", "must be 1–200"));
+    }
+    let page = params.page.unwrap_or(1).max(1);
+    let filter = CatalogFilter {
+        status: params.status,
+        provider_department_id: params.department_id,
+        limit: size,
+        offset: (page - 1).saturating_mul(size),
+    };
+    Ok(Json(state.catalog.list(&caller(&principal), filter).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VersionParam {
+    /// A version number; default: the latest the caller may see (or, for
+    /// actions, the one the action applies to).
+    pub version: Option<u32>,
+}
+
+/// A catalog entry with its versions, history and registration deadline.
+#[utoipa::path(get, path = "/api/v1/catalog/entries/{code}", tag = "catalog",
+    params(("code" = String, Path, description = "resource code, `/` percent-encoded"), VersionParam),
+    responses((status = 200, body = EntryView), (status = 404, body = HttpError)))]
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(text): Path<String>,
+    Query(param): Query<VersionParam>,
+) -> ApiResult<Json<EntryView>> {
+    Ok(Json(state.catalog.view(&caller(&principal), &code(&text)?, param.version).await?))
+}
+
+/// Replaces the metadata of a draft or returned version.
+#[utoipa::path(put, path = "/api/v1/catalog/entries/{code}", tag = "catalog", request_body = EntryDraft,
+    params(("code" = String, Path, description = "resource code, `/` percent-encoded")),
+    responses((status = 200, body = CatalogEntry), (status = 403, body = HttpError),
+              (status = 409, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn edit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(text): Path<String>,
+    extract::Json(draft): extract::Json<EntryDraft>,
+) -> ApiResult<Json<CatalogEntry>> {
+    Ok(Json(state.catalog.edit(&caller(&principal), &code(&text)?, draft).await?))
+}
+
+/// Submit, approve, return (with per-field reasons), revise, publish, new version, withdraw or discard.
+#[utoipa::path(post, path = "/api/v1/catalog/entries/{code}/actions", tag = "catalog", request_body = Action,
+    params(("code" = String, Path, description = "resource code, `/` percent-encoded"), VersionParam),
+    responses((status = 200, body = ActOutcome), (status = 403, body = HttpError),
+              (status = 409, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn act(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(text): Path<String>,
+    Query(param): Query<VersionParam>,
+    extract::Json(action): extract::Json<Action>,
+) -> ApiResult<Json<ActOutcome>> {
+    Ok(Json(state.catalog.act(&caller(&principal), &code(&text)?, param.version, action).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DiffParams {
+    pub from: u32,
+    pub to: u32,
+}
+
+/// Field-level differences between two versions.
+#[utoipa::path(get, path = "/api/v1/catalog/entries/{code}/diff", tag = "catalog",
+    params(("code" = String, Path, description = "resource code, `/` percent-encoded"), DiffParams),
+    responses((status = 200, body = EntryDiff), (status = 404, body = HttpError)))]
+pub async fn diff(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(text): Path<String>,
+    Query(params): Query<DiffParams>,
+) -> ApiResult<Json<EntryDiff>> {
+    Ok(Json(state.catalog.diff(&caller(&principal), &code(&text)?, params.from, params.to).await?))
+}
+
+/// Runs the automatic checks on a draft without storing it (for inline form feedback).
+#[utoipa::path(post, path = "/api/v1/catalog/check", tag = "catalog", request_body = EntryDraft,
+    responses((status = 200, body = CheckReport), (status = 401, body = HttpError)))]
+pub async fn check(
+    State(state): State<AppState>,
+    _principal: Principal,
+    extract::Json(draft): extract::Json<EntryDraft>,
+) -> ApiResult<Json<CheckReport>> {
+    Ok(Json(state.catalog.check(&draft, None).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OverdueParams {
+    /// Default: the caller's department (reviewers: every department).
+    pub department_id: Option<String>,
+}
+
+/// Entries not published within the registration deadline (working days).
+#[utoipa::path(get, path = "/api/v1/catalog/overdue", tag = "catalog", params(OverdueParams),
+    responses((status = 200, body = Vec<EntryView>), (status = 401, body = HttpError)))]
+pub async fn overdue(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<OverdueParams>,
+) -> ApiResult<Json<Vec<EntryView>>> {
+    Ok(Json(state.catalog.overdue(&caller(&principal), params.department_id.as_deref()).await?))
+}

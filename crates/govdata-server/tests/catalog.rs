@@ -1,0 +1,256 @@
+//! The catalog lifecycle over HTTP on both backends: registration, automatic
+//! checks, review by the data authority, versions and diffs, withdrawal —
+//! and every refusal the issue names.
+
+mod support;
+
+use govdata_model::catalog::{
+    Classification, EntryDraft, FormatClass, Grade, InfoItem, ItemType, OpenType, Provider, ShareMode,
+    ShareType, TopClass, UpdateCycle,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::{assert_error, Backend, Session, TestNode, PASSWORD};
+
+on_both_backends!(catalog_lifecycle_with_every_refusal);
+
+const SAMR_USCC: &str = "11100000000013426B";
+
+fn item(name: &str, type_code: ItemType, length: Option<u32>, grade: Grade) -> InfoItem {
+    InfoItem { grade: Some(grade), ..InfoItem::new(name, type_code, length) }
+}
+
+fn draft(department_id: &str, name: &str) -> EntryDraft {
+    EntryDraft {
+        classification: Classification::new(TopClass::Department, 1, Some(2), None),
+        name: name.into(),
+        summary: "市场主体登记的基本信息，含名称、统一社会信用代码、法定代表人、成立日期和注册资本。".into(),
+        keywords: vec!["企业".into(), "营业执照".into()],
+        provider: Provider { department_id: department_id.into(), uscc: SAMR_USCC.into() },
+        format_class: FormatClass::Database,
+        format_type: "mysql".into(),
+        items: vec![
+            item("统一社会信用代码", ItemType::Character, Some(18), Grade::general(1)),
+            item("企业名称", ItemType::Character, Some(200), Grade::general(1)),
+            item("法定代表人姓名", ItemType::Character, Some(50), Grade::general(3)),
+            item("成立日期", ItemType::Date, Some(8), Grade::general(1)),
+        ],
+        share_type: ShareType::Unconditional,
+        share_condition: None,
+        legal_basis: None,
+        share_modes: vec![ShareMode::Api, ShareMode::Table],
+        open_type: OpenType::NotOpen,
+        open_condition: None,
+        update_cycle: UpdateCycle::Daily,
+        related_codes: Vec::new(),
+        system_id: None,
+        resources: Vec::new(),
+    }
+}
+
+fn path(code: &str) -> String {
+    format!("/api/v1/catalog/entries/{}", code.replace('/', "%2F"))
+}
+
+async fn act(session: &Session, code: &str, action: Value) -> (StatusCode, Value) {
+    session.post(&format!("{}/actions", path(code)), action).await
+}
+
+async fn catalog_lifecycle_with_every_refusal(backend: Backend) {
+    let node = TestNode::start(backend).await;
+    let admin = node.admin().await;
+    let samr = node.department(&admin, "国家市场监督管理总局", SAMR_USCC, "100000").await;
+    let other = node.department(&admin, "民政部", "11100000000013039G", "100000").await;
+    node.user(&admin, "samr.provider", &samr, &["provider"]).await;
+    node.user(&admin, "samr.reviewer", &samr, &["provider", "authority"]).await;
+    node.user(&admin, "mca.provider", &other, &["provider"]).await;
+    node.user(&admin, "reviewer", &node.authority_department, &["authority"]).await;
+    let provider = node.login("samr.provider", PASSWORD).await;
+    let stranger = node.login("mca.provider", PASSWORD).await;
+    let reviewer = node.login("reviewer", PASSWORD).await;
+    let own_reviewer = node.login("samr.reviewer", PASSWORD).await;
+
+    // Registration: only for one's own department, with its real USCC.
+    let body = serde_json::to_value(draft(&samr, "企业登记基本信息")).unwrap();
+    let (status, entry) = provider.post("/api/v1/catalog/entries", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    let code = entry["code"].as_str().unwrap().to_owned();
+    assert_eq!(code, "301002/000001", "分类码/顺序码 from the coding rule");
+    assert_eq!(entry["status"], "draft");
+    assert_error(
+        &stranger.post("/api/v1/catalog/entries", body.clone()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+    let mut wrong_uscc = body.clone();
+    wrong_uscc["provider"]["uscc"] = json!("11100000000013039G");
+    assert_error(
+        &provider.post("/api/v1/catalog/entries", wrong_uscc).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("provider.uscc"),
+    );
+    let mut bad_type = body.clone();
+    bad_type["items"][1]["type_code"] = json!("Z");
+    assert_error(
+        &provider.post("/api/v1/catalog/entries", bad_type).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("items[1].type_code"),
+    );
+    assert_error(
+        &provider.get("/api/v1/catalog/entries/not-a-code").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("code"),
+    );
+
+    // Unpublished entries are invisible to other departments, and not theirs to edit.
+    assert_error(&stranger.get(&path(&code)).await, StatusCode::NOT_FOUND, "not_found", None);
+    assert_error(&stranger.put(&path(&code), body.clone()).await, StatusCode::FORBIDDEN, "forbidden", None);
+    let (_, listed) = stranger.get("/api/v1/catalog/entries").await;
+    assert_eq!(listed, json!([]));
+
+    // No publishing without review.
+    let publish = json!({"action": "publish"});
+    assert_error(&act(&provider, &code, publish.clone()).await, StatusCode::CONFLICT, "conflict", None);
+    assert_error(&act(&reviewer, &code, publish.clone()).await, StatusCode::CONFLICT, "conflict", None);
+
+    // 不予共享 needs its legal basis: the automatic checks refuse the submission.
+    let mut not_shared = draft(&samr, "企业登记基本信息");
+    not_shared.share_type = ShareType::NotShared;
+    not_shared.share_modes.clear();
+    let (status, _) = provider.put(&path(&code), serde_json::to_value(&not_shared).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let refused = act(&provider, &code, json!({"action": "submit"})).await;
+    assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("legal_basis"));
+
+    // Fixed and submitted; the provider department may not review its own entry.
+    provider.put(&path(&code), body.clone()).await;
+    let (status, outcome) = act(&provider, &code, json!({"action": "submit"})).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome["entry"]["status"], "submitted");
+    assert!(outcome["checks"]["findings"].is_array());
+    assert_error(
+        &act(&own_reviewer, &code, json!({"action": "approve"})).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+
+    // Returned with per-field reasons, revised, resubmitted, approved, published.
+    let (status, returned) = act(
+        &reviewer,
+        &code,
+        json!({"action": "return", "reasons": [{"field": "summary", "reason": "摘要需说明数据范围"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{returned}");
+    assert_eq!(returned["entry"]["status"], "returned");
+    let mut revised = body.clone();
+    revised["summary"] = json!("全国市场主体登记的基本信息，覆盖企业和个体工商户。");
+    assert_eq!(provider.put(&path(&code), revised.clone()).await.0, StatusCode::OK);
+    assert_error(
+        &act(&provider, &code, json!({"action": "submit"})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        None,
+    );
+    assert_eq!(act(&provider, &code, json!({"action": "revise"})).await.0, StatusCode::OK);
+    assert_eq!(act(&provider, &code, json!({"action": "submit"})).await.0, StatusCode::OK);
+    assert_eq!(act(&reviewer, &code, json!({"action": "approve"})).await.0, StatusCode::OK);
+    // Approved, but only the authority publishes.
+    assert_error(&act(&provider, &code, publish.clone()).await, StatusCode::FORBIDDEN, "forbidden", None);
+    let (status, published) = act(&reviewer, &code, publish.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["entry"]["status"], "published");
+    assert!(published["entry"]["published_on"].is_string());
+
+    // Published: everyone sees it, with who did what and why.
+    let (status, view) = stranger.get(&path(&code)).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["entry"]["version"], 1);
+    let actions: Vec<&str> =
+        view["history"].as_array().unwrap().iter().map(|s| s["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.ends_with(&["submit", "return", "revise", "submit", "approve", "publish"]),
+        "{actions:?}"
+    );
+    let reasons =
+        &view["history"].as_array().unwrap().iter().find(|s| s["action"] == "return").unwrap()["reasons"];
+    assert_eq!(reasons[0]["field"], "summary");
+
+    // Version 2: drafted from the published one, reviewed, published; version 1 superseded.
+    let (status, second) = act(&provider, &code, json!({"action": "new_version"})).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["entry"]["version"], 2);
+    let mut renamed = revised.clone();
+    renamed["name"] = json!("市场主体登记基本信息");
+    assert_eq!(provider.put(&path(&code), renamed).await.0, StatusCode::OK);
+    assert_eq!(act(&provider, &code, json!({"action": "submit"})).await.0, StatusCode::OK);
+    // While version 2 is under review, readers outside still get version 1.
+    assert_eq!(stranger.get(&path(&code)).await.1["entry"]["version"], 1);
+    assert_eq!(act(&reviewer, &code, json!({"action": "approve"})).await.0, StatusCode::OK);
+    assert_eq!(act(&reviewer, &code, publish.clone()).await.0, StatusCode::OK);
+    let (_, view) = stranger.get(&path(&code)).await;
+    assert_eq!(view["entry"]["version"], 2);
+    assert_eq!(
+        view["versions"],
+        json!([{"version": 1, "status": "superseded"}, {"version": 2, "status": "published"}])
+    );
+    let (status, diff) = stranger.get(&format!("{}/diff?from=1&to=2", path(&code))).await;
+    assert_eq!(status, StatusCode::OK, "{diff}");
+    assert_eq!(
+        diff["fields"],
+        json!([{"field": "name", "old": "企业登记基本信息", "new": "市场主体登记基本信息"}])
+    );
+
+    // One data, one source: a near-identical second entry is refused at submission, naming the first.
+    let (status, copy) = provider
+        .post(
+            "/api/v1/catalog/entries",
+            serde_json::to_value(draft(&samr, "市场主体登记基本信息表")).unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let copy_code = copy["code"].as_str().unwrap();
+    assert_eq!(copy_code, "301002/000002");
+    let refused = act(&provider, copy_code, json!({"action": "submit"})).await;
+    assert_eq!(refused.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.1);
+    assert!(refused.1["message"].as_str().unwrap().contains(&code), "{}", refused.1);
+
+    // Withdrawal needs a reason, and hides the entry from other departments.
+    assert_error(
+        &act(&provider, &code, json!({"action": "withdraw", "reason": " "})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("reason"),
+    );
+    let (status, withdrawn) =
+        act(&provider, &code, json!({"action": "withdraw", "reason": "数据已并入市场主体库"})).await;
+    assert_eq!(status, StatusCode::OK, "{withdrawn}");
+    assert_error(&stranger.get(&path(&code)).await, StatusCode::NOT_FOUND, "not_found", None);
+    assert_eq!(provider.get(&path(&code)).await.1["entry"]["status"], "withdrawn");
+
+    // Each step is in the ledger.
+    let (_, overdue) = reviewer.get("/api/v1/catalog/overdue").await;
+    assert_eq!(overdue, json!([]), "nothing is past its 20 working days yet");
+    let size = node.store.ledger_size().await.unwrap();
+    let mut kinds = Vec::new();
+    for index in 0..size {
+        kinds.push(node.store.ledger_entry(index).await.unwrap().entry.kind);
+    }
+    for kind in [
+        "catalog.create",
+        "catalog.edit",
+        "catalog.submit",
+        "catalog.return",
+        "catalog.approve",
+        "catalog.publish",
+        "catalog.new_version",
+        "catalog.withdraw",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} missing from the ledger: {kinds:?}");
+    }
+}
