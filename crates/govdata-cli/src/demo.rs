@@ -20,6 +20,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::demo_catalog::{self, CatalogCounts, ProviderDepartment};
 use crate::synth::{self, Generator};
 
 #[derive(Args)]
@@ -39,6 +40,10 @@ pub struct DemoArgs {
     /// Synthetic enterprises in the national legal-entity base library.
     #[arg(long, default_value_t = 20_000)]
     enterprises: usize,
+    /// Catalog entries at the national hub (four in five get published); each
+    /// provincial node gets a quarter as many.
+    #[arg(long, default_value_t = 1300)]
+    catalog_entries: usize,
     /// Seed the data directory and exit without serving.
     #[arg(long)]
     seed_only: bool,
@@ -157,6 +162,8 @@ pub struct NodeCredentials {
     pub api_keys: Vec<DemoApiKey>,
     /// The synthetic base-library files (CSV, UTF-8) and their row counts.
     pub base_library: Vec<DemoFile>,
+    /// How many catalog entries were seeded, by lifecycle state.
+    pub catalog: CatalogCounts,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -293,6 +300,7 @@ async fn seed_node(
         .validate()
         .map_err(crate::admin::http_error)?;
         let department = store.create_department(actor, new).await?;
+        let mut first_system = None;
         for (system, description) in systems_of(slug) {
             let new = SystemRequest {
                 department_id: department.id.clone(),
@@ -301,11 +309,13 @@ async fn seed_node(
             }
             .validate()
             .map_err(crate::admin::http_error)?;
-            store.create_system(actor, new).await?;
+            let system = store.create_system(actor, new).await?;
+            first_system.get_or_insert(system.id);
         }
-        departments.push((department, *slug));
+        departments.push((department, *slug, first_system));
     }
     let authority = &departments[0].0;
+    let mut seeded_users = std::collections::HashMap::new();
     let mut accounts: Vec<(String, &str, &str, Vec<Role>)> = vec![
         ("admin".into(), "系统管理员", authority.id.as_str(), vec![Role::Admin]),
         ("secadmin".into(), "安全保密管理员", authority.id.as_str(), vec![Role::SecurityAdmin]),
@@ -313,7 +323,7 @@ async fn seed_node(
         ("authority".into(), "数据主管部门审核员", authority.id.as_str(), vec![Role::Authority]),
         ("analyst".into(), "数据分析员", authority.id.as_str(), vec![Role::Analyst]),
     ];
-    for (department, slug) in &departments[1..] {
+    for (department, slug, _) in &departments[1..] {
         accounts.push((
             format!("{slug}.provider"),
             "数据提供员",
@@ -328,7 +338,7 @@ async fn seed_node(
         ));
     }
     for (username, title, department_id, roles) in accounts {
-        let department = departments.iter().find(|(d, _)| d.id == department_id).expect("seeded above");
+        let department = departments.iter().find(|(d, _, _)| d.id == department_id).expect("seeded above");
         let password = password(&mut rng);
         let new = UserRequest {
             username: username.clone(),
@@ -341,6 +351,7 @@ async fn seed_node(
         .await
         .map_err(crate::admin::http_error)?;
         let user = store.create_user(actor, new).await?;
+        seeded_users.insert(username.clone(), user.clone());
         users.push(DemoUser {
             username,
             password,
@@ -349,7 +360,7 @@ async fn seed_node(
             roles,
         });
     }
-    let renshe = departments.iter().find(|(_, slug)| *slug == "renshe").unwrap_or(&departments[1]);
+    let renshe = departments.iter().find(|(_, slug, _)| *slug == "renshe").unwrap_or(&departments[1]);
     let (new, key) = ApiKeyRequest {
         name: "社保待遇资格认证应用".into(),
         department_id: None,
@@ -365,6 +376,26 @@ async fn seed_node(
         roles: vec![Role::Consumer],
         key,
     }];
+    let providers: Vec<ProviderDepartment<'_>> = departments[1..]
+        .iter()
+        .map(|(department, slug, system)| ProviderDepartment {
+            department,
+            slug,
+            provider: &seeded_users[&format!("{slug}.provider")],
+            system_id: system.clone(),
+        })
+        .collect();
+    let catalog = govdata_catalog::Catalog::new(
+        store.clone(),
+        govdata_model::calendar::WorkingCalendar::china(),
+        config.catalog.registration_days,
+    );
+    let entries = match plan.level {
+        Level::National => args.catalog_entries,
+        _ => args.catalog_entries / 4,
+    };
+    let catalog =
+        demo_catalog::seed(&catalog, &providers, &seeded_users["authority"], entries, &mut rng).await?;
     let base_library = write_base_library(args, plan, &config.data_dir, node_seed)?;
     let identity_url = format!("http://{}", config.server.listen);
     Ok(NodeCredentials {
@@ -377,6 +408,7 @@ async fn seed_node(
         users,
         api_keys,
         base_library,
+        catalog,
     })
 }
 

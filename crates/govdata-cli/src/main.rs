@@ -8,6 +8,7 @@
 
 mod admin;
 mod demo;
+mod demo_catalog;
 mod ledger;
 mod synth;
 

@@ -219,7 +219,16 @@ async fn demo_federation_serves_every_seeded_account() {
     let mut child = Command::new(BIN)
         .args(["demo", "--data-dir"])
         .arg(dir.path())
-        .args(["--port", &port.to_string(), "--persons", "3000", "--enterprises", "600"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--persons",
+            "3000",
+            "--enterprises",
+            "600",
+            "--catalog-entries",
+            "80",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -251,6 +260,23 @@ async fn demo_federation_serves_every_seeded_account() {
                 roles_seen.insert(role.as_str().unwrap().to_owned());
             }
         }
+        // The seeded catalog is served: every latest version that is published is listed.
+        let counts = &node["catalog"]["by_status"];
+        let consumer =
+            node["users"].as_array().unwrap().iter().find(|u| u["roles"] == json!(["consumer"])).unwrap();
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        login(&client, base, consumer["username"].as_str().unwrap(), consumer["password"].as_str().unwrap())
+            .await;
+        let listed: Value = client
+            .get(format!("{base}/api/v1/catalog/entries?status=published&size=200"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let expected = counts["published"].as_u64().unwrap() + counts["published_v2"].as_u64().unwrap();
+        assert_eq!(listed.as_array().unwrap().len() as u64, expected, "{counts}");
         let key = node["api_keys"][0]["key"].as_str().unwrap();
         let me: Value = reqwest::Client::new()
             .get(format!("{base}/api/v1/auth/me"))

@@ -48,6 +48,10 @@ fn document(entry: &CatalogEntry) -> Result<String> {
     serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))
 }
 
+fn summary(entry: &CatalogEntry) -> Result<String> {
+    serde_json::to_string(&entry.summary()).map_err(|e| StoreError::Corrupt(format!("catalog summary: {e}")))
+}
+
 fn parse_entry(row: &sqlx::any::AnyRow) -> Result<CatalogEntry> {
     let text: String = row.try_get("document")?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("catalog entry document: {e}")))
@@ -55,14 +59,15 @@ fn parse_entry(row: &sqlx::any::AnyRow) -> Result<CatalogEntry> {
 
 async fn insert_version(tx: &mut WriteTx<'_>, entry: &CatalogEntry) -> Result<()> {
     sqlx::query(
-        "INSERT INTO catalog_versions (code, version, status, name, document, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO catalog_versions (code, version, status, name, document, summary, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(entry.code.to_string())
     .bind(i64::from(entry.version))
     .bind(entry.status.as_str())
     .bind(&entry.metadata.name)
     .bind(document(entry)?)
+    .bind(summary(entry)?)
     .bind(timestamp::now())
     .execute(tx.conn())
     .await?;
@@ -127,7 +132,7 @@ impl Store {
         let mut tx = self.begin(actor).await?;
         for (entry, expected) in &change.updates {
             let updated = sqlx::query(
-                "UPDATE catalog_versions SET status = $1, name = $2, document = $3, updated_at = $4 \
+                "UPDATE catalog_versions SET status = $1, name = $2, document = $3, summary = $8, updated_at = $4 \
                  WHERE code = $5 AND version = $6 AND status = $7",
             )
             .bind(entry.status.as_str())
@@ -137,6 +142,7 @@ impl Store {
             .bind(&code)
             .bind(i64::from(entry.version))
             .bind(expected.as_str())
+            .bind(summary(entry)?)
             .execute(tx.conn())
             .await?;
             if updated.rows_affected() != 1 {
@@ -246,13 +252,16 @@ impl Store {
     /// duplicate check ("one data, one source").
     pub async fn catalog_summaries(&self) -> Result<Vec<EntrySummary>> {
         sqlx::query(
-            "SELECT document FROM catalog_versions \
+            "SELECT summary FROM catalog_versions \
              WHERE status NOT IN ('withdrawn', 'discarded', 'superseded')",
         )
         .fetch_all(self.read())
         .await?
         .iter()
-        .map(|row| parse_entry(row).map(|e| e.summary()))
+        .map(|row| {
+            let text: String = row.try_get("summary")?;
+            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("catalog summary: {e}")))
+        })
         .collect()
     }
 }

@@ -20,6 +20,8 @@ CREATE TABLE catalog_versions (
     status TEXT NOT NULL,
     name TEXT NOT NULL,
     document TEXT NOT NULL,
+    -- The compact EntrySummary the duplicate check reads for every live entry.
+    summary TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (code, version)
 );
