@@ -15,7 +15,7 @@ use govdata_server::Config;
 use govdata_store::{NewSystem, Store};
 use serde::Serialize;
 
-fn actor() -> String {
+pub fn actor() -> String {
     let login =
         std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "operator".into());
     format!("cli:{login}")
@@ -25,7 +25,7 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
     Ok(govdata_server::open(config).await?.0)
 }
 
-fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! actor `cli:<login>`.
 
 mod admin;
+mod catalog;
 mod demo;
 mod demo_catalog;
 mod ledger;
@@ -62,6 +63,11 @@ enum NodeCommand {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// The catalog (数据目录), acting as a named user.
+    Catalog {
+        #[command(subcommand)]
+        command: catalog::CatalogCommand,
     },
     /// Departments.
     Department {
@@ -150,6 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         NodeCommand::Init(args) => admin::init(&config, args).await,
         NodeCommand::Node { command } => admin::identity(&config, command),
+        NodeCommand::Catalog { command } => catalog::run(&config, command).await,
         NodeCommand::Department { command } => admin::department(&config, command).await,
         NodeCommand::System { command } => admin::system(&config, command).await,
         NodeCommand::User { command } => admin::user(&config, command).await,

@@ -397,3 +397,128 @@ async fn node_show_matches_the_served_identity() {
         base64::engine::general_purpose::STANDARD.decode(served["public_key"].as_str().unwrap()).unwrap();
     assert_eq!(key.len(), 32, "raw Ed25519 public key");
 }
+
+/// Runs the binary against `dir`, returning (success, stdout, stderr).
+fn run(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = govdata(dir).args(args).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn catalog_commands_apply_the_catalog_rules() {
+    use govdata_model::catalog::{
+        Classification, EntryDraft, FormatClass, Grade, InfoItem, ItemType, OpenType, Provider, ShareMode,
+        ShareType, TopClass, UpdateCycle,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), None);
+    let (ok, out, err) = run(
+        dir.path(),
+        &[
+            "department",
+            "create",
+            "--name",
+            "国家税务总局",
+            "--uscc",
+            "11100000000013426B",
+            "--region",
+            "100000",
+        ],
+    );
+    assert!(ok, "{err}");
+    let tax: Value = serde_json::from_str(&out).unwrap();
+    let tax_id = tax["id"].as_str().unwrap();
+    let departments: Value = serde_json::from_str(&run(dir.path(), &["department", "list"]).1).unwrap();
+    let authority_id = departments.as_array().unwrap().iter().find(|d| d["name"] == "国家数据局").unwrap()
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "catalog-user-pass-1").unwrap();
+    let password = password.to_str().unwrap();
+    for (username, department, roles) in
+        [("tax.provider", tax_id, "provider"), ("reviewer", authority_id.as_str(), "authority")]
+    {
+        let (ok, _, err) = run(
+            dir.path(),
+            &[
+                "user",
+                "create",
+                "--username",
+                username,
+                "--display-name",
+                username,
+                "--department",
+                department,
+                "--roles",
+                roles,
+                "--password-file",
+                password,
+            ],
+        );
+        assert!(ok, "{err}");
+    }
+    let draft = EntryDraft {
+        classification: Classification::new(TopClass::Department, 8, Some(1), None),
+        name: "纳税人登记信息".into(),
+        summary: "纳税人登记的基本信息。".into(),
+        keywords: vec!["纳税人".into()],
+        provider: Provider { department_id: tax_id.into(), uscc: "11100000000013426B".into() },
+        format_class: FormatClass::Database,
+        format_type: "mysql".into(),
+        items: vec![
+            InfoItem {
+                grade: Some(Grade::general(2)),
+                ..InfoItem::new("纳税人识别号", ItemType::Character, Some(20))
+            },
+            InfoItem {
+                grade: Some(Grade::general(2)),
+                ..InfoItem::new("纳税人名称", ItemType::Character, Some(200))
+            },
+        ],
+        share_type: ShareType::Unconditional,
+        share_condition: None,
+        legal_basis: None,
+        share_modes: vec![ShareMode::Api],
+        open_type: OpenType::NotOpen,
+        open_condition: None,
+        update_cycle: UpdateCycle::Daily,
+        related_codes: Vec::new(),
+        system_id: None,
+        resources: Vec::new(),
+    };
+    let file = dir.path().join("draft.json");
+    std::fs::write(&file, serde_json::to_string(&draft).unwrap()).unwrap();
+    let file = file.to_str().unwrap();
+    let (ok, _, _) = run(dir.path(), &["catalog", "check", "--file", file]);
+    assert!(ok);
+    // The reviewer is not the provider: registering is refused.
+    let (ok, _, err) = run(dir.path(), &["catalog", "register", "--file", file, "--as", "reviewer"]);
+    assert!(!ok && err.contains("provider role"), "{err}");
+    let (ok, out, err) = run(dir.path(), &["catalog", "register", "--file", file, "--as", "tax.provider"]);
+    assert!(ok, "{err}");
+    let code = serde_json::from_str::<Value>(&out).unwrap()["code"].as_str().unwrap().to_owned();
+    for (user, action) in
+        [("tax.provider", r#"{"action":"submit"}"#), ("reviewer", r#"{"action":"approve"}"#)]
+    {
+        let (ok, _, err) = run(dir.path(), &["catalog", "act", &code, action, "--as", user]);
+        assert!(ok, "{action}: {err}");
+    }
+    let (ok, _, err) =
+        run(dir.path(), &["catalog", "act", &code, r#"{"action":"publish"}"#, "--as", "tax.provider"]);
+    assert!(!ok && err.contains("authority"), "only the authority publishes: {err}");
+    let (ok, _, err) =
+        run(dir.path(), &["catalog", "act", &code, r#"{"action":"publish"}"#, "--as", "reviewer"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(dir.path(), &["catalog", "show", &code, "--as", "reviewer"]);
+    assert!(ok);
+    let view: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(view["entry"]["status"], "published");
+    let (_, out, _) = run(dir.path(), &["catalog", "list", "--as", "tax.provider", "--status", "published"]);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().len(), 1);
+}
