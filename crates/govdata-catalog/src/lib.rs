@@ -132,6 +132,48 @@ pub struct ActOutcome {
     pub checks: Option<CheckReport>,
 }
 
+/// One group in the statistics: a stable code, its Chinese label, the count.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Count {
+    pub key: String,
+    pub label: String,
+    pub count: u64,
+}
+
+/// The one ledger's statistics (一本账): published entries by provider, class,
+/// share type, open type, grade, update cycle and format; for reviewers also
+/// latest versions by status and the overdue count.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CatalogStats {
+    pub published: u64,
+    pub by: std::collections::BTreeMap<String, Vec<Count>>,
+    pub overdue: Option<u64>,
+}
+
+/// The Chinese label of a statistics key, from the model's own labels.
+fn label(fact: &str, key: &str) -> String {
+    use govdata_model::catalog::{FormatClass, GradeLevel, OpenType, ShareType, TopClass, UpdateCycle};
+    fn parse<T: serde::de::DeserializeOwned>(key: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(key.to_owned())).ok()
+    }
+    let label = match fact {
+        "top_class" => parse::<TopClass>(key).map(|v| v.label_zh().to_owned()),
+        "share_type" => parse::<ShareType>(key).map(|v| v.label_zh().to_owned()),
+        "open_type" => parse::<OpenType>(key).map(|v| v.label_zh().to_owned()),
+        "update_cycle" => parse::<UpdateCycle>(key).map(|v| v.label_zh().to_owned()),
+        "format_class" => parse::<FormatClass>(key).map(|v| v.label_zh().to_owned()),
+        "status" => EntryStatus::ALL.into_iter().find(|s| s.as_str() == key).map(|s| s.label_zh().to_owned()),
+        "grade" => {
+            let (level, sublevel) =
+                key.split_once('_').map_or((key, None), |(l, s)| (l, s.parse::<u8>().ok()));
+            parse::<GradeLevel>(level)
+                .map(|level| govdata_model::catalog::Grade { level, sublevel }.label_zh())
+        }
+        _ => None,
+    };
+    label.unwrap_or_else(|| key.to_owned())
+}
+
 pub struct Catalog {
     store: Store,
     calendar: WorkingCalendar,
@@ -434,6 +476,37 @@ impl Catalog {
         }
         let entries = self.store.catalog_entries(&filter).await?;
         Ok(entries.into_iter().filter(|e| caller.may_see(e)).collect())
+    }
+
+    /// Statistics of the one ledger; status and overdue counts for reviewers only.
+    pub async fn stats(&self, caller: &Caller) -> Result<CatalogStats> {
+        let mut counts = self.store.catalog_counts().await?;
+        let departments: std::collections::HashMap<String, String> =
+            self.store.departments().await?.into_iter().map(|d| (d.id, d.name)).collect();
+        if !caller.reviews() {
+            counts.remove("status");
+        }
+        let published = counts.get("share_type").map_or(0, |groups| groups.values().sum());
+        let by = counts
+            .into_iter()
+            .map(|(fact, groups)| {
+                let mut list: Vec<Count> = groups
+                    .into_iter()
+                    .map(|(key, count)| {
+                        let label = match fact.as_str() {
+                            "provider" => departments.get(&key).cloned().unwrap_or_else(|| key.clone()),
+                            _ => label(&fact, &key),
+                        };
+                        Count { key, label, count }
+                    })
+                    .collect();
+                list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+                (fact, list)
+            })
+            .collect();
+        let overdue =
+            if caller.reviews() { Some(self.overdue(caller, None).await?.len() as u64) } else { None };
+        Ok(CatalogStats { published, by, overdue })
     }
 
     /// Open versions past their registration deadline, for one department or

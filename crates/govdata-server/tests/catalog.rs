@@ -206,6 +206,18 @@ async fn catalog_lifecycle_with_every_refusal(backend: Backend) {
         json!([{"field": "name", "old": "企业登记基本信息", "new": "市场主体登记基本信息"}])
     );
 
+    // The one ledger's statistics count published entries; statuses are for reviewers.
+    let (status, stats) = stranger.get("/api/v1/catalog/stats").await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["published"], 1);
+    assert_eq!(stats["by"]["provider"], json!([{"key": samr, "label": "国家市场监督管理总局", "count": 1}]));
+    assert_eq!(stats["by"]["share_type"][0]["label"], "无条件共享");
+    assert_eq!(stats["by"]["grade"][0]["key"], "general_3");
+    assert!(stats["by"].get("status").is_none() && stats["overdue"].is_null(), "{stats}");
+    let (_, stats) = reviewer.get("/api/v1/catalog/stats").await;
+    assert_eq!(stats["by"]["status"][0]["key"], "published");
+    assert_eq!(stats["overdue"], 0);
+
     // One data, one source: a near-identical second entry is refused at submission, naming the first.
     let (status, copy) = provider
         .post(

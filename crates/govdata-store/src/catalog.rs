@@ -5,6 +5,8 @@
 use govdata_model::catalog::{
     CatalogEntry, Classification, EntryStatus, EntrySummary, HistoryStep, ResourceCode,
 };
+use std::collections::BTreeMap;
+
 use serde_json::json;
 use sqlx::Row;
 
@@ -52,6 +54,31 @@ fn summary(entry: &CatalogEntry) -> Result<String> {
     serde_json::to_string(&entry.summary()).map_err(|e| StoreError::Corrupt(format!("catalog summary: {e}")))
 }
 
+/// The values statistics group by, as stable snake_case codes.
+fn facts(entry: &CatalogEntry) -> [String; 6] {
+    let code = |value: serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    let metadata = &entry.metadata;
+    let grade = match entry.grade {
+        Some(grade) => match grade.sublevel {
+            Some(sublevel) => format!("{}_{sublevel}", code(json!(grade.level))),
+            None => code(json!(grade.level)),
+        },
+        None => "ungraded".to_owned(),
+    };
+    [
+        code(json!(metadata.classification.class)),
+        code(json!(metadata.share_type)),
+        code(json!(metadata.open_type)),
+        grade,
+        code(json!(metadata.update_cycle)),
+        code(json!(metadata.format_class)),
+    ]
+}
+
+/// The columns [`facts`] fills, in its order.
+const FACT_COLUMNS: [&str; 6] =
+    ["top_class", "share_type", "open_type", "grade", "update_cycle", "format_class"];
+
 fn parse_entry(row: &sqlx::any::AnyRow) -> Result<CatalogEntry> {
     let text: String = row.try_get("document")?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("catalog entry document: {e}")))
@@ -59,8 +86,9 @@ fn parse_entry(row: &sqlx::any::AnyRow) -> Result<CatalogEntry> {
 
 async fn insert_version(tx: &mut WriteTx<'_>, entry: &CatalogEntry) -> Result<()> {
     sqlx::query(
-        "INSERT INTO catalog_versions (code, version, status, name, document, summary, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO catalog_versions (code, version, status, name, document, summary, updated_at, \
+         top_class, share_type, open_type, grade, update_cycle, format_class) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(entry.code.to_string())
     .bind(i64::from(entry.version))
@@ -69,9 +97,21 @@ async fn insert_version(tx: &mut WriteTx<'_>, entry: &CatalogEntry) -> Result<()
     .bind(document(entry)?)
     .bind(summary(entry)?)
     .bind(timestamp::now())
+    .bind_all(facts(entry))
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// Binds several text values in order.
+trait BindAll<'q> {
+    fn bind_all(self, values: [String; 6]) -> Self;
+}
+
+impl<'q> BindAll<'q> for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn bind_all(self, values: [String; 6]) -> Self {
+        values.into_iter().fold(self, |query, value| query.bind(value))
+    }
 }
 
 async fn append_history(tx: &mut WriteTx<'_>, code: &str, step: &HistoryStep) -> Result<()> {
@@ -132,8 +172,9 @@ impl Store {
         let mut tx = self.begin(actor).await?;
         for (entry, expected) in &change.updates {
             let updated = sqlx::query(
-                "UPDATE catalog_versions SET status = $1, name = $2, document = $3, summary = $8, updated_at = $4 \
-                 WHERE code = $5 AND version = $6 AND status = $7",
+                "UPDATE catalog_versions SET status = $1, name = $2, document = $3, summary = $8, updated_at = $4, \
+                 top_class = $9, share_type = $10, open_type = $11, grade = $12, update_cycle = $13, \
+                 format_class = $14 WHERE code = $5 AND version = $6 AND status = $7",
             )
             .bind(entry.status.as_str())
             .bind(&entry.metadata.name)
@@ -143,6 +184,7 @@ impl Store {
             .bind(i64::from(entry.version))
             .bind(expected.as_str())
             .bind(summary(entry)?)
+            .bind_all(facts(entry))
             .execute(tx.conn())
             .await?;
             if updated.rows_affected() != 1 {
@@ -246,6 +288,36 @@ impl Store {
         .iter()
         .map(parse_entry)
         .collect()
+    }
+
+    /// Counts of published entries by each fact, by provider department, and
+    /// of latest versions by status: the one ledger's statistics.
+    pub async fn catalog_counts(&self) -> Result<BTreeMap<String, BTreeMap<String, u64>>> {
+        let published = "FROM catalog_versions v JOIN catalog_entries e \
+                         ON e.code = v.code AND e.published_version = v.version";
+        let mut queries: Vec<(String, String)> = FACT_COLUMNS
+            .iter()
+            .map(|c| (c.to_string(), format!("SELECT v.{c} AS k, COUNT(*) AS n {published} GROUP BY v.{c}")))
+            .collect();
+        queries.push((
+            "provider".into(),
+            format!("SELECT e.provider_department_id AS k, COUNT(*) AS n {published} GROUP BY e.provider_department_id"),
+        ));
+        queries.push((
+            "status".into(),
+            "SELECT v.status AS k, COUNT(*) AS n FROM catalog_versions v JOIN catalog_entries e \
+             ON e.code = v.code AND e.latest_version = v.version GROUP BY v.status"
+                .into(),
+        ));
+        let mut counts = BTreeMap::new();
+        for (name, sql) in queries {
+            let mut groups = BTreeMap::new();
+            for row in sqlx::query(&sql).fetch_all(self.read()).await? {
+                groups.insert(row.try_get::<String, _>("k")?, row.try_get::<i64, _>("n")? as u64);
+            }
+            counts.insert(name, groups);
+        }
+        Ok(counts)
     }
 
     /// The live version of every entry (published, or in progress), for the

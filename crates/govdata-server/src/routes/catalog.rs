@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use govdata_catalog::{ActOutcome, Caller, EntryView};
+use govdata_catalog::{ActOutcome, Caller, CatalogStats, EntryView};
 use govdata_model::catalog::{
     Action, ActorContext, CatalogEntry, CheckReport, EntryDiff, EntryDraft, EntryStatus, ResourceCode,
 };
@@ -174,4 +174,12 @@ pub async fn overdue(
     Query(params): Query<OverdueParams>,
 ) -> ApiResult<Json<Vec<EntryView>>> {
     Ok(Json(state.catalog.overdue(&caller(&principal), params.department_id.as_deref()).await?))
+}
+
+/// Statistics of the one ledger (一本账): published entries by provider, class, share type,
+/// open type, grade, update cycle and format; reviewers also see statuses and overdue counts.
+#[utoipa::path(get, path = "/api/v1/catalog/stats", tag = "catalog",
+    responses((status = 200, body = CatalogStats), (status = 401, body = HttpError)))]
+pub async fn stats(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<CatalogStats>> {
+    Ok(Json(state.catalog.stats(&caller(&principal)).await?))
 }

@@ -22,6 +22,13 @@ CREATE TABLE catalog_versions (
     document TEXT NOT NULL,
     -- The compact EntrySummary the duplicate check reads for every live entry.
     summary TEXT NOT NULL,
+    -- The facts statistics group by (one ledger, 一本账).
+    top_class TEXT NOT NULL,
+    share_type TEXT NOT NULL,
+    open_type TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    update_cycle TEXT NOT NULL,
+    format_class TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     PRIMARY KEY (code, version)
 );
