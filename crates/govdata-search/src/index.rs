@@ -1,0 +1,649 @@
+//! [`SearchIndex`]: writing, searching and reconciling the index.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, Query, TermQuery,
+    TermSetQuery,
+};
+use tantivy::schema::{IndexRecordOption, Schema};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, Searcher, TantivyDocument, Term,
+};
+use tracing::{debug, info, warn};
+
+use crate::doc::{DocKey, Facet, SearchDoc, Viewer};
+use crate::facets::{FacetCollector, FacetFruit};
+use crate::query::{FacetCount, Hit, SearchQuery, SearchResults, Sort, MAX_FACET_VALUES};
+use crate::schema::{
+    audience_department, build_schema, to_document, Fields, StoredHit, AUDIENCE_GOVERNMENT,
+    AUDIENCE_OPEN_DATA, HIGHLIGHT_FIELDS, LABEL_SEPARATOR,
+};
+use crate::tokenizer::{query_words, JiebaTokenizer, QueryWord, TOKENIZER_NAME};
+use crate::{SearchError, SCHEMA_VERSION};
+
+/// Memory the writer may buffer before it flushes a segment (tantivy's
+/// minimum is 15 MB per indexing thread).
+const WRITER_MEMORY_BYTES: usize = 48_000_000;
+/// One indexing thread: the catalog is small next to what tantivy is built
+/// for, and the node has other work for its cores.
+const WRITER_THREADS: usize = 1;
+
+/// What every commit records as its payload, and `open` checks.
+#[derive(Debug, Serialize, Deserialize)]
+struct CommitPayload {
+    schema_version: u32,
+}
+
+/// What [`SearchIndex::reconcile`] found and repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReconcileReport {
+    /// Searchable documents the store says the index should hold.
+    pub expected: u64,
+    /// Documents the index held before the repair.
+    pub indexed_before: u64,
+    /// In the store, not in the index: added.
+    pub missing: Vec<DocKey>,
+    /// In both, with another fingerprint: replaced.
+    pub stale: Vec<DocKey>,
+    /// In the index, not in the store (or no longer searchable): deleted.
+    pub extra: Vec<DocKey>,
+}
+
+impl ReconcileReport {
+    /// True when the index already matched the store.
+    pub fn is_clean(&self) -> bool {
+        self.missing.is_empty() && self.stale.is_empty() && self.extra.is_empty()
+    }
+
+    /// Number of documents added, replaced or deleted.
+    pub fn repaired(&self) -> usize {
+        self.missing.len() + self.stale.len() + self.extra.len()
+    }
+}
+
+/// The catalog search index. Cheap to share (`Arc<SearchIndex>`): searches
+/// run concurrently on snapshots; writes are serialized by an internal lock.
+/// All methods block (disk I/O, CPU): call them from a blocking pool, not
+/// an async task.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+fn register_tokenizer(index: &Index) {
+    index.tokenizers().register(TOKENIZER_NAME, TextAnalyzer::builder(JiebaTokenizer).build());
+}
+
+fn payload_json() -> String {
+    // Serializing a one-field struct cannot fail.
+    serde_json::to_string(&CommitPayload { schema_version: SCHEMA_VERSION }).unwrap_or_default()
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it (and the directory) when there
+    /// is none. The directory must be the index's own. Fails with
+    /// [`SearchError::RebuildRequired`] when the index there was written
+    /// with another schema version; then [`SearchIndex::recreate`] and
+    /// [`SearchIndex::rebuild`].
+    ///
+    /// One process per directory: tantivy locks it for the writer.
+    pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = build_schema();
+        let exists = dir.join("meta.json").exists();
+        let index = if exists {
+            let index = Index::open_in_dir(dir)?;
+            let found = index
+                .load_metas()?
+                .payload
+                .and_then(|p| serde_json::from_str::<CommitPayload>(&p).ok())
+                .map(|p| p.schema_version);
+            if found != Some(SCHEMA_VERSION) || index.schema() != schema {
+                return Err(SearchError::RebuildRequired { found, expected: SCHEMA_VERSION });
+            }
+            index
+        } else {
+            Index::create_in_dir(dir, schema)?
+        };
+        let this = Self::from_index(index, fields, Some(dir.to_path_buf()))?;
+        if !exists {
+            this.commit(&mut this.lock_writer())?;
+            info!(dir = %dir.display(), schema_version = SCHEMA_VERSION, "created search index");
+        }
+        Ok(this)
+    }
+
+    /// Deletes whatever index is in `dir` and creates an empty one, to be
+    /// filled by [`SearchIndex::rebuild`]. For a schema change or a
+    /// corrupt index: the store has everything the index held.
+    ///
+    /// Refuses a directory that is neither empty nor a tantivy index, so
+    /// that a misconfigured path cannot delete other data.
+    pub fn recreate(dir: &Path) -> Result<Self, SearchError> {
+        if dir.exists() {
+            let empty = std::fs::read_dir(dir)?.next().is_none();
+            if !empty && !dir.join("meta.json").exists() {
+                return Err(SearchError::Io(std::io::Error::other(format!(
+                    "{} is not a search index directory; not deleting it",
+                    dir.display()
+                ))));
+            }
+            warn!(dir = %dir.display(), "deleting the search index to recreate it");
+            std::fs::remove_dir_all(dir)?;
+        }
+        Self::open(dir)
+    }
+
+    /// An index in memory, for tests and tools.
+    pub fn in_memory() -> Result<Self, SearchError> {
+        let (schema, fields) = build_schema();
+        let index = Index::create_in_ram(schema);
+        let this = Self::from_index(index, fields, None)?;
+        this.commit(&mut this.lock_writer())?;
+        Ok(this)
+    }
+
+    fn from_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<Self, SearchError> {
+        register_tokenizer(&index);
+        let writer = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
+        // Manual reload: every commit below reloads before returning, so a
+        // caller that wrote reads its write; searches in flight keep the
+        // snapshot (`Searcher`) they started with, so concurrent searches
+        // never see a half-applied batch.
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, dir })
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, IndexWriter> {
+        // A panic while holding the lock leaves uncommitted operations at
+        // worst; the next commit or rollback settles them.
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn commit(&self, writer: &mut IndexWriter) -> Result<(), SearchError> {
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload_json());
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Applies `f` to the writer and commits; on error, rolls back so that a
+    /// batch applies whole or not at all.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&IndexWriter, &Fields) -> Result<T, SearchError>,
+    ) -> Result<T, SearchError> {
+        let mut writer = self.lock_writer();
+        let result = f(&writer, &self.fields).and_then(|t| self.commit(&mut writer).map(|()| t));
+        if result.is_err() {
+            if let Err(e) = writer.rollback() {
+                warn!(error = %e, "search index rollback failed");
+            }
+        }
+        result
+    }
+
+    fn key_term(&self, key: &DocKey) -> Term {
+        Term::from_field_text(self.fields.key, &key.encode())
+    }
+
+    /// Adds or replaces documents, one commit for the whole batch (callers
+    /// batch: a commit costs an fsync and a segment). A document replaces
+    /// the one with the same node and code. One that is not searchable
+    /// (superseded, withdrawn, discarded) removes its key from the index.
+    /// When a key occurs more than once, the last one wins.
+    pub fn upsert(&self, docs: &[SearchDoc]) -> Result<(), SearchError> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        self.write(|writer, fields| {
+            for doc in docs {
+                writer.delete_term(self.key_term(&doc.key()));
+                if let Some(d) = to_document(fields, doc) {
+                    writer.add_document(d)?;
+                }
+            }
+            Ok(())
+        })?;
+        debug!(docs = docs.len(), "search index upsert");
+        Ok(())
+    }
+
+    /// Removes the entry `code` of `node_id`; nothing happens if absent.
+    pub fn remove(&self, node_id: &str, code: &str) -> Result<(), SearchError> {
+        let term = self.key_term(&DocKey::new(node_id, code));
+        self.write(|writer, _| {
+            writer.delete_term(term);
+            Ok(())
+        })
+    }
+
+    /// Number of documents in the index.
+    pub fn doc_count(&self) -> Result<u64, SearchError> {
+        Ok(self.reader.searcher().num_docs())
+    }
+
+    /// The directory of an on-disk index.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// What the index holds: (node id, code) → fingerprint, read from the
+    /// fast columns of every live document.
+    pub fn fingerprints(&self) -> Result<BTreeMap<(String, String), String>, SearchError> {
+        Ok(self
+            .fingerprints_by_key(&self.reader.searcher())?
+            .into_iter()
+            .map(|(k, fp)| ((k.node_id, k.code), fp))
+            .collect())
+    }
+
+    fn fingerprints_by_key(&self, searcher: &Searcher) -> Result<BTreeMap<DocKey, String>, SearchError> {
+        let mut out = BTreeMap::new();
+        for segment in searcher.segment_readers() {
+            let fast = segment.fast_fields();
+            let (Some(keys), Some(fps)) = (fast.str("key")?, fast.str("fingerprint")?) else {
+                continue;
+            };
+            let (mut key, mut fp) = (String::new(), String::new());
+            for doc in segment.doc_ids_alive() {
+                let (Some(k), Some(f)) = (keys.term_ords(doc).next(), fps.term_ords(doc).next()) else {
+                    return Err(SearchError::Corrupt(format!("document {doc} without key or fingerprint")));
+                };
+                key.clear();
+                fp.clear();
+                keys.ord_to_str(k, &mut key)?;
+                fps.ord_to_str(f, &mut fp)?;
+                let key = DocKey::decode(&key).ok_or_else(|| SearchError::Corrupt(format!("key {key:?}")))?;
+                if out.insert(key.clone(), fp.clone()).is_some() {
+                    return Err(SearchError::Corrupt(format!("{key} indexed twice")));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops every document and indexes `all`, in one commit: searches see
+    /// the old index until the new one is complete. Returns the number of
+    /// documents indexed (searchable versions, one per key).
+    pub fn rebuild(&self, all: impl IntoIterator<Item = SearchDoc>) -> Result<usize, SearchError> {
+        let start = std::time::Instant::now();
+        self.write(|writer, fields| {
+            writer.delete_all_documents()?;
+            for doc in all {
+                // Deletes apply to earlier operations of the same batch, so
+                // a repeated key keeps only its last document.
+                writer.delete_term(self.key_term(&doc.key()));
+                if let Some(d) = to_document(fields, &doc) {
+                    writer.add_document(d)?;
+                }
+            }
+            Ok(())
+        })?;
+        let count = self.doc_count()?;
+        info!(docs = count, elapsed_ms = start.elapsed().as_millis() as u64, "rebuilt search index");
+        Ok(count as usize)
+    }
+
+    /// Compares the index with what the store says it should hold and
+    /// repairs the difference in one commit: adds what is missing, replaces
+    /// what is stale (another fingerprint), deletes what is extra. `expected`
+    /// is one [`SearchDoc`] per entry, chosen by
+    /// [`crate::pick_searchable_version`]; versions that are not searchable
+    /// count as absent. Any repair is logged as a warning: drift means a
+    /// write path missed the index, which is a bug to find.
+    ///
+    /// Holds the write lock throughout, so upserts wait; the caller takes
+    /// the store snapshot after it has applied the events it knows of (see
+    /// the crate docs).
+    pub fn reconcile(
+        &self,
+        expected: impl IntoIterator<Item = SearchDoc>,
+    ) -> Result<ReconcileReport, SearchError> {
+        let start = std::time::Instant::now();
+        let mut writer = self.lock_writer();
+        // Every commit reloads the reader, and we hold the writer: this
+        // snapshot is the index's committed state.
+        self.reader.reload()?;
+        let indexed = self.fingerprints_by_key(&self.reader.searcher())?;
+
+        // Per expected key: its fingerprint, and the document when the index
+        // needs it (missing or stale), so memory grows with the drift only.
+        let mut wanted: BTreeMap<DocKey, (String, Option<SearchDoc>)> = BTreeMap::new();
+        for doc in expected {
+            let key = doc.key();
+            if doc.visibility().is_none() {
+                wanted.remove(&key);
+                continue;
+            }
+            let fp = doc.fingerprint();
+            let doc = (indexed.get(&key) != Some(&fp)).then_some(doc);
+            wanted.insert(key, (fp, doc));
+        }
+
+        let mut report = ReconcileReport {
+            expected: wanted.len() as u64,
+            indexed_before: indexed.len() as u64,
+            ..ReconcileReport::default()
+        };
+        let mut to_add = Vec::new();
+        for (key, (fp, doc)) in wanted.iter_mut() {
+            match indexed.get(key) {
+                None => report.missing.push(key.clone()),
+                Some(have) if have != fp => report.stale.push(key.clone()),
+                Some(_) => continue,
+            }
+            if let Some(doc) = doc.take() {
+                to_add.push(doc);
+            }
+        }
+        let wanted_keys: BTreeSet<&DocKey> = wanted.keys().collect();
+        report.extra = indexed.keys().filter(|k| !wanted_keys.contains(k)).cloned().collect();
+
+        if !report.is_clean() {
+            let result = (|| {
+                for key in report.stale.iter().chain(&report.extra) {
+                    writer.delete_term(self.key_term(key));
+                }
+                for doc in &to_add {
+                    if let Some(d) = to_document(&self.fields, doc) {
+                        writer.add_document(d)?;
+                    }
+                }
+                self.commit(&mut writer)
+            })();
+            if let Err(e) = result {
+                if let Err(rollback) = writer.rollback() {
+                    warn!(error = %rollback, "search index rollback failed");
+                }
+                return Err(e);
+            }
+            warn!(
+                missing = report.missing.len(),
+                stale = report.stale.len(),
+                extra = report.extra.len(),
+                first = ?report.missing.iter().chain(&report.stale).chain(&report.extra).take(10).collect::<Vec<_>>(),
+                "search index drift repaired: the index did not match the store"
+            );
+        } else {
+            info!(
+                docs = report.expected,
+                elapsed_ms = start.elapsed().as_millis() as u64,
+                "search index matches the store"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Searches as `viewer`: only entries the viewer may see are counted,
+    /// listed or faceted.
+    pub fn search(&self, query: &SearchQuery, viewer: &Viewer) -> Result<SearchResults, SearchError> {
+        query.validate()?;
+        let searcher = self.reader.searcher();
+        let words = query_words(&query.q);
+        let text = (!words.is_empty()).then(|| self.text_query(&words));
+        let visibility = self.visibility_query(viewer);
+        let filters: Vec<(Facet, Box<dyn Query>)> =
+            query.filters.active().map(|f| (f, self.filter_query(f, query.filters.values(f)))).collect();
+
+        // Facets without a selected value are counted over the main query;
+        // each facet with one is counted with every filter but its own.
+        let (selected, unselected): (Vec<Facet>, Vec<Facet>) =
+            Facet::ALL.into_iter().partition(|f| !query.filters.values(*f).is_empty());
+        let main = combine(text.as_deref(), visibility.as_deref(), filters.iter().map(|(_, q)| q));
+
+        let offset = ((query.page - 1) * query.size) as usize;
+        let top = TopDocs::with_limit(query.size as usize).and_offset(offset);
+        let updated = SortByStaticFastValue::<i64>::for_field("updated_at");
+        let (total, hits, mut fruit): (usize, Vec<(Score, DocAddress)>, FacetFruit) = match query.sort {
+            Sort::Relevance => {
+                let top = top.order_by(((SortBySimilarityScore, Order::Desc), (updated, Order::Desc)));
+                let (n, hits, fruit) =
+                    searcher.search(&main, &(Count, top, FacetCollector::new(unselected)))?;
+                (n, hits.into_iter().map(|((score, _), addr)| (score, addr)).collect(), fruit)
+            }
+            Sort::Recent => {
+                let top = top.order_by(((updated, Order::Desc), (SortBySimilarityScore, Order::Desc)));
+                let (n, hits, fruit) =
+                    searcher.search(&main, &(Count, top, FacetCollector::new(unselected)))?;
+                (n, hits.into_iter().map(|((_, score), addr)| (score, addr)).collect(), fruit)
+            }
+        };
+        for facet in selected {
+            let others = filters.iter().filter(|(f, _)| *f != facet).map(|(_, q)| q);
+            let q = combine(text.as_deref(), visibility.as_deref(), others);
+            fruit.extend(searcher.search(&q, &FacetCollector::new(vec![facet]))?);
+        }
+
+        // Highlights mark the whole words; a hit that matched only through
+        // parts of a word gets the parts marked instead.
+        let (whole, parts) = match &text {
+            Some(text) => (
+                self.snippet_generators(&searcher, self.whole_word_query(&words).as_ref())?,
+                self.snippet_generators(&searcher, text.as_ref())?,
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let mut items = Vec::with_capacity(hits.len());
+        for (score, addr) in hits {
+            items.push(self.hit(&searcher, addr, score, [&whole, &parts])?);
+        }
+        Ok(SearchResults { total: total as u64, items, facets: facet_counts(fruit) })
+    }
+
+    /// A term in any text field, scored by the best field (dis-max, with a
+    /// little of the others).
+    fn term_query(&self, term: &str) -> Box<dyn Query> {
+        let per_field = self
+            .fields
+            .text
+            .iter()
+            .map(|(field, weight)| {
+                let tq = TermQuery::new(Term::from_field_text(*field, term), IndexRecordOption::WithFreqs);
+                Box::new(BoostQuery::new(Box::new(tq), *weight)) as Box<dyn Query>
+            })
+            .collect();
+        Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, 0.2))
+    }
+
+    /// Each query word must match; a word matches through any of its
+    /// alternatives (the word itself, all of its parts, an abbreviation).
+    fn text_query(&self, words: &[QueryWord]) -> Box<dyn Query> {
+        let word_queries = words
+            .iter()
+            .map(|word| {
+                let alternatives = word
+                    .alternatives
+                    .iter()
+                    .map(|terms| {
+                        let q: Box<dyn Query> = if terms.len() == 1 {
+                            self.term_query(&terms[0])
+                        } else {
+                            Box::new(BooleanQuery::new(
+                                terms.iter().map(|t| (Occur::Must, self.term_query(t))).collect(),
+                            ))
+                        };
+                        (Occur::Should, q)
+                    })
+                    .collect();
+                (Occur::Must, Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
+            })
+            .collect();
+        Box::new(BooleanQuery::new(word_queries))
+    }
+
+    /// The whole words of the query (and their abbreviations), without the
+    /// parts: what highlights mark first, so that `社保` marks `社会保险`
+    /// and not every `社会` and `保险`.
+    fn whole_word_query(&self, words: &[QueryWord]) -> Box<dyn Query> {
+        let clauses = words
+            .iter()
+            .flat_map(|w| w.alternatives.iter().filter(|a| a.len() == 1))
+            .map(|a| (Occur::Should, self.term_query(&a[0])))
+            .collect();
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// `None` when the viewer sees every indexed document.
+    fn visibility_query(&self, viewer: &Viewer) -> Option<Box<dyn Query>> {
+        if viewer.sees_all_unpublished {
+            return None;
+        }
+        let terms = match &viewer.department_id {
+            Some(dept) => vec![AUDIENCE_GOVERNMENT.to_owned(), audience_department(dept)],
+            None => vec![AUDIENCE_OPEN_DATA.to_owned()],
+        };
+        let terms = terms.iter().map(|t| Term::from_field_text(self.fields.audience, t));
+        Some(Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(terms)), 0.0)))
+    }
+
+    fn filter_query(&self, facet: Facet, values: &[String]) -> Box<dyn Query> {
+        let field = self.fields.facets.iter().find(|(f, ..)| *f == facet).map(|(_, field, _)| *field);
+        let field = field.expect("every facet has a filter field");
+        let terms = values.iter().map(|v| Term::from_field_text(field, v));
+        Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(terms)), 0.0))
+    }
+
+    fn snippet_generators(
+        &self,
+        searcher: &Searcher,
+        text: &dyn Query,
+    ) -> Result<Vec<(&'static str, SnippetGenerator)>, SearchError> {
+        let schema: Schema = self.index.schema();
+        let mut out = Vec::new();
+        for (name, max_bytes) in HIGHLIGHT_FIELDS {
+            let field = schema.get_field(name)?;
+            let mut generator = SnippetGenerator::create(searcher, text, field)?;
+            generator.set_max_num_chars(max_bytes);
+            out.push((name, generator));
+        }
+        Ok(out)
+    }
+
+    fn hit(
+        &self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        score: Score,
+        generator_sets: [&[(&'static str, SnippetGenerator)]; 2],
+    ) -> Result<Hit, SearchError> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let bytes = doc
+            .get_first(self.fields.stored)
+            .and_then(|v| tantivy::schema::Value::as_bytes(&v))
+            .ok_or_else(|| SearchError::Corrupt("document without stored data".to_owned()))?;
+        let s: StoredHit = serde_json::from_slice(bytes).map_err(|e| SearchError::Corrupt(e.to_string()))?;
+        let mut highlights = BTreeMap::new();
+        for generators in generator_sets {
+            for (name, generator) in generators {
+                let text = match *name {
+                    "name" => &s.name,
+                    "summary" => &s.summary,
+                    "keywords" => &s.keywords,
+                    "items" => &s.items,
+                    _ => &s.provider_name,
+                };
+                let mut snippet = generator.snippet(text);
+                if !snippet.highlighted().is_empty() {
+                    snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+                    // Adjacent words marked as one: `<mark>统一社会信用代码</mark>`.
+                    // The text between is escaped, so it cannot contain the tags.
+                    highlights.insert((*name).to_owned(), snippet.to_html().replace("</mark><mark>", ""));
+                }
+            }
+            if !highlights.is_empty() {
+                break;
+            }
+        }
+        Ok(Hit {
+            code: s.code,
+            version: s.version,
+            name: s.name,
+            summary: s.summary,
+            provider_id: s.provider_id,
+            provider_name: s.provider_name,
+            node_id: s.node_id,
+            node_name: s.node_name,
+            status: s.status,
+            share_type: s.share_type,
+            open_type: s.open_type,
+            grade: s.grade,
+            updated_at: s.updated_at,
+            score,
+            highlights,
+        })
+    }
+}
+
+/// All of: the text query (scored), the visibility and filter queries
+/// (constant zero score, so they do not change the ranking).
+fn combine<'a>(
+    text: Option<&dyn Query>,
+    visibility: Option<&dyn Query>,
+    filters: impl Iterator<Item = &'a Box<dyn Query>>,
+) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if let Some(text) = text {
+        clauses.push((Occur::Must, text.box_clone()));
+    }
+    if let Some(v) = visibility {
+        clauses.push((Occur::Must, v.box_clone()));
+    }
+    for f in filters {
+        clauses.push((Occur::Must, f.box_clone()));
+    }
+    if clauses.is_empty() {
+        return Box::new(AllQuery);
+    }
+    if text.is_none() {
+        // Browse: every visible match scores alike (then newest first).
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn facet_counts(fruit: FacetFruit) -> BTreeMap<String, Vec<FacetCount>> {
+    fruit
+        .into_iter()
+        .map(|(facet, counts)| {
+            // Merge by value: a renamed provider can have two labels while
+            // its documents are re-indexed; keep the most frequent label.
+            let mut by_value: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
+            for (composite, n) in counts {
+                let (value, label) =
+                    composite.split_once(LABEL_SEPARATOR).unwrap_or((composite.as_str(), composite.as_str()));
+                let e = by_value.entry(value.to_owned()).or_insert((0, 0, String::new()));
+                e.0 += n;
+                if n > e.1 {
+                    e.1 = n;
+                    e.2 = label.to_owned();
+                }
+            }
+            let mut list: Vec<FacetCount> = by_value
+                .into_iter()
+                .map(|(value, (count, _, label))| FacetCount { value, label, count })
+                .collect();
+            list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            list.truncate(MAX_FACET_VALUES);
+            (facet.name().to_owned(), list)
+        })
+        .collect()
+}

@@ -1,0 +1,135 @@
+//! Catalog search: a tantivy index over the catalog, with jieba word
+//! segmentation, facets, highlights and visibility rules, kept honest by a
+//! reconciler.
+//!
+//! # A projection, not a store
+//!
+//! The store is the single source of truth (DESIGN.md §3). This index holds
+//! nothing the store does not: every document is derived from a
+//! [`SearchDoc`] the caller builds from stored rows, and the whole index can
+//! be thrown away and rebuilt ([`SearchIndex::rebuild`]). It is therefore
+//! never backed up, never migrated: a schema change bumps
+//! [`SCHEMA_VERSION`], [`SearchIndex::open`] refuses the old index with
+//! [`SearchError::RebuildRequired`], and the node recreates and rebuilds it.
+//!
+//! What is indexed per entry is **one version**, the searchable one
+//! ([`pick_searchable_version`]): the published version if there is one,
+//! else the open (unpublished) one. Superseded, withdrawn and discarded
+//! versions are never indexed.
+//!
+//! # Who sees what
+//!
+//! Visibility is derived from the entry, never passed in ([`Visibility`]),
+//! and enforced inside the query, so totals, pages and facet counts only
+//! ever count what the viewer may see ([`Viewer`]):
+//!
+//! | entry | anonymous (open data) | government user of dept D | reviewer / data authority |
+//! |---|---|---|---|
+//! | published, open type 无条件/有条件开放 | yes | yes | yes |
+//! | published, 不予开放 | no | yes | yes |
+//! | draft / submitted / returned / approved of dept D | no | yes | yes |
+//! | the same, of another department | no | no | yes |
+//! | superseded / withdrawn / discarded | no | no | no (not indexed) |
+//!
+//! # Schema ([`SCHEMA_VERSION`] 1)
+//!
+//! | field | kind | what |
+//! |---|---|---|
+//! | `key` | raw, fast | `node_id` U+001F `code`: identity; upserts replace by it |
+//! | `fingerprint` | fast | [`SearchDoc::fingerprint`]: what the reconciler compares |
+//! | `updated_at` | i64 fast | µs since the epoch: recency sort and tie-break |
+//! | `audience` | raw, multi | `government`, `open_data`, `department:<id>` |
+//! | `name` ×5, `keywords` ×3, `items` ×2, `provider` ×1.5, `classification` ×1.5, `summary` ×1 | jieba text, freqs | full text, with weights |
+//! | `f_<facet>` | raw | filter on a facet value |
+//! | `c_<facet>` | fast | `value` U+001F `label`: facet counts |
+//! | `stored` | stored bytes | JSON of what a hit shows, and the texts highlights are cut from |
+//!
+//! Facets ([`Facet`]): provider, class, share_type, open_type, grade,
+//! update_cycle, format_class, region, node, status. `classification` holds
+//! the 类 label, the 分类码 and the resource code, so a code typed into the
+//! search box finds its entry. Nothing else is stored: the entry page reads
+//! the store.
+//!
+//! # Text search
+//!
+//! Documents are segmented with jieba's search mode (every word plus the
+//! dictionary 2- and 3-character words inside it, so 人口基础信息 is found
+//! by 人口), queries with its default mode (the words a person typed).
+//! Punctuation is dropped, Latin letters lower-cased, and function words
+//! (的, 和, 与…) dropped from queries. Each query word must match, through
+//! the word itself, smaller words that together spell it (for a document
+//! segmented differently), or a known abbreviation (社保 ↔ 社会保险, 医保,
+//! 公积金, 低保…). A term scores by its best field (dis-max with a 0.2
+//! tie-breaker). An empty `q` lists everything visible, newest first.
+//!
+//! Highlights wrap the matched whole words in `<mark>` (adjacent ones as
+//! one) and HTML-escape the rest; a hit that matched only through the parts
+//! of a word gets the parts marked.
+//!
+//! The jieba adapter is our own (60 lines) rather than the `tantivy-jieba`
+//! crate: that one matches tantivy 0.27, but keeps punctuation and spaces as
+//! tokens, does not lower-case, and uses character offsets as positions.
+//!
+//! Facet counts honour the query and the viewer and every filter except the
+//! facet's own (multi-select facets): one pass for the page, the total and
+//! all facets without a selection, plus one counting pass per facet with a
+//! selection.
+//!
+//! # Writes and concurrency
+//!
+//! One writer (an internal lock), one commit per [`SearchIndex::upsert`]
+//! batch: callers batch (the outbox consumer applies what it drained in one
+//! call). Each commit reloads the reader before returning (read your
+//! writes); a search runs on the snapshot it started with, so it never sees
+//! half a batch. All methods block: call them from a blocking pool.
+//!
+//! # The reconciler contract
+//!
+//! Index drift — an entry the catalog has but search does not find, or a
+//! withdrawn entry still found — is the most common complaint about
+//! existing catalog systems. Here it cannot go unnoticed:
+//!
+//! 1. Every indexed document carries the fingerprint of exactly what was
+//!    indexed (entry version, status, timestamp and a hash of all indexed
+//!    content, plus the schema version).
+//! 2. [`SearchIndex::reconcile`] takes what the store says should be
+//!    indexed — one [`SearchDoc`] per entry, chosen with
+//!    [`pick_searchable_version`] — and compares fingerprints: missing
+//!    documents are added, stale ones replaced, extra ones deleted, in one
+//!    commit. The [`ReconcileReport`] names every key repaired; any repair is
+//!    logged at `warn` ("search index drift repaired"), since it means a write
+//!    path skipped the index. A second run right after reports nothing.
+//! 3. The node runs it at start-up and periodically, and exports the report
+//!    counts as metrics; an operator can run it on demand. Tests assert that
+//!    a clean store-to-index path leaves it clean.
+//!
+//! The caller must take the store snapshot after applying the index events
+//! it knows of, from the task that applies them (the reconciler holds the
+//! write lock while it works, but cannot know about events still in
+//! flight). A snapshot that raced an event is repaired by the next run.
+//!
+//! [`SearchIndex::rebuild`] is the blunt instrument: drop everything and
+//! index the store again, atomically (searches see the old index until the
+//! new one is committed). It yields the same fingerprints as incremental
+//! upserts of the same documents.
+
+mod doc;
+mod error;
+mod facets;
+mod index;
+mod query;
+mod schema;
+mod tokenizer;
+
+pub use doc::{grade_value, pick_searchable_version, DocKey, Facet, SearchDoc, Viewer, Visibility};
+pub use error::SearchError;
+pub use index::{ReconcileReport, SearchIndex};
+pub use query::{
+    FacetCount, Filters, Hit, SearchQuery, SearchResults, Sort, MAX_FACET_VALUES, MAX_PAGE_SIZE,
+    MAX_QUERY_CHARS, MAX_RESULT_WINDOW,
+};
+
+/// Version of the index schema, the tokenizer and the fingerprint. Bump it
+/// on any change to what is indexed or how: an index written with another
+/// version is refused ([`SearchError::RebuildRequired`]) and rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
