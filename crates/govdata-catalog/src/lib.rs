@@ -24,8 +24,13 @@ use govdata_model::catalog::{
 };
 use govdata_model::org::Role;
 use govdata_model::{ApiError, ErrorCode, FieldError};
+use govdata_search::{
+    pick_searchable_version, ReconcileReport, SearchDoc, SearchError, SearchIndex, SearchQuery,
+    SearchResults, Viewer,
+};
 use govdata_store::{CatalogChange, CatalogFilter, Store, StoreError};
 use serde::Serialize;
+use std::sync::Arc;
 use time::{Date, OffsetDateTime};
 
 /// A person or application acting on the catalog.
@@ -67,6 +72,8 @@ pub enum CatalogError {
     Forbidden(String),
     #[error("catalog entry {0} not found")]
     NotFound(String),
+    #[error(transparent)]
+    Search(#[from] SearchError),
     /// Automatic checks found errors; the report lists every finding.
     #[error("automatic checks failed: {}", .0.errors().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
     ChecksFailed(CheckReport),
@@ -80,6 +87,7 @@ impl ApiError for CatalogError {
             CatalogError::Invalid(_) | CatalogError::ChecksFailed(_) => ErrorCode::InvalidInput,
             CatalogError::Forbidden(_) => ErrorCode::Forbidden,
             CatalogError::NotFound(_) => ErrorCode::NotFound,
+            CatalogError::Search(e) => e.code(),
         }
     }
 
@@ -87,6 +95,7 @@ impl ApiError for CatalogError {
         match self {
             CatalogError::Store(e) => e.field(),
             CatalogError::Transition(e) => e.field(),
+            CatalogError::Search(e) => e.field(),
             CatalogError::Invalid(e) => Some(&e.field),
             CatalogError::ChecksFailed(report) => report.errors().next().map(|f| f.field.as_str()),
             _ => None,
@@ -97,6 +106,7 @@ impl ApiError for CatalogError {
         match self {
             CatalogError::Store(e) => e.public_message(),
             CatalogError::Transition(e) => e.public_message(),
+            CatalogError::Search(e) => e.public_message(),
             _ => self.to_string(),
         }
     }
@@ -174,15 +184,106 @@ fn label(fact: &str, key: &str) -> String {
     label.unwrap_or_else(|| key.to_owned())
 }
 
+/// The node a search projection belongs to.
+#[derive(Debug, Clone)]
+pub struct NodeLabel {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+}
+
+/// The search index this service keeps in step with the store.
+struct Projection {
+    index: Arc<SearchIndex>,
+    node: NodeLabel,
+}
+
 pub struct Catalog {
     store: Store,
     calendar: WorkingCalendar,
     registration_days: u32,
+    search: Option<Projection>,
 }
 
 impl Catalog {
+    /// A catalog without a search index: the CLI and demo seeding write the
+    /// store only, and the serving node's reconciler indexes their changes.
     pub fn new(store: Store, calendar: WorkingCalendar, registration_days: u32) -> Catalog {
-        Catalog { store, calendar, registration_days }
+        Catalog { store, calendar, registration_days, search: None }
+    }
+
+    /// Keeps `index` in step: every change is projected into it right after
+    /// it commits, and [`Catalog::reconcile`] repairs any drift.
+    pub fn with_search(mut self, index: Arc<SearchIndex>, node: NodeLabel) -> Catalog {
+        self.search = Some(Projection { index, node });
+        self
+    }
+
+    async fn search_doc(&self, node: &NodeLabel, entry: CatalogEntry) -> Result<SearchDoc> {
+        let provider_name = self.store.department(&entry.metadata.provider.department_id).await?.name;
+        Ok(SearchDoc {
+            entry,
+            node_id: node.id.clone(),
+            node_name: node.name.clone(),
+            region: node.region.clone(),
+            provider_name,
+        })
+    }
+
+    /// Re-projects one entry after a committed change. The store is the
+    /// source of truth, so a failure here is logged, not returned: the
+    /// reconciler repairs it.
+    async fn project(&self, code: &ResourceCode) {
+        let Some(projection) = &self.search else { return };
+        let result = async {
+            let versions = self.store.catalog_versions(code).await?;
+            let doc = match pick_searchable_version(&versions) {
+                Some(entry) => Some(self.search_doc(&projection.node, entry.clone()).await?),
+                None => None,
+            };
+            let index = projection.index.clone();
+            let (node, code) = (projection.node.id.clone(), code.to_string());
+            blocking(move || match doc {
+                Some(doc) => index.upsert(&[doc]),
+                None => index.remove(&node, &code),
+            })
+            .await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::warn!(%code, %error, "search projection failed; the reconciler will repair it");
+        }
+    }
+
+    /// Searches the projection as `caller` (or anonymously, as the public sees open data).
+    pub async fn search(&self, caller: Option<&Caller>, query: SearchQuery) -> Result<SearchResults> {
+        let projection = self.search.as_ref().ok_or_else(|| {
+            CatalogError::Store(StoreError::Config("this process has no search index".into()))
+        })?;
+        let viewer = match caller {
+            None => Viewer::anonymous(),
+            Some(c) if c.reviews() => Viewer::reviewer(c.context.department_id.clone()),
+            Some(c) => Viewer::department(c.context.department_id.clone()),
+        };
+        let index = projection.index.clone();
+        blocking(move || index.search(&query, &viewer)).await
+    }
+
+    /// Compares the index with what the store says it should hold, and
+    /// repairs missing, stale and extra documents.
+    pub async fn reconcile(&self) -> Result<ReconcileReport> {
+        let projection = self.search.as_ref().ok_or_else(|| {
+            CatalogError::Store(StoreError::Config("this process has no search index".into()))
+        })?;
+        let mut expected = Vec::new();
+        for code in self.store.catalog_codes().await? {
+            let versions = self.store.catalog_versions(&code).await?;
+            if let Some(entry) = pick_searchable_version(&versions) {
+                expected.push(self.search_doc(&projection.node, entry.clone()).await?);
+            }
+        }
+        let index = projection.index.clone();
+        blocking(move || index.reconcile(expected)).await
     }
 
     /// Provider rules shared by registration and editing: the caller provides
@@ -249,6 +350,7 @@ impl Catalog {
                 Ok((entry, step))
             })
             .await?;
+        self.project(&entry.code).await;
         Ok(entry)
     }
 
@@ -297,6 +399,7 @@ impl Catalog {
                 },
             )
             .await?;
+        self.project(code).await;
         Ok(updated)
     }
 
@@ -399,6 +502,7 @@ impl Catalog {
         }
         let entry = change.new_version.clone().unwrap_or_else(|| updated.clone());
         self.store.apply_catalog_change(&caller.actor, change).await?;
+        self.project(code).await;
         Ok(ActOutcome { transition: step_transition, entry, checks })
     }
 
@@ -542,4 +646,14 @@ impl Catalog {
         }
         Ok(overdue)
     }
+}
+
+/// Runs index work on the blocking pool: tantivy does disk I/O and CPU work.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SearchError> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CatalogError::Store(StoreError::Config(format!("search task failed: {e}"))))?
+        .map_err(CatalogError::from)
 }

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::check))
         .routes(routes!(catalog::overdue))
         .routes(routes!(catalog::stats))
+        .routes(routes!(catalog::search))
         .routes(routes!(org::create_department, org::list_departments))
         .routes(routes!(org::get_department))
         .routes(routes!(org::create_system, org::list_systems))

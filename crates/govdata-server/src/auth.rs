@@ -95,6 +95,23 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// For endpoints open to the public: no credentials is `None`; credentials
+/// that fail are still refused.
+impl axum::extract::OptionalFromRequestParts<AppState> for Principal {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let has_cookie = CookieJar::from_headers(&parts.headers).get(SESSION_COOKIE).is_some();
+        if !has_cookie && !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Principal as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
+    }
+}
+
 fn is_safe_method(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }

@@ -49,11 +49,43 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let key = node.key.clone();
-    let app = app::router(AppState::new(store.clone(), config, node));
+    let state = AppState::new(store.clone(), config, node)?;
+    let reconciler = tokio::spawn(reconcile_search(state.clone()));
+    let app = app::router(state);
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().as_str(), "serving");
     let checkpointer = store.start_checkpointer(key, routes::ledger::CHECKPOINT_INTERVAL);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     checkpointer.stop().await;
+    reconciler.abort();
     store.close().await;
     Ok(served?)
+}
+
+/// How often the search index is compared with the store.
+const RECONCILE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Keeps the search projection equal to the store: at start (catching up on
+/// changes made by the CLI or another process) and then every minute. Drift
+/// is logged and counted, so it cannot go unnoticed.
+async fn reconcile_search(state: AppState) {
+    let mut ticks = tokio::time::interval(RECONCILE_INTERVAL);
+    loop {
+        ticks.tick().await;
+        match state.catalog.reconcile().await {
+            Ok(report) if report.is_clean() => {
+                tracing::debug!(documents = report.expected, "search index in step")
+            }
+            Ok(report) => {
+                let repaired = report.missing.len() + report.stale.len() + report.extra.len();
+                metrics::counter!("govdata_search_drift_repaired_total").increment(repaired as u64);
+                tracing::warn!(
+                    missing = report.missing.len(),
+                    stale = report.stale.len(),
+                    extra = report.extra.len(),
+                    "search index drifted from the store; repaired"
+                );
+            }
+            Err(error) => tracing::error!(%error, "search reconciliation failed"),
+        }
+    }
 }

@@ -1,8 +1,9 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use govdata_catalog::Catalog;
+use govdata_catalog::{Catalog, NodeLabel};
 use govdata_model::calendar::WorkingCalendar;
+use govdata_search::SearchIndex;
 use govdata_store::Store;
 
 use crate::config::Config;
@@ -20,9 +21,18 @@ pub struct Shared {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config, node: NodeIdentity) -> Self {
-        let catalog = Catalog::new(store.clone(), WorkingCalendar::china(), config.catalog.registration_days);
-        AppState(Arc::new(Shared { store, catalog, config, node }))
+    /// Opens the node's search index (`<data_dir>/search`; one serving
+    /// process per directory) and the services over the store.
+    pub fn new(store: Store, config: Config, node: NodeIdentity) -> anyhow::Result<Self> {
+        let index = Arc::new(SearchIndex::open(&config.data_dir.join("search"))?);
+        let label = NodeLabel {
+            id: node.info.id.clone(),
+            name: node.info.name.clone(),
+            region: node.info.region.clone(),
+        };
+        let catalog = Catalog::new(store.clone(), WorkingCalendar::china(), config.catalog.registration_days)
+            .with_search(index, label);
+        Ok(AppState(Arc::new(Shared { store, catalog, config, node })))
     }
 }
 

@@ -111,6 +111,11 @@ async fn catalog_lifecycle_with_every_refusal(backend: Backend) {
     assert_error(&stranger.put(&path(&code), body.clone()).await, StatusCode::FORBIDDEN, "forbidden", None);
     let (_, listed) = stranger.get("/api/v1/catalog/entries").await;
     assert_eq!(listed, json!([]));
+    let (status, found) = stranger.get("/api/v1/catalog/search?q=%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["total"], 0, "a draft is not searchable by other departments: {found}");
+    let (_, found) = provider.get("/api/v1/catalog/search?q=%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7").await;
+    assert_eq!(found["items"][0]["code"], code.as_str(), "the provider finds its own draft: {found}");
 
     // No publishing without review.
     let publish = json!({"action": "publish"});
@@ -166,6 +171,21 @@ async fn catalog_lifecycle_with_every_refusal(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{published}");
     assert_eq!(published["entry"]["status"], "published");
     assert!(published["entry"]["published_on"].is_string());
+
+    // Published: searchable by every department (营业执照 is a keyword), with facets and highlights;
+    // not by the public, since the entry is 不予开放.
+    let (_, found) = stranger.get("/api/v1/catalog/search?q=%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7").await;
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["items"][0]["code"], code.as_str());
+    assert!(found["facets"]["share_type"].is_array(), "{found}");
+    let (_, found) = node.anonymous().get("/api/v1/catalog/search?q=%E4%BC%81%E4%B8%9A").await;
+    assert_eq!(found["total"], 0, "{found}");
+    assert_error(
+        &stranger.get("/api/v1/catalog/search?size=1000").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("size"),
+    );
 
     // Published: everyone sees it, with who did what and why.
     let (status, view) = stranger.get(&path(&code)).await;
@@ -244,6 +264,8 @@ async fn catalog_lifecycle_with_every_refusal(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{withdrawn}");
     assert_error(&stranger.get(&path(&code)).await, StatusCode::NOT_FOUND, "not_found", None);
     assert_eq!(provider.get(&path(&code)).await.1["entry"]["status"], "withdrawn");
+    let (_, found) = stranger.get("/api/v1/catalog/search?q=%E5%B8%82%E5%9C%BA%E4%B8%BB%E4%BD%93").await;
+    assert!(found["items"].as_array().unwrap().iter().all(|hit| hit["code"] != code.as_str()), "{found}");
 
     // Each step is in the ledger.
     let (_, overdue) = reviewer.get("/api/v1/catalog/overdue").await;

@@ -290,6 +290,19 @@ impl Store {
         .collect()
     }
 
+    /// Every resource code in the catalog.
+    pub async fn catalog_codes(&self) -> Result<Vec<ResourceCode>> {
+        sqlx::query("SELECT code FROM catalog_entries ORDER BY code")
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(|row| {
+                let text: String = row.try_get("code")?;
+                text.parse().map_err(|e: govdata_model::FieldError| StoreError::Corrupt(e.message))
+            })
+            .collect()
+    }
+
     /// Counts of published entries by each fact, by provider department, and
     /// of latest versions by status: the one ledger's statistics.
     pub async fn catalog_counts(&self) -> Result<BTreeMap<String, BTreeMap<String, u64>>> {

@@ -9,6 +9,7 @@ use govdata_catalog::{ActOutcome, Caller, CatalogStats, EntryView};
 use govdata_model::catalog::{
     Action, ActorContext, CatalogEntry, CheckReport, EntryDiff, EntryDraft, EntryStatus, ResourceCode,
 };
+use govdata_search::{Filters, SearchQuery, SearchResults, Sort};
 use govdata_store::CatalogFilter;
 use serde::Deserialize;
 
@@ -182,4 +183,65 @@ pub async fn overdue(
     responses((status = 200, body = CatalogStats), (status = 401, body = HttpError)))]
 pub async fn stats(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<CatalogStats>> {
     Ok(Json(state.catalog.stats(&caller(&principal)).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Chinese or English text; empty lists everything visible.
+    pub q: Option<String>,
+    /// 1-based page (default 1).
+    pub page: Option<u32>,
+    /// Results per page, 1–100 (default 20).
+    pub size: Option<u32>,
+    /// `relevance` (default) or `recent`.
+    pub sort: Option<Sort>,
+    /// Facet filters, each a comma-separated list of values (as in `facets`).
+    pub provider: Option<String>,
+    pub class: Option<String>,
+    pub share_type: Option<String>,
+    pub open_type: Option<String>,
+    pub grade: Option<String>,
+    pub update_cycle: Option<String>,
+    pub format_class: Option<String>,
+    pub region: Option<String>,
+    pub node: Option<String>,
+    pub status: Option<String>,
+}
+
+fn values(list: Option<String>) -> Vec<String> {
+    list.map(|l| l.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Searches the catalog (jieba-segmented full text, facets, highlights). Anonymous callers
+/// see published open entries; departments also see their own unpublished ones; reviewers see all.
+#[utoipa::path(get, path = "/api/v1/catalog/search", tag = "catalog", params(SearchParams),
+    responses((status = 200, body = SearchResults), (status = 400, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn search(
+    State(state): State<AppState>,
+    principal: Option<Principal>,
+    Query(params): Query<SearchParams>,
+) -> ApiResult<Json<SearchResults>> {
+    let defaults = SearchQuery::default();
+    let query = SearchQuery {
+        q: params.q.unwrap_or_default(),
+        page: params.page.unwrap_or(defaults.page),
+        size: params.size.unwrap_or(defaults.size),
+        sort: params.sort.unwrap_or(defaults.sort),
+        filters: Filters {
+            provider: values(params.provider),
+            class: values(params.class),
+            share_type: values(params.share_type),
+            open_type: values(params.open_type),
+            grade: values(params.grade),
+            update_cycle: values(params.update_cycle),
+            format_class: values(params.format_class),
+            region: values(params.region),
+            node: values(params.node),
+            status: values(params.status),
+        },
+    };
+    let caller = principal.as_ref().map(caller);
+    Ok(Json(state.catalog.search(caller.as_ref(), query).await?))
 }
