@@ -16,6 +16,8 @@
 //! days of its creation (default 20, guide 国办函〔2022〕102号), counted on the
 //! working-day calendar with holidays and make-up workdays.
 
+pub mod transfer;
+
 use govdata_model::calendar::WorkingCalendar;
 use govdata_model::catalog::{
     check_draft, diff_versions, transition, Action, ActionKind, ActorContext, CatalogEntry, CheckContext,

@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::HttpError;
-use crate::routes::{auth, catalog, ledger, org, regions, system, users, validate};
+use crate::routes::{auth, catalog, catalog_transfer, ledger, org, regions, system, users, validate};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -69,6 +69,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::overdue))
         .routes(routes!(catalog::stats))
         .routes(routes!(catalog::search))
+        .routes(routes!(catalog_transfer::import))
+        .routes(routes!(catalog_transfer::export))
         .routes(routes!(org::create_department, org::list_departments))
         .routes(routes!(org::get_department))
         .routes(routes!(org::create_system, org::list_systems))

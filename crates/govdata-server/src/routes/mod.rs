@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod catalog_transfer;
 pub mod ledger;
 pub mod org;
 pub mod regions;
