@@ -373,7 +373,7 @@ fn shortest_digits(a: f64) -> (String, i32) {
         .into_iter()
         .filter(|(d, e)| d.len() == k && reads_back(d, *e))
         .collect();
-    let even = |d: &str| d.as_bytes()[d.len() - 1] % 2 == 0;
+    let even = |d: &str| d.as_bytes()[d.len() - 1].is_multiple_of(2);
     match candidates.as_slice() {
         [a, b] => {
             if even(&a.0) {
