@@ -18,7 +18,8 @@ use crate::error::{ApiResult, HttpError};
 use crate::extract::{self, Path, Query};
 use crate::state::AppState;
 
-fn caller(principal: &Principal) -> Caller {
+/// The catalog caller a principal acts as.
+pub(crate) fn caller(principal: &Principal) -> Caller {
     let id = match &principal.kind {
         PrincipalKind::User { id, .. } => id.clone(),
         PrincipalKind::ApiKey { id } => format!("key:{id}"),

@@ -10,31 +10,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use govdata_catalog::transfer::{export_entries, Format, ImportOutcome};
-use govdata_catalog::Caller;
-use govdata_model::catalog::{ActorContext, EntryStatus};
+use govdata_model::catalog::EntryStatus;
 use govdata_model::ErrorCode;
 use govdata_store::CatalogFilter;
 use serde::Deserialize;
 
-use crate::auth::{Principal, PrincipalKind};
+use super::catalog::caller;
+use crate::auth::Principal;
 use crate::error::{ApiResult, HttpError};
 use crate::extract::Query;
 use crate::state::AppState;
 
 /// Most entries one export holds.
 const EXPORT_LIMIT: u32 = 10_000;
-
-/// The catalog caller of a principal (as in `routes::catalog`).
-fn caller(principal: &Principal) -> Caller {
-    let id = match &principal.kind {
-        PrincipalKind::User { id, .. } => id.clone(),
-        PrincipalKind::ApiKey { id } => format!("key:{id}"),
-    };
-    Caller {
-        actor: principal.actor.clone(),
-        context: ActorContext::new(id, principal.department_id.clone(), &principal.roles),
-    }
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
