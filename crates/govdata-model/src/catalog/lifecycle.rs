@@ -100,17 +100,9 @@ impl EntryStatus {
         }
     }
 
+    /// The English label is the status code itself.
     pub fn label_en(self) -> &'static str {
-        match self {
-            EntryStatus::Draft => "draft",
-            EntryStatus::Submitted => "submitted",
-            EntryStatus::Returned => "returned",
-            EntryStatus::Approved => "approved",
-            EntryStatus::Published => "published",
-            EntryStatus::Superseded => "superseded",
-            EntryStatus::Withdrawn => "withdrawn",
-            EntryStatus::Discarded => "discarded",
-        }
+        self.as_str()
     }
 }
 
