@@ -424,20 +424,7 @@ async fn malformed_requests_name_the_field(backend: Backend) {
     let node = TestNode::start(backend).await;
     let admin = node.admin().await;
     let raw = |body: &'static str, content_type: &'static str| {
-        let admin = &admin;
-        async move {
-            let response = admin
-                .client
-                .post(format!("{}/api/v1/departments", admin.base))
-                .header("x-csrf-token", admin.csrf.clone().unwrap())
-                .header("content-type", content_type)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            (status, response.json::<serde_json::Value>().await.unwrap())
-        }
+        admin.post_raw("/api/v1/departments", content_type, body)
     };
     assert_error(&raw("{\"name\": ", "application/json").await, StatusCode::BAD_REQUEST, "bad_request", None);
     assert_error(
@@ -475,17 +462,9 @@ async fn malformed_requests_name_the_field(backend: Backend) {
         Some("name"),
     );
     let huge = format!(r#"{{"name": "{}", "uscc": "x", "region": "44"}}"#, "长".repeat(40_000));
-    let response = admin
-        .client
-        .post(format!("{}/api/v1/departments", admin.base))
-        .header("x-csrf-token", admin.csrf.clone().unwrap())
-        .header("content-type", "application/json")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["code"], "payload_too_large");
+    let (status, body) = admin.post_raw("/api/v1/departments", "application/json", huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], "payload_too_large");
     assert_error(&admin.get("/api/v1/nothing-here").await, StatusCode::NOT_FOUND, "not_found", None);
     assert_error(
         &admin.call(Method::PATCH, "/api/v1/departments", None).await,

@@ -45,18 +45,7 @@ fn draft(department_id: &str, name: &str, items: &[&str]) -> EntryDraft {
 }
 
 async fn upload(session: &Session, query: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
-    let response = session
-        .client
-        .post(format!("{}/api/v1/catalog/import?{query}", session.base))
-        .header("x-csrf-token", session.csrf.clone().unwrap())
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    session.post_raw(&format!("/api/v1/catalog/import?{query}"), content_type, body).await
 }
 
 async fn download(session: &Session, query: &str) -> (StatusCode, String, Vec<u8>) {

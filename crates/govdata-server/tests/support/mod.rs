@@ -180,11 +180,25 @@ impl Session {
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let response = self.send(method, path, body).await;
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, value)
+        read(self.send(method, path, body).await).await
+    }
+
+    /// POSTs a body as it is, with the caller's credentials and this content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let mut request =
+            self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if let Some(csrf) = &self.csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        if let Some(key) = &self.bearer {
+            request = request.bearer_auth(key);
+        }
+        read(request.send().await.unwrap()).await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -202,6 +216,13 @@ impl Session {
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.call(Method::DELETE, path, None).await
     }
+}
+
+/// The status and the body as JSON (or as a string when it is not JSON).
+async fn read(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 /// Asserts an error response: status, code and (when given) field.
