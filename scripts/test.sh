@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: unit, property and integration tests, against SQLite and
-# against a real PostgreSQL server. Installs PostgreSQL from Debian's packages
-# when it is missing and starts a private cluster on 127.0.0.1 (it is stopped
-# again on exit). Extra arguments go to `cargo test`.
+# against a real PostgreSQL server, plus the lake's connectors against real
+# PostgreSQL and MariaDB source tables. Installs PostgreSQL and MariaDB from
+# Debian's packages when they are missing and starts private instances on
+# 127.0.0.1 (stopped again on exit). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -61,7 +62,50 @@ stop_pg() {
 }
 trap stop_pg EXIT
 
+if ! command -v mariadbd >/dev/null; then
+    log "installing MariaDB"
+    apt_install mariadb-server mariadb-client
+fi
+mysql_port=${TEST_MYSQL_PORT:-33069}
+mysql_dir="$root/target/test-mariadb"
+mysql_socket="$mysql_dir/mysqld.sock"
+if [ ! -d "$mysql_dir/data/mysql" ]; then
+    log "creating a MariaDB data directory in $mysql_dir"
+    rm -rf "$mysql_dir"
+    mkdir -p "$mysql_dir"
+    [ "$(id -u)" -eq 0 ] && chown mysql "$mysql_dir"
+    mariadb-install-db --datadir="$mysql_dir/data" --user="$(id -un | sed 's/^root$/mysql/')" \
+        --auth-root-authentication-method=socket --skip-test-db >/dev/null
+fi
+mysql_started=""
+if ! mariadb-admin --socket="$mysql_socket" -u root status >/dev/null 2>&1; then
+    log "starting MariaDB on 127.0.0.1:$mysql_port"
+    # Test data is disposable: no doublewrite, no flush at each commit.
+    mariadbd --datadir="$mysql_dir/data" --socket="$mysql_socket" --port="$mysql_port" \
+        --bind-address=127.0.0.1 --pid-file="$mysql_dir/mysqld.pid" --log-error="$mysql_dir/error.log" \
+        --user="$(id -un | sed 's/^root$/mysql/')" --innodb-flush-log-at-trx-commit=0 \
+        --innodb-doublewrite=0 --skip-name-resolve >/dev/null 2>&1 &
+    for _ in $(seq 1 60); do
+        mariadb-admin --socket="$mysql_socket" -u root status >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    mysql_started=1
+fi
+mariadb --socket="$mysql_socket" -u root <<'SQL'
+CREATE USER IF NOT EXISTS 'govdata'@'127.0.0.1' IDENTIFIED BY 'govdata';
+GRANT ALL PRIVILEGES ON *.* TO 'govdata'@'127.0.0.1';
+SQL
+stop_services() {
+    stop_pg
+    if [ -n "$mysql_started" ]; then
+        mariadb-admin --socket="$mysql_socket" -u root shutdown >/dev/null 2>&1 || true
+    fi
+}
+trap stop_services EXIT
+
 export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export TEST_REQUIRE_POSTGRES=1
-log "running tests (SQLite and PostgreSQL at $TEST_POSTGRES_URL)"
+export TEST_MYSQL_URL="mysql://govdata:govdata@127.0.0.1:$mysql_port/mysql"
+export TEST_REQUIRE_MYSQL=1
+log "running tests (SQLite, PostgreSQL at $TEST_POSTGRES_URL, MariaDB at 127.0.0.1:$mysql_port)"
 cargo test --workspace --locked "$@"

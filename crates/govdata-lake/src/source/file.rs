@@ -1,0 +1,1 @@
+//! File connectors (helper fills this).

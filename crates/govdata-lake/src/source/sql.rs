@@ -1,0 +1,1 @@
+//! Database connectors (helper fills this).
