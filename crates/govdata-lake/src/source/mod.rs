@@ -7,6 +7,7 @@
 //! pushed down; physical aggregation scans them like any other table.
 
 pub mod file;
+pub mod http;
 pub mod sql;
 
 /// Hidden first column of file sources: the 1-based data row number.

@@ -1,1 +1,0 @@
-//! File connectors (helper fills this).
