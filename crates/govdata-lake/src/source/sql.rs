@@ -1,1 +1,0 @@
-//! Database connectors (helper fills this).
