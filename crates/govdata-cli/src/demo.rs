@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use govdata_lake::read::Lake;
+use govdata_lake::service::Resources;
 use govdata_model::org::{Level, Role};
 use govdata_model::validate::divisions;
 use govdata_server::config::NATIONAL_REGION;
@@ -21,7 +23,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::demo_catalog::{self, CatalogCounts, ProviderDepartment};
-use crate::synth::{self, Generator};
+use crate::demo_lake::{self, DemoLibrary};
+use crate::synth::{self, Enterprise, Generator, Person};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -162,6 +165,8 @@ pub struct NodeCredentials {
     pub api_keys: Vec<DemoApiKey>,
     /// The synthetic base-library files (CSV, UTF-8) and their row counts.
     pub base_library: Vec<DemoFile>,
+    /// The base-library tables loaded from those files, with their resources.
+    pub libraries: Vec<DemoLibrary>,
     /// How many catalog entries were seeded, by lifecycle state.
     pub catalog: CatalogCounts,
 }
@@ -385,7 +390,7 @@ async fn seed_node(
             system_id: system.clone(),
         })
         .collect();
-    let catalog = govdata_catalog::Catalog::new(
+    let catalog_service = govdata_catalog::Catalog::new(
         store.clone(),
         govdata_model::calendar::WorkingCalendar::china(),
         config.catalog.registration_days,
@@ -395,8 +400,21 @@ async fn seed_node(
         _ => args.catalog_entries / 4,
     };
     let catalog =
-        demo_catalog::seed(&catalog, &providers, &seeded_users["authority"], entries, &mut rng).await?;
-    let base_library = write_base_library(args, plan, &config.data_dir, node_seed)?;
+        demo_catalog::seed(&catalog_service, &providers, &seeded_users["authority"], entries, &mut rng)
+            .await?;
+    let (base_library, persons, enterprises) = write_base_library(args, plan, &config.data_dir, node_seed)?;
+    let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")));
+    let libraries = demo_lake::seed(
+        &catalog_service,
+        &resources,
+        &providers,
+        &demo_catalog::caller(&seeded_users["authority"]),
+        &persons,
+        &enterprises,
+        &config.data_dir.join("seed"),
+        &mut rng,
+    )
+    .await?;
     let identity_url = format!("http://{}", config.server.listen);
     Ok(NodeCredentials {
         id: plan.slug.to_owned(),
@@ -408,6 +426,7 @@ async fn seed_node(
         users,
         api_keys,
         base_library,
+        libraries,
         catalog,
     })
 }
@@ -420,7 +439,7 @@ fn write_base_library(
     plan: &NodePlan,
     dir: &Path,
     seed: u64,
-) -> anyhow::Result<Vec<DemoFile>> {
+) -> anyhow::Result<(Vec<DemoFile>, Vec<Person>, Vec<Enterprise>)> {
     let (province, share) = match plan.level {
         Level::National => (None, 1.0),
         _ => {
@@ -438,8 +457,9 @@ fn write_base_library(
     let enterprises_path = seed_dir.join("enterprises.csv");
     synth::write_csv(&persons_path, &persons)?;
     synth::write_csv(&enterprises_path, &enterprises)?;
-    Ok(vec![
+    let files = vec![
         DemoFile { library: "人口基础库".into(), path: persons_path, rows: persons.len() },
         DemoFile { library: "法人基础库".into(), path: enterprises_path, rows: enterprises.len() },
-    ])
+    ];
+    Ok((files, persons, enterprises))
 }

@@ -418,7 +418,7 @@ fn draft(
     }
 }
 
-fn caller(user: &User) -> Caller {
+pub(crate) fn caller(user: &User) -> Caller {
     Caller {
         actor: "demo:seed".to_owned(),
         context: ActorContext::new(user.id.clone(), user.department_id.clone(), &user.roles),

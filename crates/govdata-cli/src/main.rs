@@ -10,6 +10,7 @@ mod admin;
 mod catalog;
 mod demo;
 mod demo_catalog;
+mod demo_lake;
 mod ledger;
 mod synth;
 

@@ -293,6 +293,25 @@ async fn demo_federation_serves_every_seeded_account() {
             let text = std::fs::read_to_string(file["path"].as_str().unwrap()).unwrap();
             assert_eq!(text.lines().count() - 1, file["rows"].as_u64().unwrap() as usize);
         }
+        // The base libraries are loaded, and the person profile joins them for the authority.
+        let libraries = node["libraries"].as_array().unwrap();
+        assert_eq!(libraries.len(), 4, "{libraries:?}");
+        assert!(libraries.iter().all(|l| l["rows_written"].as_u64().unwrap() > 0), "{libraries:?}");
+        let authority =
+            node["users"].as_array().unwrap().iter().find(|u| u["username"] == "authority").unwrap();
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        login(&client, base, "authority", authority["password"].as_str().unwrap()).await;
+        let persons = std::fs::read_to_string(node["base_library"][0]["path"].as_str().unwrap()).unwrap();
+        let first_id = persons.lines().nth(1).unwrap().split(',').next().unwrap();
+        let profile: Value = client
+            .get(format!("{base}/api/v1/profiles/person/{first_id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(!profile["sections"].as_array().unwrap().is_empty(), "{profile}");
         if node["region"] == "440000" {
             let persons = std::fs::read_to_string(node["base_library"][0]["path"].as_str().unwrap()).unwrap();
             assert!(

@@ -10,6 +10,9 @@ pub enum LakeError {
     /// A source cannot be reached, or refuses our credentials.
     #[error("source unavailable: {0}")]
     SourceUnavailable(String),
+    /// The source's columns changed so that mapped items lost their column.
+    #[error("the source's schema changed: {}", .0.summary())]
+    SchemaDrift(crate::drift::Drift),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("I/O error: {0}")]
@@ -31,7 +34,7 @@ impl LakeError {
 impl ApiError for LakeError {
     fn code(&self) -> ErrorCode {
         match self {
-            LakeError::Invalid { .. } => ErrorCode::InvalidInput,
+            LakeError::Invalid { .. } | LakeError::SchemaDrift(_) => ErrorCode::InvalidInput,
             LakeError::SourceUnavailable(_) => ErrorCode::Unavailable,
             LakeError::NotFound(_) => ErrorCode::NotFound,
             LakeError::Io(_) | LakeError::Arrow(_) | LakeError::DataFusion(_) | LakeError::Delta(_) => {
@@ -43,6 +46,7 @@ impl ApiError for LakeError {
     fn field(&self) -> Option<&str> {
         match self {
             LakeError::Invalid { field, .. } => Some(field),
+            LakeError::SchemaDrift(_) => Some("mapping"),
             _ => None,
         }
     }

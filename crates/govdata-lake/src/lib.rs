@@ -24,9 +24,19 @@
 //!   its row number and reason (a bounded sample is kept).
 //! - Logical sources are read in place; nothing of them is copied to disk.
 
+pub mod conform;
+pub mod drift;
 pub mod error;
+pub mod ingest;
+pub mod mapping;
+pub mod profile;
+pub mod read;
 pub mod rejects;
+pub mod resource;
+pub mod schedule;
+pub mod service;
 pub mod source;
+pub mod table;
 
 pub use error::LakeError;
 pub use rejects::{RejectSink, RejectedRow, Rejects};

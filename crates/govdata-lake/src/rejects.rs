@@ -32,7 +32,11 @@ impl RejectSink {
         let mut rejects = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         rejects.count += 1;
         if rejects.sample.len() < REJECT_SAMPLE_SIZE {
-            rejects.sample.push(RejectedRow { row, column: column.map(str::to_owned), reason: reason.into() });
+            rejects.sample.push(RejectedRow {
+                row,
+                column: column.map(str::to_owned),
+                reason: reason.into(),
+            });
         }
     }
 

@@ -20,7 +20,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::HttpError;
-use crate::routes::{auth, catalog, catalog_transfer, ledger, org, regions, system, users, validate};
+use crate::routes::{
+    auth, catalog, catalog_transfer, ledger, org, regions, resources, system, users, validate,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -32,6 +34,7 @@ use crate::state::AppState;
         (name = "validate", description = "National identifier checks and the division list"),
         (name = "organisation", description = "Departments and information systems"),
         (name = "catalog", description = "The catalog (数据目录): registration, review, versions, deadlines"),
+        (name = "resources", description = "Data resources (数据资源): aggregation jobs, logical access, profiles"),
         (name = "users", description = "Accounts and roles"),
         (name = "api-keys", description = "Application credentials"),
         (name = "ledger", description = "Tamper-evident ledger: checkpoints, proofs (public) and entries (auditors)"),
@@ -71,6 +74,17 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(catalog::search))
         .routes(routes!(catalog_transfer::import))
         .routes(routes!(catalog_transfer::export))
+        .routes(routes!(resources::register))
+        .routes(routes!(resources::list))
+        .routes(routes!(resources::get, resources::update, resources::delete))
+        .routes(routes!(resources::run, resources::jobs))
+        .routes(routes!(resources::versions))
+        .routes(routes!(resources::preview))
+        .routes(routes!(resources::profile))
+        .routes(routes!(resources::drift))
+        .routes(routes!(resources::archive))
+        .routes(routes!(resources::person))
+        .routes(routes!(resources::enterprise))
         .routes(routes!(org::create_department, org::list_departments))
         .routes(routes!(org::get_department))
         .routes(routes!(org::create_system, org::list_systems))

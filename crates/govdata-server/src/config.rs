@@ -24,8 +24,23 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub catalog: CatalogConfig,
+    pub lake: LakeConfig,
     pub ledger: LedgerConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LakeConfig {
+    /// Largest file a provider may upload for an aggregation job; uploads
+    /// stream to disk, so this bounds disk, not memory.
+    pub max_upload_bytes: u64,
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        LakeConfig { max_upload_bytes: 4 * 1024 * 1024 * 1024 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,6 +138,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             catalog: CatalogConfig::default(),
+            lake: LakeConfig::default(),
             ledger: LedgerConfig::default(),
             log: LogConfig::default(),
         }
@@ -237,6 +253,9 @@ impl Config {
         }
         if self.auth.session_ttl_minutes == 0 {
             return invalid("auth.session_ttl_minutes", "must be at least 1".into());
+        }
+        if self.lake.max_upload_bytes == 0 {
+            return invalid("lake.max_upload_bytes", "must be more than 0".into());
         }
         if !(1..=250).contains(&self.catalog.registration_days) {
             return invalid("catalog.registration_days", "must be between 1 and 250".into());

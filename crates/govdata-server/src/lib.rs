@@ -51,12 +51,14 @@ pub async fn serve(
     let key = node.key.clone();
     let state = AppState::new(store.clone(), config, node)?;
     let reconciler = tokio::spawn(reconcile_search(state.clone()));
+    let jobs = tokio::spawn(state.resources.clone().run_jobs());
     let app = app::router(state);
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().as_str(), "serving");
     let checkpointer = store.start_checkpointer(key, routes::ledger::CHECKPOINT_INTERVAL);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     checkpointer.stop().await;
     reconciler.abort();
+    jobs.abort();
     store.close().await;
     Ok(served?)
 }

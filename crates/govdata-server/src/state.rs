@@ -2,6 +2,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use govdata_catalog::{Catalog, NodeLabel};
+use govdata_lake::read::Lake;
+use govdata_lake::service::Resources;
 use govdata_model::calendar::WorkingCalendar;
 use govdata_search::SearchIndex;
 use govdata_store::Store;
@@ -16,13 +18,15 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub store: Store,
     pub catalog: Catalog,
+    pub resources: Resources,
     pub config: Config,
     pub node: NodeIdentity,
 }
 
 impl AppState {
     /// Opens the node's search index (`<data_dir>/search`; one serving
-    /// process per directory) and the services over the store.
+    /// process per directory), its lake (`<data_dir>/lake`) and the services
+    /// over the store.
     pub fn new(store: Store, config: Config, node: NodeIdentity) -> anyhow::Result<Self> {
         let index = Arc::new(SearchIndex::open(&config.data_dir.join("search"))?);
         let label = NodeLabel {
@@ -32,7 +36,8 @@ impl AppState {
         };
         let catalog = Catalog::new(store.clone(), WorkingCalendar::china(), config.catalog.registration_days)
             .with_search(index, label);
-        Ok(AppState(Arc::new(Shared { store, catalog, config, node })))
+        let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")));
+        Ok(AppState(Arc::new(Shared { store, catalog, resources, config, node })))
     }
 }
 

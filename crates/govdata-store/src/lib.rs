@@ -16,6 +16,7 @@
 mod catalog;
 mod error;
 mod identity;
+mod lake;
 mod ledger;
 mod org;
 #[cfg(feature = "testing")]
@@ -34,6 +35,9 @@ use sqlx::{AnyPool, Connection};
 pub use catalog::{CatalogChange, CatalogFilter, CatalogHead};
 pub use error::StoreError;
 pub use identity::{NewApiKey, NewUser, SessionRecord, StoredApiKey, StoredUser};
+pub use lake::{
+    JobOutcome, JobRecord, JobStatus, NewJob, ResourceFilter, ResourceRecord, ResourceWrite, MAX_JOB_PAGE,
+};
 pub use ledger::{
     AuditFinding, AuditReport, Checkpointer, EntryFilter, EntryPage, LedgerConfig, LedgerEntry, LedgerRecord,
     SignedCheckpoint, WitnessedCheckpoint, MAX_ENTRY_PAGE,

@@ -8,6 +8,7 @@ pub mod catalog_transfer;
 pub mod ledger;
 pub mod org;
 pub mod regions;
+pub mod resources;
 pub mod system;
 pub mod users;
 pub mod validate;

@@ -230,38 +230,50 @@ fn check_names(spec: &SqlSourceSpec, columns: &[SourceColumn]) -> Result<(), Lak
 
 /// Prepares the full read so that a column the conversions cannot handle
 /// is refused now, by name, rather than failing every scan.
-async fn check_reads<C>(spec: &SqlSourceSpec, conn: &mut C, columns: &[SourceColumn]) -> Result<(), LakeError>
+///
+/// Boxed: with the executor bound as an assumption here, the future is
+/// `Send` once and for all; unboxed, callers could not prove it for every
+/// lifetime.
+fn check_reads<'a, C>(
+    spec: &'a SqlSourceSpec,
+    conn: &'a mut C,
+    columns: &'a [SourceColumn],
+) -> futures::future::BoxFuture<'a, Result<(), LakeError>>
 where
+    C: Send,
     for<'c> &'c mut C: Executor<'c>,
 {
-    let from = from_clause(spec.dialect, &spec.relation);
-    let list: Vec<String> = columns.iter().map(SourceColumn::select_item).collect();
-    let Err(error) = (&mut *conn).prepare(&format!("SELECT {} FROM {from}", list.join(", "))).await else {
-        return Ok(());
-    };
-    let blame_a_column = match &error {
-        sqlx::Error::Database(db) => !matches!(classify(db.as_ref()), Failure::Denied),
-        _ => false,
-    };
-    if blame_a_column {
-        for column in columns {
-            let read = format!("SELECT {} FROM {from}", column.select_item());
-            let failure = match (&mut *conn).prepare(&read).await {
-                Err(sqlx::Error::Database(db)) => Some(db.message().to_owned()),
-                _ => None,
-            };
-            if let Some(reason) = failure {
-                return Err(LakeError::invalid(
-                    relation_field(&spec.relation),
-                    format!(
-                        "column \"{}\" of type {} cannot be read: {}",
-                        column.name, column.source_type, reason
-                    ),
-                ));
+    Box::pin(async move {
+        let from = from_clause(spec.dialect, &spec.relation);
+        let list: Vec<String> = columns.iter().map(SourceColumn::select_item).collect();
+        let Err(error) = (&mut *conn).prepare(&format!("SELECT {} FROM {from}", list.join(", "))).await
+        else {
+            return Ok(());
+        };
+        let blame_a_column = match &error {
+            sqlx::Error::Database(db) => !matches!(classify(db.as_ref()), Failure::Denied),
+            _ => false,
+        };
+        if blame_a_column {
+            for column in columns {
+                let read = format!("SELECT {} FROM {from}", column.select_item());
+                let failure = match (&mut *conn).prepare(&read).await {
+                    Err(sqlx::Error::Database(db)) => Some(db.message().to_owned()),
+                    _ => None,
+                };
+                if let Some(reason) = failure {
+                    return Err(LakeError::invalid(
+                        relation_field(&spec.relation),
+                        format!(
+                            "column \"{}\" of type {} cannot be read: {}",
+                            column.name, column.source_type, reason
+                        ),
+                    ));
+                }
             }
         }
-    }
-    Err(probe_error(spec, &error))
+        Err(probe_error(spec, &error))
+    })
 }
 
 async fn pg_columns(conn: &mut PgConnection, spec: &SqlSourceSpec) -> Result<Vec<SourceColumn>, LakeError> {

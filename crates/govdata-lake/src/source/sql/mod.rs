@@ -129,7 +129,13 @@ impl SqlTable {
     /// [`LakeError::SourceUnavailable`] when the server cannot be reached or
     /// refuses the credentials. Messages never hold the password.
     pub async fn connect(spec: &SqlSourceSpec) -> Result<SqlTable, LakeError> {
-        let (pool, columns) = columns::connect(spec).await?;
+        // sqlx's executor bounds make the probe's future provably `Send` for
+        // one lifetime only, which callers' futures cannot carry; as its own
+        // task it is plainly `Send + 'static`.
+        let owned = spec.clone();
+        let (pool, columns) = tokio::spawn(async move { columns::connect(&owned).await })
+            .await
+            .map_err(|e| LakeError::SourceUnavailable(format!("connecting to the source failed: {e}")))??;
         let fields: Vec<Field> =
             columns.iter().map(|column| Field::new(&column.name, column.data_type.clone(), true)).collect();
         Ok(SqlTable {
