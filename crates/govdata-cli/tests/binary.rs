@@ -275,7 +275,9 @@ async fn demo_federation_serves_every_seeded_account() {
             .json()
             .await
             .unwrap();
-        let expected = counts["published"].as_u64().unwrap() + counts["published_v2"].as_u64().unwrap();
+        let libraries = node["libraries"].as_array().unwrap().len() as u64;
+        let expected =
+            counts["published"].as_u64().unwrap() + counts["published_v2"].as_u64().unwrap() + libraries;
         assert_eq!(listed.as_array().unwrap().len() as u64, expected, "{counts}");
         let key = node["api_keys"][0]["key"].as_str().unwrap();
         let me: Value = reqwest::Client::new()

@@ -147,7 +147,12 @@ async fn kill_9_during_ingestion_leaves_the_previous_version() {
         )
         .await;
     let department = department["department"]["id"].as_str().unwrap().to_owned();
-    let authority_department = admin.get("/api/v1/departments").await[0]["id"].as_str().unwrap().to_owned();
+    let departments = admin.get("/api/v1/departments").await;
+    let authority_department =
+        departments.as_array().unwrap().iter().find(|d| d["name"] == "国家数据局").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     for (username, dept, role) in [
         ("provider", department.as_str(), "provider"),
         ("reviewer", authority_department.as_str(), "authority"),
