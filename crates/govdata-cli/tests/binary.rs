@@ -2,91 +2,17 @@
 //! `init` + `serve` on SQLite and PostgreSQL, the fixed API points, `config
 //! check`, the demo federation, and a kill -9 in the middle of writes.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Connection;
-
-const BIN: &str = env!("CARGO_BIN_EXE_govdata");
-const ADMIN_PASSWORD: &str = "first-admin-pass-1";
-
-fn govdata(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command.arg("--data-dir").arg(dir).env_remove("RUST_LOG");
-    command
-}
-
-/// A `govdata serve` process; killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `serve` on a free port and waits for its "listening on" line.
-fn serve(dir: &Path, database_url: Option<&str>) -> Served {
-    let mut command = govdata(dir);
-    if let Some(url) = database_url {
-        command.arg("--database-url").arg(url);
-    }
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line: {line:?}");
-    Served { child, base }
-}
-
-fn init(dir: &Path, database_url: Option<&str>) {
-    let mut command = govdata(dir);
-    if let Some(url) = database_url {
-        command.arg("--database-url").arg(url);
-    }
-    let mut child = command
-        .args([
-            "init",
-            "--department-name",
-            "国家数据局",
-            "--department-uscc",
-            "11100000MB0143028N",
-            "--admin-password-file",
-            "-",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{ADMIN_PASSWORD}\n").as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "init failed: {}", String::from_utf8_lossy(&output.stderr));
-}
-
-async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
-    let response = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "login {username} at {base}");
-    response.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned()
-}
+use support::{govdata, init, login, serve, Served, ADMIN_PASSWORD, BIN};
 
 async fn fixed_points_and_login(database_url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();

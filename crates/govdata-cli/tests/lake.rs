@@ -2,69 +2,17 @@
 //! after a restart the job is marked failed, its upload is gone, and the
 //! table is exactly at its previous version.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::Duration;
 
 use govdata_model::catalog::{Classification, TopClass};
 use govdata_model::validate::id_check_char;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
+use support::{init, serve, ADMIN_PASSWORD};
 
-const BIN: &str = env!("CARGO_BIN_EXE_govdata");
-const ADMIN_PASSWORD: &str = "first-admin-pass-1";
 const PASSWORD: &str = "user-password-1";
-
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path) -> Served {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
-    Served { child, base }
-}
-
-fn init(dir: &Path) {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args([
-            "init",
-            "--department-name",
-            "国家数据局",
-            "--department-uscc",
-            "11100000MB0143028N",
-            "--admin-password-file",
-            "-",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{ADMIN_PASSWORD}\n").as_bytes()).unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
-}
 
 /// A logged-in client and its CSRF token.
 struct Caller {
@@ -76,14 +24,7 @@ struct Caller {
 impl Caller {
     async fn login(base: &str, username: &str, password: &str) -> Caller {
         let client = Client::builder().cookie_store(true).build().unwrap();
-        let response = client
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"username": username, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let csrf = response.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+        let csrf = support::login(&client, base, username, password).await;
         Caller { client, csrf, base: base.to_owned() }
     }
 
@@ -137,8 +78,8 @@ fn persons_csv(rows: u32) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_ingestion_leaves_the_previous_version() {
     let dir = tempfile::tempdir().unwrap();
-    init(dir.path());
-    let node = serve(dir.path());
+    init(dir.path(), None);
+    let node = serve(dir.path(), None);
     let admin = Caller::login(&node.base, "admin", ADMIN_PASSWORD).await;
     let department = admin
         .post(
@@ -231,7 +172,7 @@ async fn kill_9_during_ingestion_leaves_the_previous_version() {
     node.child.kill().unwrap();
     node.child.wait().unwrap();
 
-    let node = serve(dir.path());
+    let node = serve(dir.path(), None);
     let provider = Caller::login(&node.base, "provider", PASSWORD).await;
     let job = loop {
         let job = provider.job(&resource, &second_id).await;

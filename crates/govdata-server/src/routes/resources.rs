@@ -121,8 +121,11 @@ pub async fn run(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<govdata_store::JobRecord>)> {
     let caller = caller(&principal);
-    // Refuse before reading a byte when the caller may not run jobs at all.
-    state.resources.check_run(&caller, &id).await?;
+    // Refuse before storing a byte when the caller may not run jobs at all.
+    if let Err(refused) = state.resources.check_run(&caller, &id).await {
+        discard_small_body(body).await;
+        return Err(refused.into());
+    }
     let upload = receive_upload(&state, body).await?;
     let input = match &upload {
         Some(path) => JobInput::Upload(path.clone()),
@@ -138,6 +141,22 @@ pub async fn run(
         }
     }
 }
+
+/// Reads and drops up to [`DISCARD_LIMIT`] bytes of a refused upload, so the
+/// connection stays usable for the client's next request; a larger body is
+/// left unread and the connection closes.
+async fn discard_small_body(body: Body) {
+    let mut stream = body.into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > DISCARD_LIMIT {
+            break;
+        }
+    }
+}
+
+const DISCARD_LIMIT: usize = 1024 * 1024;
 
 /// Streams a request body to `<data_dir>/uploads`; `None` for an empty body.
 async fn receive_upload(state: &AppState, body: Body) -> Result<Option<std::path::PathBuf>, HttpError> {
