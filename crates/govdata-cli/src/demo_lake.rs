@@ -273,31 +273,30 @@ fn upload_copy(resources: &Resources, file: &Path) -> anyhow::Result<PathBuf> {
 
 fn insurance_rows<'a>(persons: &'a [Person], rng: &mut ChaCha8Rng) -> Vec<Insurance<'a>> {
     const KINDS: &[&str] = &["企业职工基本养老保险", "城乡居民基本养老保险", "职工基本医疗保险", "失业保险"];
-    persons
-        .iter()
-        .filter(|p| p.birth_date.as_str() < "2008-01-01")
-        .filter_map(|p| {
-            rng.gen_bool(0.6).then(|| Insurance {
-                id_number: &p.id_number,
-                insurance: KINDS.choose(rng).expect("non-empty"),
-                status: if rng.gen_bool(0.9) { "正常参保" } else { "暂停缴费" },
-                since: format!("{}{:02}01", rng.gen_range(2005..2026), rng.gen_range(1..=12)),
-                base_amount: format!("{}.00", rng.gen_range(4_000..30_000)),
-            })
-        })
-        .collect()
+    let mut rows = Vec::new();
+    for person in persons.iter().filter(|p| p.birth_date.as_str() < "2008-01-01") {
+        if !rng.gen_bool(0.6) {
+            continue;
+        }
+        rows.push(Insurance {
+            id_number: &person.id_number,
+            insurance: KINDS.choose(rng).expect("non-empty"),
+            status: if rng.gen_bool(0.9) { "正常参保" } else { "暂停缴费" },
+            since: format!("{}{:02}01", rng.gen_range(2005..2026), rng.gen_range(1..=12)),
+            base_amount: format!("{}.00", rng.gen_range(4_000..30_000)),
+        });
+    }
+    rows
 }
 
 fn tax_rows<'a>(enterprises: &'a [Enterprise], rng: &mut ChaCha8Rng) -> Vec<TaxCredit<'a>> {
     const LEVELS: &[&str] = &["A", "B", "B", "M", "C", "D"];
-    enterprises
-        .iter()
-        .filter_map(|e| {
-            rng.gen_bool(0.7).then(|| TaxCredit {
-                uscc: &e.uscc,
-                credit_level: LEVELS.choose(rng).expect("non-empty"),
-                year: 2025,
-            })
-        })
-        .collect()
+    let mut rows = Vec::new();
+    for enterprise in enterprises {
+        if rng.gen_bool(0.7) {
+            let credit_level = LEVELS.choose(rng).expect("non-empty");
+            rows.push(TaxCredit { uscc: &enterprise.uscc, credit_level, year: 2025 });
+        }
+    }
+    rows
 }

@@ -302,7 +302,7 @@ fn parse_text(
 /// or YYYY年M月D日.
 fn parse_date(text: &str) -> Option<i32> {
     let digits: Vec<u32> = text
-        .split(|c: char| matches!(c, '-' | '/' | '.' | '年' | '月' | '日'))
+        .split(['-', '/', '.', '年', '月', '日'])
         .filter(|p| !p.is_empty())
         .map(|p| p.parse::<u32>().ok())
         .collect::<Option<_>>()?;
@@ -352,7 +352,7 @@ fn parse_logical(text: &str) -> Option<bool> {
 
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
     let text = text.strip_prefix("0x").or_else(|| text.strip_prefix("\\x")).unwrap_or(text);
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()

@@ -37,7 +37,7 @@ use crate::{LakeError, RejectSink, Rejects};
 /// A connector ready to read.
 pub enum Source {
     File(FileSource),
-    Http(HttpSource),
+    Http(Box<HttpSource>),
     Sql(SqlTable),
 }
 

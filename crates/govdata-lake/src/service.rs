@@ -691,7 +691,7 @@ impl Resources {
                 Source::File(FileSource::new(PathBuf::from(path), format.clone()))
             }
             SourceSpec::Database(database) => Source::Sql(SqlTable::connect(database).await?),
-            SourceSpec::Http(http) => Source::Http(HttpSource::new(http.clone())?),
+            SourceSpec::Http(http) => Source::Http(Box::new(HttpSource::new(http.clone())?)),
         };
         let previous = record.source_columns.as_ref().map(parse_columns).transpose()?;
         let key: Option<EntityKey> = spec.entity_key();
