@@ -1,8 +1,9 @@
 //! The demo's base and theme libraries: the synthetic persons and enterprises
 //! go into base-library Delta tables through the same upload connector and
-//! job runner a department would use, next to a second source for each
-//! (social insurance for persons, tax credit for enterprises), so the person
-//! and enterprise profiles join several sources from the first start.
+//! job runner a department would use, next to more sources for each (social
+//! insurance for persons; business licences and tax credit for enterprises),
+//! so the person and enterprise profiles join several sources from the first
+//! start.
 
 use std::path::{Path, PathBuf};
 
@@ -83,6 +84,25 @@ struct Insurance<'a> {
     base_amount: String,
 }
 
+const LICENCE_COLUMNS: &[Column] = &[
+    ("统一社会信用代码", ItemType::Character, Some(18), Grade::general(1), "uscc"),
+    ("证照编号", ItemType::Character, Some(32), Grade::general(1), "licence_number"),
+    ("证照名称", ItemType::Character, Some(50), Grade::general(1), "licence_name"),
+    ("发证机关", ItemType::Character, Some(100), Grade::general(1), "issuer"),
+    ("发证日期", ItemType::Date, Some(8), Grade::general(1), "issued_on"),
+    ("有效期至", ItemType::Character, Some(10), Grade::general(1), "valid_until"),
+];
+
+#[derive(Serialize)]
+struct Licence<'a> {
+    uscc: &'a str,
+    licence_number: String,
+    licence_name: &'static str,
+    issuer: String,
+    issued_on: &'a str,
+    valid_until: &'static str,
+}
+
 #[derive(Serialize)]
 struct TaxCredit<'a> {
     uscc: &'a str,
@@ -102,7 +122,7 @@ struct LibraryPlan<'a> {
     file: &'a Path,
 }
 
-/// Catalogs, publishes and loads the four demo libraries; returns them.
+/// Catalogs, publishes and loads the five demo libraries; returns them.
 #[allow(clippy::too_many_arguments)]
 pub async fn seed(
     catalog: &Catalog,
@@ -118,6 +138,8 @@ pub async fn seed(
     write_csv(&insurance_path, &insurance_rows(persons, rng))?;
     let tax_path = seed_dir.join("tax-credit.csv");
     write_csv(&tax_path, &tax_rows(enterprises, rng))?;
+    let licence_path = seed_dir.join("business-licences.csv");
+    write_csv(&licence_path, &licence_rows(enterprises))?;
     let persons_path = seed_dir.join("persons.csv");
     let enterprises_path = seed_dir.join("enterprises.csv");
     let plans = [
@@ -151,6 +173,16 @@ pub async fn seed(
             columns: ENTERPRISE_COLUMNS,
             entity: EntityKind::Enterprise,
             file: &enterprises_path,
+        },
+        LibraryPlan {
+            library: "电子证照库",
+            slug: "shichang",
+            name: "营业执照电子证照",
+            summary: "市场主体营业执照电子证照的证照编号、名称、发证机关、发证日期和有效期，按统一社会信用代码关联企业。",
+            classification: Classification::new(TopClass::Base, 5, Some(20), None),
+            columns: LICENCE_COLUMNS,
+            entity: EntityKind::Enterprise,
+            file: &licence_path,
         },
         LibraryPlan {
             library: "纳税信用库",
@@ -299,4 +331,24 @@ fn tax_rows<'a>(enterprises: &'a [Enterprise], rng: &mut ChaCha8Rng) -> Vec<TaxC
         }
     }
     rows
+}
+
+/// One business licence per enterprise, issued by the market regulator of
+/// its region on the day it was established.
+fn licence_rows(enterprises: &[Enterprise]) -> Vec<Licence<'_>> {
+    enterprises
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Licence {
+            uscc: &e.uscc,
+            licence_number: format!("{}{:010}", &e.region_code, i + 1),
+            licence_name: "营业执照",
+            issuer: format!(
+                "{}市场监督管理局",
+                govdata_model::validate::divisions::full_name(&e.region_code).unwrap_or_default()
+            ),
+            issued_on: &e.established_date,
+            valid_until: "长期",
+        })
+        .collect()
 }

@@ -223,7 +223,7 @@ async fn demo_federation_serves_every_seeded_account() {
         }
         // The base libraries are loaded, and the person profile joins them for the authority.
         let libraries = node["libraries"].as_array().unwrap();
-        assert_eq!(libraries.len(), 4, "{libraries:?}");
+        assert_eq!(libraries.len(), 5, "{libraries:?}");
         assert!(libraries.iter().all(|l| l["rows_written"].as_u64().unwrap() > 0), "{libraries:?}");
         let authority =
             node["users"].as_array().unwrap().iter().find(|u| u["username"] == "authority").unwrap();
