@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
     let csv = args.dir.join(format!("persons-{}.csv", args.rows));
     match args.contender.as_deref() {
         Some("govdata") => return contender_govdata(&args.dir, &csv),
-        Some("postgres") => return contender_postgres(&csv, args.postgres_url.as_deref().context("no URL")?),
+        Some("postgres_copy") => return contender_postgres(&csv, args.postgres_url.as_deref().context("no URL")?),
         Some(other) => bail!("unknown contender {other}"),
         None => {}
     }
@@ -88,7 +88,7 @@ fn main() -> anyhow::Result<()> {
         rates.push(("duckdb", run_duckdb(&args.dir, &csv)?));
     }
     if args.postgres_url.is_some() {
-        rates.push(("postgres_copy", run_child(&args, "postgres")?));
+        rates.push(("postgres_copy", run_child(&args, "postgres_copy")?));
     }
     let govdata = rates[0].1;
     for (name, rate) in &rates[1..] {
