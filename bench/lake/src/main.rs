@@ -253,6 +253,7 @@ import json, resource, sys, time, os
 import duckdb
 csv, out = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 started = time.perf_counter()
 con.execute(f"COPY (SELECT * FROM read_csv('{csv}', header=true)) TO '{out}' (FORMAT parquet)")
 seconds = time.perf_counter() - started
