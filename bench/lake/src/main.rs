@@ -72,7 +72,9 @@ fn main() -> anyhow::Result<()> {
     let csv = args.dir.join(format!("persons-{}.csv", args.rows));
     match args.contender.as_deref() {
         Some("govdata") => return contender_govdata(&args.dir, &csv),
-        Some("postgres_copy") => return contender_postgres(&csv, args.postgres_url.as_deref().context("no URL")?),
+        Some("postgres_copy") => {
+            return contender_postgres(&csv, args.postgres_url.as_deref().context("no URL")?)
+        }
         Some(other) => bail!("unknown contender {other}"),
         None => {}
     }
