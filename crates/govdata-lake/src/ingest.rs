@@ -6,6 +6,7 @@
 //! watermark filter → a one-shot DataFusion table → delta-rs writer. Memory
 //! is bounded by a few batches whatever the source size.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +29,7 @@ use serde::Serialize;
 use crate::conform::{Conformer, EntityKey};
 use crate::drift::{describe, Drift, SourceColumn};
 use crate::mapping::ItemMapping;
+use crate::resource::SourceSpec;
 use crate::source::file::FileSource;
 use crate::source::http::HttpSource;
 use crate::source::sql::SqlTable;
@@ -42,6 +44,20 @@ pub enum Source {
 }
 
 impl Source {
+    /// Opens the connector a physical resource's source names; an upload
+    /// source reads the job's uploaded file.
+    pub async fn open(spec: &SourceSpec, upload: Option<&Path>) -> Result<Source, LakeError> {
+        Ok(match spec {
+            SourceSpec::Upload { format } => {
+                let path =
+                    upload.ok_or_else(|| LakeError::invalid("file", "the job has no uploaded file"))?;
+                Source::File(FileSource::new(path.to_owned(), format.clone()))
+            }
+            SourceSpec::Database(database) => Source::Sql(SqlTable::connect(database).await?),
+            SourceSpec::Http(http) => Source::Http(Box::new(HttpSource::new(http.clone())?)),
+        })
+    }
+
     pub async fn schema(&self) -> Result<SchemaRef, LakeError> {
         match self {
             Source::File(file) => file.schema().await,

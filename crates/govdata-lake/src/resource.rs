@@ -79,7 +79,7 @@ impl ResourceSpec {
             return Err(LakeError::invalid("name", format!("name must be 1 to {MAX_NAME_CHARS} characters")));
         }
         match &self.access {
-            Access::Physical { source, mode, schedule } => {
+            Access::Physical { source, schedule, .. } => {
                 match source {
                     SourceSpec::Upload { format } => {
                         format.validate().map_err(|e| prefix("access.source.upload", e))?
@@ -92,25 +92,22 @@ impl ResourceSpec {
                 if let Some(schedule) = schedule {
                     crate::schedule::Schedule::parse(schedule).map_err(|e| prefix("access", e))?;
                 }
-                let mapping = ItemMapping::new(items, &self.mapping)?;
-                for (field, item) in mode.named_items() {
-                    if mapping.find(item).is_none() {
-                        return Err(LakeError::invalid(
-                            format!("access.{field}"),
-                            format!("{item:?} is not a mapped item of this resource"),
-                        ));
-                    }
-                }
-                self.check_entity_key(&mapping)?;
-                Ok(mapping)
             }
-            Access::Logical { database } => {
-                database.validate().map_err(|e| prefix("access.database", e))?;
-                let mapping = ItemMapping::new(items, &self.mapping)?;
-                self.check_entity_key(&mapping)?;
-                Ok(mapping)
+            Access::Logical { database } => database.validate().map_err(|e| prefix("access.database", e))?,
+        }
+        let mapping = ItemMapping::new(items, &self.mapping)?;
+        if let Access::Physical { mode, .. } = &self.access {
+            for (field, item) in mode.named_items() {
+                if mapping.find(item).is_none() {
+                    return Err(LakeError::invalid(
+                        format!("access.{field}"),
+                        format!("{item:?} is not a mapped item of this resource"),
+                    ));
+                }
             }
         }
+        self.check_entity_key(&mapping)?;
+        Ok(mapping)
     }
 
     fn check_entity_key(&self, mapping: &ItemMapping) -> Result<(), LakeError> {

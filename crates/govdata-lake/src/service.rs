@@ -13,7 +13,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use deltalake::datafusion::catalog::TableProvider;
 use govdata_catalog::Caller;
 use govdata_model::catalog::{CatalogEntry, ResourceCode};
 use govdata_model::org::Role;
@@ -35,8 +34,6 @@ use crate::profile::{preview, profile, to_json_rows, Preview, TableProfile};
 use crate::read::{Lake, BATCH_SIZE};
 use crate::resource::{Access, ResourceSpec, SourceSpec};
 use crate::schedule::Schedule;
-use crate::source::file::FileSource;
-use crate::source::http::HttpSource;
 use crate::source::sql::SqlTable;
 use crate::table::{quote, ArchiveReport, AsOf, TableVersion};
 use crate::LakeError;
@@ -402,21 +399,16 @@ impl Resources {
         let spec = parse_spec(&record)?;
         let entry = self.entry(&record.entry_code).await?;
         let mapping = spec.validate(&entry.metadata.items)?;
-        let schema = match &spec.access {
-            Access::Logical { database }
-            | Access::Physical { source: SourceSpec::Database(database), .. } => {
-                SqlTable::connect(database).await?.schema()
-            }
-            Access::Physical { source: SourceSpec::Http(http), .. } => {
-                HttpSource::new(http.clone())?.schema().await?
-            }
+        let source = match &spec.access {
             Access::Physical { source: SourceSpec::Upload { .. }, .. } => {
                 return Err(
                     LakeError::invalid("id", "an upload resource's schema is checked with each file").into()
                 )
             }
+            Access::Physical { source, .. } => Source::open(source, None).await?,
+            Access::Logical { database } => Source::Sql(SqlTable::connect(database).await?),
         };
-        let columns = describe(&schema);
+        let columns = describe(&*source.schema().await?);
         let previous = record.source_columns.as_ref().map(parse_columns).transpose()?;
         Ok(Drift::between(previous.as_deref(), &columns, &mapping))
     }
@@ -682,17 +674,7 @@ impl Resources {
         let Access::Physical { source, mode, .. } = &spec.access else {
             return Err(LakeError::invalid("id", "a logical resource has no jobs").into());
         };
-        let source = match source {
-            SourceSpec::Upload { format } => {
-                let path = job
-                    .upload_path
-                    .as_ref()
-                    .ok_or_else(|| LakeError::invalid("file", "the job has no uploaded file"))?;
-                Source::File(FileSource::new(PathBuf::from(path), format.clone()))
-            }
-            SourceSpec::Database(database) => Source::Sql(SqlTable::connect(database).await?),
-            SourceSpec::Http(http) => Source::Http(Box::new(HttpSource::new(http.clone())?)),
-        };
+        let source = Source::open(source, job.upload_path.as_deref().map(std::path::Path::new)).await?;
         let previous = record.source_columns.as_ref().map(parse_columns).transpose()?;
         let key: Option<EntityKey> = spec.entity_key();
         let table = self.lake.table(&record.id)?;
