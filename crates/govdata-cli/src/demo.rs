@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::demo_catalog::{self, CatalogCounts, ProviderDepartment};
 use crate::demo_lake::{self, DemoLibrary};
+use crate::demo_sharing::{self, DemoSharing};
 use crate::synth::{self, Enterprise, Generator, Person};
 
 #[derive(Args)]
@@ -169,6 +170,9 @@ pub struct NodeCredentials {
     pub libraries: Vec<DemoLibrary>,
     /// How many catalog entries were seeded, by lifecycle state.
     pub catalog: CatalogCounts,
+    /// Share applications by status, and the grants to try at the gateway
+    /// (`POST /api/v1/gateway/grants/{grant_id}/lookup` with the API key).
+    pub sharing: DemoSharing,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -415,6 +419,13 @@ async fn seed_node(
         &mut rng,
     )
     .await?;
+    let sharing = govdata_sharing::Sharing::new(
+        store.clone(),
+        resources.clone(),
+        govdata_model::calendar::WorkingCalendar::china(),
+        config.sharing.clone(),
+    );
+    let sharing = demo_sharing::seed(&sharing, &seeded_users, &libraries).await?;
     let identity_url = format!("http://{}", config.server.listen);
     Ok(NodeCredentials {
         id: plan.slug.to_owned(),
@@ -428,6 +439,7 @@ async fn seed_node(
         base_library,
         libraries,
         catalog,
+        sharing,
     })
 }
 

@@ -11,6 +11,7 @@ mod catalog;
 mod demo;
 mod demo_catalog;
 mod demo_lake;
+mod demo_sharing;
 mod ledger;
 mod synth;
 

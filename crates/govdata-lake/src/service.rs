@@ -1,11 +1,12 @@
 //! The resource service: registration, aggregation jobs, reads for
 //! providers, and the person / enterprise profiles (一人一档, 一企一档).
 //!
-//! Who may do what (until grants exist, issue #5):
+//! Who may do what:
 //! - the provider department of the catalog entry registers, changes and
 //!   runs its resources, and reads their data;
 //! - the data authority reads every resource (read-only);
-//! - nobody else sees a resource's data.
+//! - other departments read only through a grant, at the gateway
+//!   (`govdata-sharing`), which opens data with [`Resources::open_entry`].
 //!
 //! Every data read (preview, profile, person or enterprise profile) is
 //! recorded in the ledger before its answer is returned.
@@ -125,6 +126,15 @@ pub struct EntityProfile {
     /// Resources keyed on this kind of entity that the caller may not read:
     /// named, so a caller knows what to apply for, but with no data.
     pub withheld: Vec<String>,
+}
+
+/// An entry's data opened for a read the caller has already been allowed
+/// (a grant): the table of catalog items and its entity key.
+pub struct EntryData {
+    pub resource_id: String,
+    pub ctx: deltalake::datafusion::prelude::SessionContext,
+    pub provider: Arc<dyn deltalake::datafusion::catalog::TableProvider>,
+    pub entity_key: Option<EntityKey>,
 }
 
 /// How a job is started.
@@ -420,6 +430,24 @@ impl Resources {
         let ctx = self.lake.session();
         let provider = self.lake.open(&ctx, &record.id, &spec, &mapping, as_of).await?;
         Ok(provider.map(|provider| ReadTarget { ctx, provider, spec, entry }))
+    }
+
+    /// The data of a catalog entry, from its first registered resource that
+    /// holds data; `None` while no resource has any. The caller checks the
+    /// grant first and records the read.
+    pub async fn open_entry(&self, entry_code: &str) -> Result<Option<EntryData>> {
+        let filter = ResourceFilter { entry_code: Some(entry_code.to_owned()), ..ResourceFilter::default() };
+        for record in self.store.resources(&filter).await? {
+            if let Some(target) = self.open(&record, AsOf::Latest).await? {
+                return Ok(Some(EntryData {
+                    resource_id: record.id,
+                    ctx: target.ctx,
+                    provider: target.provider,
+                    entity_key: target.spec.entity_key(),
+                }));
+            }
+        }
+        Ok(None)
     }
 
     async fn record_read(

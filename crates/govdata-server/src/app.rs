@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 use crate::error::HttpError;
 use crate::routes::{
-    auth, catalog, catalog_transfer, ledger, org, regions, resources, system, users, validate,
+    auth, catalog, catalog_transfer, ledger, org, regions, resources, sharing, system, users, validate,
 };
 use crate::state::AppState;
 
@@ -35,6 +35,8 @@ use crate::state::AppState;
         (name = "organisation", description = "Departments and information systems"),
         (name = "catalog", description = "The catalog (数据目录): registration, review, versions, deadlines"),
         (name = "resources", description = "Data resources (数据资源): aggregation jobs, logical access, profiles"),
+        (name = "sharing", description = "Sharing (数据共享): applications, decisions, grants, demands, objections"),
+        (name = "gateway", description = "The data gateway: lookup, verification (核验), batch export through a grant"),
         (name = "users", description = "Accounts and roles"),
         (name = "api-keys", description = "Application credentials"),
         (name = "ledger", description = "Tamper-evident ledger: checkpoints, proofs (public) and entries (auditors)"),
@@ -85,6 +87,24 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(resources::archive))
         .routes(routes!(resources::person))
         .routes(routes!(resources::enterprise))
+        .routes(routes!(sharing::apply, sharing::applications))
+        .routes(routes!(sharing::application))
+        .routes(routes!(sharing::decide))
+        .routes(routes!(sharing::withdraw))
+        .routes(routes!(sharing::grants))
+        .routes(routes!(sharing::grant))
+        .routes(routes!(sharing::revoke))
+        .routes(routes!(sharing::renew))
+        .routes(routes!(sharing::create_demand, sharing::demands))
+        .routes(routes!(sharing::demand))
+        .routes(routes!(sharing::answer_demand))
+        .routes(routes!(sharing::object, sharing::objections))
+        .routes(routes!(sharing::objection))
+        .routes(routes!(sharing::respond_objection))
+        .routes(routes!(sharing::rule_objection))
+        .routes(routes!(sharing::lookup))
+        .routes(routes!(sharing::verify))
+        .routes(routes!(sharing::export))
         .routes(routes!(org::create_department, org::list_departments))
         .routes(routes!(org::get_department))
         .routes(routes!(org::create_system, org::list_systems))

@@ -25,6 +25,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub catalog: CatalogConfig,
     pub lake: LakeConfig,
+    pub sharing: govdata_sharing::SharingConfig,
     pub ledger: LedgerConfig,
     pub log: LogConfig,
 }
@@ -139,6 +140,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             catalog: CatalogConfig::default(),
             lake: LakeConfig::default(),
+            sharing: govdata_sharing::SharingConfig::default(),
             ledger: LedgerConfig::default(),
             log: LogConfig::default(),
         }
@@ -253,6 +255,9 @@ impl Config {
         }
         if self.auth.session_ttl_minutes == 0 {
             return invalid("auth.session_ttl_minutes", "must be at least 1".into());
+        }
+        if self.sharing.answer_days == 0 {
+            return invalid("sharing.answer_days", "must be at least 1 working day".into());
         }
         if self.lake.max_upload_bytes == 0 {
             return invalid("lake.max_upload_bytes", "must be more than 0".into());

@@ -6,6 +6,7 @@ use govdata_lake::read::Lake;
 use govdata_lake::service::Resources;
 use govdata_model::calendar::WorkingCalendar;
 use govdata_search::SearchIndex;
+use govdata_sharing::Sharing;
 use govdata_store::Store;
 
 use crate::config::Config;
@@ -19,6 +20,7 @@ pub struct Shared {
     pub store: Store,
     pub catalog: Catalog,
     pub resources: Resources,
+    pub sharing: Sharing,
     pub config: Config,
     pub node: NodeIdentity,
 }
@@ -37,7 +39,9 @@ impl AppState {
         let catalog = Catalog::new(store.clone(), WorkingCalendar::china(), config.catalog.registration_days)
             .with_search(index, label);
         let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")));
-        Ok(AppState(Arc::new(Shared { store, catalog, resources, config, node })))
+        let sharing =
+            Sharing::new(store.clone(), resources.clone(), WorkingCalendar::china(), config.sharing.clone());
+        Ok(AppState(Arc::new(Shared { store, catalog, resources, sharing, config, node })))
     }
 }
 

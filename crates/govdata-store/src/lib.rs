@@ -19,10 +19,12 @@ mod identity;
 mod lake;
 mod ledger;
 mod org;
+mod sharing;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timestamp;
 mod tx;
+mod workflow;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -43,7 +45,14 @@ pub use ledger::{
     SignedCheckpoint, WitnessedCheckpoint, MAX_ENTRY_PAGE,
 };
 pub use org::{NewDepartment, NewSystem};
+pub use sharing::{
+    ApplicationFilter, ApplicationRecord, ApplicationStep, Decision, GrantFilter, GrantRecord,
+    NewApplication, NewGrant, StepWrite,
+};
 pub use tx::WriteTx;
+pub use workflow::{
+    DemandAnswer, DemandRecord, NewDemand, NewObjection, ObjectionRecord, Ruling, WorkflowFilter,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

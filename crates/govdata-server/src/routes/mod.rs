@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod org;
 pub mod regions;
 pub mod resources;
+pub mod sharing;
 pub mod system;
 pub mod users;
 pub mod validate;

@@ -1,8 +1,6 @@
 //! The real `govdata` binary as a child process: `init` a data directory,
 //! `serve` it on a free port, log in over HTTP.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

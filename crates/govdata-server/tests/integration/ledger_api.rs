@@ -1,10 +1,9 @@
 //! The ledger's fixed HTTP endpoints (DESIGN.md §9) on both backends: what
 //! they return, who may call them, and how bad parameters are refused.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{assert_error, Backend, Session, TestNode, PASSWORD};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use govdata_ledger::hash::{from_hex, leaf_hash, proof_from_hex, HashAlg};
@@ -12,7 +11,6 @@ use govdata_ledger::note::{Checkpoint, VerifierKey};
 use govdata_ledger::{verify_consistency, verify_inclusion};
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{assert_error, Backend, Session, TestNode, PASSWORD};
 
 on_both_backends!(
     public_checkpoint_key_and_proofs,

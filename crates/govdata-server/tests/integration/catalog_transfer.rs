@@ -2,8 +2,7 @@
 //! valid workbook registers drafts, one bad row imports nothing and names
 //! the row and column, an export imports back, re-running is idempotent.
 
-mod support;
-
+use crate::support::{Backend, Session, TestNode, PASSWORD};
 use govdata_catalog::transfer::{export_drafts, Format};
 use govdata_model::catalog::{
     Classification, EntryDraft, FormatClass, Grade, InfoItem, ItemType, OpenType, Provider, ShareMode,
@@ -11,7 +10,6 @@ use govdata_model::catalog::{
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{Backend, Session, TestNode, PASSWORD};
 
 on_both_backends!(import_and_export);
 

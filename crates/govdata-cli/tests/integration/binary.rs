@@ -2,17 +2,15 @@
 //! `init` + `serve` on SQLite and PostgreSQL, the fixed API points, `config
 //! check`, the demo federation, and a kill -9 in the middle of writes.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::{govdata, init, login, serve, Served, ADMIN_PASSWORD, BIN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Connection;
-use support::{govdata, init, login, serve, Served, ADMIN_PASSWORD, BIN};
 
 async fn fixed_points_and_login(database_url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
@@ -240,6 +238,27 @@ async fn demo_federation_serves_every_seeded_account() {
             .await
             .unwrap();
         assert!(!profile["sections"].as_array().unwrap().is_empty(), "{profile}");
+        // Applications in every state; the demo application's key reads
+        // through its active grant, masked.
+        assert_eq!(
+            node["sharing"]["applications"],
+            json!({"approved": 2, "submitted": 1, "rejected": 1, "withdrawn": 1})
+        );
+        let grants = node["sharing"]["grants"].as_array().unwrap();
+        let grant = grants.iter().find(|g| g["state"] == "active" && g["consumer"] == "renshe").unwrap();
+        let answer: Value = reqwest::Client::new()
+            .post(format!("{base}/api/v1/gateway/grants/{}/lookup", grant["grant_id"].as_str().unwrap()))
+            .bearer_auth(key)
+            .json(&json!({"keys": [first_id]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let row = &answer["results"][0]["rows"][0];
+        assert!(row["公民身份号码"].as_str().unwrap().contains("********"), "{answer}");
+        assert!(row["姓名"].as_str().unwrap().ends_with('*'), "{answer}");
         if node["region"] == "440000" {
             let persons = std::fs::read_to_string(node["base_library"][0]["path"].as_str().unwrap()).unwrap();
             assert!(

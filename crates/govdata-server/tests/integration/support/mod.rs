@@ -4,7 +4,7 @@
 //! PostgreSQL runs follow `govdata_store::testing` (skipped without
 //! `TEST_POSTGRES_URL`, required with `TEST_REQUIRE_POSTGRES=1`).
 
-#![allow(dead_code)]
+pub mod data;
 
 use govdata_model::org::Role;
 use govdata_server::config::Config;

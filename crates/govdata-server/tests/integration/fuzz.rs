@@ -3,14 +3,12 @@
 //! and expects an answer below 500 every time: never a 5xx, never a dropped
 //! connection. Deterministic: the generator is seeded.
 
-mod support;
-
+use crate::support::{Backend, TestNode};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
-use support::{Backend, TestNode};
 
 const CASES_PER_ROUTE: usize = 60;
 

@@ -2,15 +2,13 @@
 //! after a restart the job is marked failed, its upload is gone, and the
 //! table is exactly at its previous version.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{init, serve, ADMIN_PASSWORD};
 use govdata_model::catalog::{Classification, TopClass};
 use govdata_model::validate::id_check_char;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use support::{init, serve, ADMIN_PASSWORD};
 
 const PASSWORD: &str = "user-password-1";
 
@@ -24,7 +22,7 @@ struct Caller {
 impl Caller {
     async fn login(base: &str, username: &str, password: &str) -> Caller {
         let client = Client::builder().cookie_store(true).build().unwrap();
-        let csrf = support::login(&client, base, username, password).await;
+        let csrf = crate::support::login(&client, base, username, password).await;
         Caller { client, csrf, base: base.to_owned() }
     }
 

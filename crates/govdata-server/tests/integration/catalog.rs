@@ -2,15 +2,13 @@
 //! checks, review by the data authority, versions and diffs, withdrawal —
 //! and every refusal the issue names.
 
-mod support;
-
+use crate::support::{assert_error, Backend, Session, TestNode, PASSWORD};
 use govdata_model::catalog::{
     Classification, EntryDraft, FormatClass, Grade, InfoItem, ItemType, OpenType, Provider, ShareMode,
     ShareType, TopClass, UpdateCycle,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{assert_error, Backend, Session, TestNode, PASSWORD};
 
 on_both_backends!(catalog_lifecycle_with_every_refusal);
 

@@ -1,13 +1,11 @@
 //! HTTP scenarios against a node served in-process, on SQLite and on
 //! PostgreSQL: organisation, sessions, roles, API keys, and every refusal.
 
-mod support;
-
+use crate::support::{assert_error, Backend, Session, TestNode, ADMIN_PASSWORD, PASSWORD};
 use govdata_model::org::Role;
 use govdata_store::NewApiKey;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{assert_error, Backend, Session, TestNode, ADMIN_PASSWORD, PASSWORD};
 
 on_both_backends!(
     organisation_and_sessions,

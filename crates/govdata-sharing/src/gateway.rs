@@ -1,0 +1,599 @@
+//! The data gateway: lookup by entity key, verification (核验) and batch
+//! export, each through a grant.
+//!
+//! Every call names a grant and goes through [`Sharing::live_grant`]
+//! (department, revocation, expiry, delivery mode, daily quota) before any
+//! read; the table is read with the grant's row filter and only the granted
+//! items, and masked before anything leaves. Every call — served or refused
+//! — is a ledger entry (`gateway.<mode>`, subject the grant) that is
+//! committed before the answer: when it cannot be written the call fails.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use futures::channel::mpsc;
+use futures::{SinkExt, Stream, StreamExt};
+use govdata_catalog::Caller;
+use govdata_lake::arrow::array::{Array, RecordBatch, StringArray};
+use govdata_lake::arrow::compute::cast;
+use govdata_lake::arrow::datatypes::DataType;
+use govdata_lake::arrow::util::display::{ArrayFormatter, FormatOptions};
+use govdata_lake::datafusion::logical_expr::{self, col, lit, Expr};
+use govdata_lake::datafusion::prelude::DataFrame;
+use govdata_lake::mapping::EntityKind;
+use govdata_lake::profile::to_json_rows;
+use govdata_lake::service::EntryData;
+use govdata_lake::table::quote;
+use govdata_lake::LakeError;
+use govdata_model::org::Role;
+use govdata_model::{ApiError, FieldError};
+use govdata_store::GrantRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::masking::{mask_batch, MaskRule};
+use crate::service::{Result, Sharing, SharingError, CHINA};
+use crate::terms::{DeliveryMode, GrantTerms, RowFilter};
+
+/// Most keys in one lookup.
+pub const MAX_LOOKUP_KEYS: usize = 100;
+/// Most rows one lookup returns (a key may match several records).
+pub const MAX_LOOKUP_ROWS: usize = 1_000;
+/// Most fields in one verification.
+pub const MAX_VERIFY_FIELDS: usize = 50;
+/// The key column carried beside the granted items while grouping.
+const KEY_COLUMN: &str = "__gateway_key";
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
+    /// Entity keys: citizen ID numbers (GB 11643) or USCCs (GB 32100), as
+    /// the entry's data is keyed.
+    pub keys: Vec<String>,
+    /// A subset of the granted items; all of them when absent.
+    #[serde(default)]
+    pub items: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LookupAnswer {
+    pub grant_id: String,
+    pub items: Vec<String>,
+    /// The masking applied to each returned item.
+    pub masking: BTreeMap<String, MaskRule>,
+    /// One result per key asked, in the order asked.
+    pub results: Vec<KeyResult>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KeyResult {
+    /// The key as normalised (18-character ID, upper-case letters).
+    pub key: String,
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub key: String,
+    /// Values to check, by granted item name.
+    pub values: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Match,
+    Mismatch,
+}
+
+/// A verification answer: no data, only whether the values agree.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VerifyAnswer {
+    pub grant_id: String,
+    /// Whether the key has a record within the grant's scope.
+    pub found: bool,
+    /// Per item; empty when nothing was found.
+    pub fields: BTreeMap<String, Verdict>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Ndjson,
+}
+
+impl ExportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Ndjson => "application/x-ndjson",
+        }
+    }
+}
+
+/// What a served call read, for its audit record.
+struct Served {
+    purpose: String,
+    rows: u64,
+    items: Vec<String>,
+}
+
+/// A grant that passed every check for one call.
+pub(crate) struct LiveGrant {
+    record: GrantRecord,
+    terms: GrantTerms,
+}
+
+/// Why a grant no longer serves, if it does not.
+fn grant_closed(record: &GrantRecord) -> Option<String> {
+    if let Some(at) = &record.revoked_at {
+        return Some(format!(
+            "grant {} was revoked at {at}: {}",
+            record.id,
+            record.revoke_reason.as_deref().unwrap_or("no reason given")
+        ));
+    }
+    if record.expires_at <= govdata_store::timestamp::now() {
+        return Some(format!(
+            "grant {} expired at {}; ask the provider to renew it",
+            record.id, record.expires_at
+        ));
+    }
+    None
+}
+
+impl Sharing {
+    /// Loads the grant and checks it for this caller and mode; counts the
+    /// call against the daily quota.
+    async fn live_grant(&self, caller: &Caller, grant_id: &str, mode: DeliveryMode) -> Result<LiveGrant> {
+        if !caller.context.roles.contains(&Role::Consumer) {
+            return Err(SharingError::forbidden("the gateway serves consumer applications and users"));
+        }
+        let record = self.store.grant(grant_id).await?;
+        if record.consumer_department_id != caller.context.department_id {
+            return Err(SharingError::forbidden(format!("grant {grant_id} belongs to another department")));
+        }
+        if let Some(reason) = grant_closed(&record) {
+            return Err(SharingError::forbidden(reason));
+        }
+        let terms: GrantTerms = serde_json::from_value(record.terms.clone())
+            .map_err(|e| govdata_store::StoreError::Corrupt(format!("grant terms: {e}")))?;
+        if !terms.delivery.contains(&mode) {
+            return Err(SharingError::forbidden(format!(
+                "grant {grant_id} does not allow {} delivery",
+                mode.as_str()
+            )));
+        }
+        if let Some(quota) = terms.daily_quota {
+            self.take_quota(grant_id, quota)?;
+        }
+        Ok(LiveGrant { record, terms })
+    }
+
+    fn take_quota(&self, grant_id: &str, quota: u64) -> Result<()> {
+        let today = OffsetDateTime::now_utc().to_offset(CHINA).date();
+        let mut usage = self.usage.lock().expect("usage lock is never poisoned");
+        usage.retain(|(_, day), _| *day == today);
+        let used = usage.entry((grant_id.to_owned(), today)).or_insert(0);
+        if *used >= quota {
+            return Err(SharingError::QuotaExceeded(format!(
+                "grant {grant_id} has used its {quota} calls for today; the quota resets at midnight China Standard Time"
+            )));
+        }
+        *used += 1;
+        Ok(())
+    }
+
+    /// Writes the call's audit record and returns the answer only if it was
+    /// written.
+    async fn audited<T>(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        mode: DeliveryMode,
+        asked: Value,
+        started: Instant,
+        result: Result<(T, Served)>,
+    ) -> Result<T> {
+        let mut payload = json!({"grant": grant_id, "mode": mode.as_str(), "asked": asked});
+        match &result {
+            Ok((_, served)) => {
+                payload["outcome"] = json!("served");
+                payload["purpose"] = json!(served.purpose);
+                payload["rows"] = json!(served.rows);
+                payload["items"] = json!(served.items);
+            }
+            Err(error) => {
+                payload["outcome"] = json!("refused");
+                payload["error"] = json!({"code": error.code().as_str(), "message": error.public_message()});
+            }
+        }
+        payload["latency_us"] = json!(started.elapsed().as_micros() as u64);
+        self.record(caller, &format!("gateway.{}", mode.as_str()), grant_id, payload).await?;
+        result.map(|(answer, _)| answer)
+    }
+
+    /// Rows of the granted items for each key, masked.
+    pub async fn lookup(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        request: LookupRequest,
+    ) -> Result<LookupAnswer> {
+        let started = Instant::now();
+        let asked = json!({"keys": request.keys, "items": request.items});
+        let result = self.lookup_rows(caller, grant_id, request).await;
+        self.audited(caller, grant_id, DeliveryMode::Lookup, asked, started, result).await
+    }
+
+    async fn lookup_rows(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        request: LookupRequest,
+    ) -> Result<(LookupAnswer, Served)> {
+        let grant = self.live_grant(caller, grant_id, DeliveryMode::Lookup).await?;
+        if request.keys.is_empty() || request.keys.len() > MAX_LOOKUP_KEYS {
+            return Err(FieldError::new("keys", format!("give 1 to {MAX_LOOKUP_KEYS} keys")).into());
+        }
+        let items = chosen_items(&grant.terms, request.items.as_deref())?;
+        let masking = masking_of(&grant.terms, &items);
+        let data = self.resources.open_entry(&grant.record.entry_code).await?;
+        let mut results = Vec::with_capacity(request.keys.len());
+        let mut rows = 0u64;
+        if let Some(data) = data {
+            let key_item = entity_item(&data)?;
+            let keys = normalise_keys(&data, &request.keys)?;
+            let frame = read_scoped(&data, &grant.terms.row_filter)?
+                .filter(col(quote(&key_item)).in_list(keys.iter().map(|k| lit(k.clone())).collect(), false))
+                .map_err(LakeError::from)?;
+            let mut selection = vec![col(quote(&key_item)).alias(KEY_COLUMN)];
+            selection.extend(items.iter().map(|item| col(quote(item))));
+            let batches = frame
+                .select(selection)
+                .and_then(|f| f.limit(0, Some(MAX_LOOKUP_ROWS)))
+                .map_err(LakeError::from)?
+                .collect()
+                .await
+                .map_err(LakeError::from)?;
+            let mut by_key: BTreeMap<String, Vec<serde_json::Map<String, Value>>> = BTreeMap::new();
+            for batch in &batches {
+                let key_column = cast(batch.column(0), &DataType::Utf8).map_err(LakeError::from)?;
+                let key_column = key_column.as_any().downcast_ref::<StringArray>().expect("Utf8 cast");
+                let values =
+                    batch.project(&(1..batch.num_columns()).collect::<Vec<_>>()).map_err(LakeError::from)?;
+                let masked = mask_batch(&values, &masking, grant.record.mask_key.as_bytes())?;
+                for (row, json_row) in to_json_rows(std::slice::from_ref(&masked))?.into_iter().enumerate() {
+                    by_key.entry(key_column.value(row).to_owned()).or_default().push(json_row);
+                    rows += 1;
+                }
+            }
+            for key in keys {
+                let rows = by_key.remove(&key).unwrap_or_default();
+                results.push(KeyResult { key, rows });
+            }
+        } else {
+            results.extend(
+                request.keys.iter().map(|key| KeyResult { key: key.trim().to_owned(), rows: Vec::new() }),
+            );
+        }
+        let served = Served { purpose: grant.terms.purpose.clone(), rows, items: items.clone() };
+        Ok((LookupAnswer { grant_id: grant_id.to_owned(), items, masking, results }, served))
+    }
+
+    /// Whether the submitted values agree with the record of `key`; returns
+    /// no data.
+    pub async fn verify(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        request: VerifyRequest,
+    ) -> Result<VerifyAnswer> {
+        let started = Instant::now();
+        // The submitted values are the consumer's own claims about a person:
+        // the audit keeps which fields were checked, not the values.
+        let asked = json!({"key": request.key, "items": request.values.keys().collect::<Vec<_>>()});
+        let result = self.verify_values(caller, grant_id, request).await;
+        self.audited(caller, grant_id, DeliveryMode::Verify, asked, started, result).await
+    }
+
+    async fn verify_values(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        request: VerifyRequest,
+    ) -> Result<(VerifyAnswer, Served)> {
+        let grant = self.live_grant(caller, grant_id, DeliveryMode::Verify).await?;
+        if request.values.is_empty() || request.values.len() > MAX_VERIFY_FIELDS {
+            return Err(FieldError::new("values", format!("give 1 to {MAX_VERIFY_FIELDS} values")).into());
+        }
+        for item in request.values.keys() {
+            if !grant.terms.items.contains(item) {
+                return Err(not_granted(&format!("values.{item}"), item));
+            }
+        }
+        let items: Vec<String> = request.values.keys().cloned().collect();
+        let mut fields = BTreeMap::new();
+        let mut rows = 0;
+        if let Some(data) = self.resources.open_entry(&grant.record.entry_code).await? {
+            let key_item = entity_item(&data)?;
+            let key = normalise_keys(&data, std::slice::from_ref(&request.key))
+                .map_err(|_| FieldError::new("key", "not a valid key for this data"))?
+                .remove(0);
+            let batches = read_scoped(&data, &grant.terms.row_filter)?
+                .filter(col(quote(&key_item)).eq(lit(key)))
+                .and_then(|f| f.select(items.iter().map(|item| col(quote(item))).collect::<Vec<_>>()))
+                .and_then(|f| f.limit(0, Some(MAX_LOOKUP_ROWS)))
+                .map_err(LakeError::from)?
+                .collect()
+                .await
+                .map_err(LakeError::from)?;
+            let records = to_json_rows(&batches)?;
+            rows = records.len() as u64;
+            if !records.is_empty() {
+                for (item, claimed) in &request.values {
+                    let claimed = canonical(claimed);
+                    let agrees = records.iter().any(|record| {
+                        record.get(item).and_then(value_text).map(|v| canonical(&v)) == Some(claimed.clone())
+                    });
+                    fields.insert(item.clone(), if agrees { Verdict::Match } else { Verdict::Mismatch });
+                }
+            }
+        }
+        let served = Served { purpose: grant.terms.purpose.clone(), rows, items };
+        Ok((VerifyAnswer { grant_id: grant_id.to_owned(), found: rows > 0, fields }, served))
+    }
+
+    /// The granted table as CSV or NDJSON, streamed. The grant is checked
+    /// again before each batch: a revocation or expiry ends the stream with
+    /// an error. The audit record of the whole export is committed before
+    /// the stream's end; a client that goes away is recorded too.
+    pub async fn export(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        format: ExportFormat,
+        items: Option<Vec<String>>,
+    ) -> Result<impl Stream<Item = Result<Vec<u8>>> + Send + 'static> {
+        let started = Instant::now();
+        let asked = json!({"format": format!("{format:?}").to_lowercase(), "items": items});
+        let opened = self.open_export(caller, grant_id, items.as_deref()).await;
+        let (grant, items, frame) = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                return Err(self
+                    .audited::<()>(caller, grant_id, DeliveryMode::Batch, asked, started, Err(error))
+                    .await
+                    .unwrap_err());
+            }
+        };
+        let masking = masking_of(&grant.terms, &items);
+        let stream = match frame {
+            Some(frame) => Some(frame.execute_stream().await.map_err(LakeError::from)?),
+            None => None,
+        };
+        let (mut sender, receiver) = mpsc::channel::<Result<Vec<u8>>>(2);
+        let this = self.clone();
+        let caller = caller.clone();
+        let grant_id = grant_id.to_owned();
+        tokio::spawn(async move {
+            let mut rows = 0u64;
+            let mut outcome: Result<(), SharingError> = Ok(());
+            let mut delivered = true;
+            if format == ExportFormat::Csv {
+                delivered = sender.send(Ok(csv_header(&items))).await.is_ok();
+            }
+            if let (Some(mut stream), true) = (stream, delivered) {
+                while let Some(batch) = stream.next().await {
+                    let chunk = async {
+                        let batch = batch.map_err(LakeError::from)?;
+                        let current = this.store.grant(&grant_id).await?;
+                        if let Some(reason) = grant_closed(&current) {
+                            return Err(SharingError::forbidden(reason));
+                        }
+                        let masked = mask_batch(&batch, &masking, grant.record.mask_key.as_bytes())?;
+                        encode(format, &masked).map(|bytes| (bytes, masked.num_rows() as u64))
+                    }
+                    .await;
+                    match chunk {
+                        Ok((bytes, n)) => {
+                            if sender.send(Ok(bytes)).await.is_err() {
+                                delivered = false;
+                                break;
+                            }
+                            rows += n;
+                        }
+                        Err(error) => {
+                            outcome = Err(error);
+                            break;
+                        }
+                    }
+                }
+            }
+            let served = Served { purpose: grant.terms.purpose.clone(), rows, items: items.clone() };
+            let mut asked = asked;
+            asked["client_disconnected"] = json!(!delivered);
+            let result = match outcome {
+                Ok(()) => Ok(((), served)),
+                Err(error) => Err(error),
+            };
+            if let Err(error) =
+                this.audited(&caller, &grant_id, DeliveryMode::Batch, asked, started, result).await
+            {
+                let _ = sender.send(Err(error)).await;
+            }
+        });
+        Ok(receiver)
+    }
+
+    async fn open_export(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        items: Option<&[String]>,
+    ) -> Result<(LiveGrant, Vec<String>, Option<DataFrame>)> {
+        let grant = self.live_grant(caller, grant_id, DeliveryMode::Batch).await?;
+        let items = chosen_items(&grant.terms, items)?;
+        let frame = match self.resources.open_entry(&grant.record.entry_code).await? {
+            Some(data) => Some(
+                read_scoped(&data, &grant.terms.row_filter)?
+                    .select(items.iter().map(|item| col(quote(item))).collect::<Vec<_>>())
+                    .map_err(LakeError::from)?,
+            ),
+            None => None,
+        };
+        Ok((grant, items, frame))
+    }
+}
+
+/// The rule of each item; an item without one is withheld entirely
+/// (fail closed), which a grant made by this service never has.
+fn masking_of(terms: &GrantTerms, items: &[String]) -> BTreeMap<String, MaskRule> {
+    items
+        .iter()
+        .map(|item| (item.clone(), terms.masking.get(item).copied().unwrap_or(MaskRule::Null)))
+        .collect()
+}
+
+fn not_granted(field: &str, item: &str) -> SharingError {
+    SharingError::Forbidden {
+        field: Some(field.to_owned()),
+        message: format!("item '{item}' is not granted"),
+    }
+}
+
+/// The items asked for, all granted; every granted item when none are named.
+fn chosen_items(terms: &GrantTerms, asked: Option<&[String]>) -> Result<Vec<String>> {
+    let Some(asked) = asked else { return Ok(terms.items.clone()) };
+    if asked.is_empty() {
+        return Err(FieldError::new("items", "name at least one item, or leave items out for all").into());
+    }
+    for (i, item) in asked.iter().enumerate() {
+        if !terms.items.contains(item) {
+            return Err(not_granted(&format!("items[{i}]"), item));
+        }
+    }
+    Ok(asked.to_vec())
+}
+
+fn entity_item(data: &EntryData) -> Result<String> {
+    data.entity_key.as_ref().map(|key| key.item.clone()).ok_or_else(|| {
+        FieldError::new("keys", "this entry's data has no entity key; use batch export").into()
+    })
+}
+
+fn normalise_keys(data: &EntryData, keys: &[String]) -> Result<Vec<String>> {
+    let kind = data.entity_key.as_ref().map_or(EntityKind::Person, |key| key.kind);
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let checked = match kind {
+                EntityKind::Person => govdata_model::validate::id_number(key),
+                EntityKind::Enterprise => govdata_model::validate::uscc(key),
+            };
+            checked
+                .normalized
+                .ok_or_else(|| FieldError::new(format!("keys[{i}]"), checked.errors.join("; ")).into())
+        })
+        .collect()
+}
+
+/// The entry's table limited to the grant's rows.
+fn read_scoped(data: &EntryData, filter: &Option<RowFilter>) -> Result<DataFrame> {
+    let frame = data.ctx.read_table(data.provider.clone()).map_err(LakeError::from)?;
+    let Some(filter) = filter else { return Ok(frame) };
+    let text = logical_expr::cast(col(quote(&filter.item)), DataType::Utf8);
+    let inside = filter
+        .prefixes
+        .iter()
+        .map(|prefix| text.clone().like(lit(format!("{prefix}%"))))
+        .reduce(Expr::or)
+        .expect("a row filter has at least one prefix");
+    Ok(frame.filter(inside).map_err(LakeError::from)?)
+}
+
+fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// A comparable form: dates and times by their digits, numbers by value,
+/// other text trimmed.
+fn canonical(value: &str) -> String {
+    let value = value.trim();
+    let date_like =
+        value.contains(['-', '/', ':']) && value.chars().all(|c| c.is_ascii_digit() || "-/: T.".contains(c));
+    if date_like {
+        return value.chars().filter(char::is_ascii_digit).collect();
+    }
+    match value.parse::<f64>() {
+        Ok(number) if number.is_finite() => format!("{number}"),
+        _ => value.to_owned(),
+    }
+}
+
+fn csv_header(items: &[String]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(items).expect("writing to memory");
+    writer.into_inner().expect("writing to memory")
+}
+
+fn encode(format: ExportFormat, batch: &RecordBatch) -> Result<Vec<u8>> {
+    match format {
+        ExportFormat::Ndjson => {
+            let mut writer = govdata_lake::arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, govdata_lake::arrow::json::writer::LineDelimited>(Vec::new());
+            writer.write(batch).map_err(LakeError::from)?;
+            writer.finish().map_err(LakeError::from)?;
+            Ok(writer.into_inner())
+        }
+        ExportFormat::Csv => {
+            let options = FormatOptions::default();
+            let formatters = batch
+                .columns()
+                .iter()
+                .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(LakeError::from)?;
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            for row in 0..batch.num_rows() {
+                let record: Vec<String> =
+                    batch
+                        .columns()
+                        .iter()
+                        .zip(&formatters)
+                        .map(|(column, formatter)| {
+                            if column.is_null(row) {
+                                String::new()
+                            } else {
+                                formatter.value(row).to_string()
+                            }
+                        })
+                        .collect();
+                writer.write_record(&record).map_err(|e| LakeError::Io(std::io::Error::other(e)))?;
+            }
+            writer.into_inner().map_err(|e| LakeError::Io(std::io::Error::other(e.to_string())).into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_forms_compare_dates_and_numbers_by_value() {
+        assert_eq!(canonical("1990-03-07"), canonical("19900307"));
+        assert_eq!(canonical(" 100.50 "), canonical("100.5"));
+        assert_ne!(canonical("张三"), canonical("张四"));
+        assert_eq!(canonical("正常参保"), "正常参保");
+    }
+}

@@ -1,0 +1,329 @@
+//! What a consumer asks for ([`ApplyRequest`], one-stop over several
+//! entries) and what a grant allows ([`GrantTerms`]), with the checks that
+//! tie both to the catalog entry: items that exist, share types that allow
+//! sharing, delivery modes the entry offers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use govdata_model::catalog::{CatalogEntry, GradeLevel, InfoItem, SensitivityRules, ShareMode, ShareType};
+use govdata_model::FieldError;
+use serde::{Deserialize, Serialize};
+
+use crate::masking::MaskRule;
+
+/// Most entries in one one-stop application.
+pub const MAX_ENTRIES_PER_APPLICATION: usize = 20;
+/// Longest grant, in days.
+pub const MAX_DURATION_DAYS: u32 = 3 * 366;
+
+/// How the consumer receives the data.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMode {
+    /// 查询: rows by entity key.
+    Lookup,
+    /// 核验: match / mismatch per field; no data returned.
+    Verify,
+    /// 批量: the granted table, streamed as CSV or NDJSON.
+    Batch,
+    /// 订阅: the granted table's changes.
+    Subscription,
+}
+
+impl DeliveryMode {
+    /// The entry's share modes (共享方式) that carry this delivery.
+    fn carried_by(self) -> &'static [ShareMode] {
+        match self {
+            DeliveryMode::Lookup | DeliveryMode::Verify => &[ShareMode::Api],
+            DeliveryMode::Batch => &[ShareMode::Table, ShareMode::File],
+            DeliveryMode::Subscription => &[ShareMode::Table],
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::Lookup => "lookup",
+            DeliveryMode::Verify => "verify",
+            DeliveryMode::Batch => "batch",
+            DeliveryMode::Subscription => "subscription",
+        }
+    }
+}
+
+/// Rows whose `item` starts with one of `prefixes`: e.g. a region code
+/// item limited to the consumer's prefecture (`["3301"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RowFilter {
+    pub item: String,
+    pub prefixes: Vec<String>,
+}
+
+/// One entry of a one-stop application.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryWanted {
+    pub entry_code: String,
+    /// Information items wanted, by name.
+    pub items: Vec<String>,
+    /// The scope: only these rows.
+    #[serde(default)]
+    pub row_filter: Option<RowFilter>,
+}
+
+/// A share application (共享申请) for one or more catalog entries.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    pub entries: Vec<EntryWanted>,
+    /// What the data is for (使用用途).
+    pub purpose: String,
+    /// The statutory duty the use rests on (申请依据).
+    pub legal_basis: String,
+    /// How long the grant should last.
+    pub duration_days: u32,
+    pub delivery: Vec<DeliveryMode>,
+    /// Most gateway calls per day (China Standard Time); none for no limit.
+    #[serde(default)]
+    pub daily_quota: Option<u64>,
+}
+
+/// What one application asks of one entry, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApplicationRequest {
+    pub items: Vec<String>,
+    pub row_filter: Option<RowFilter>,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub duration_days: u32,
+    pub delivery: Vec<DeliveryMode>,
+    pub daily_quota: Option<u64>,
+}
+
+/// What a grant allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GrantTerms {
+    pub items: Vec<String>,
+    /// The rule for every granted item.
+    pub masking: BTreeMap<String, MaskRule>,
+    pub row_filter: Option<RowFilter>,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub delivery: Vec<DeliveryMode>,
+    pub daily_quota: Option<u64>,
+}
+
+/// Checks a required free-text field: trimmed, non-empty, at most `max`
+/// characters, no control characters.
+pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// An item's share type: its own, else the entry's.
+pub fn item_share_type(entry: &CatalogEntry, item: &InfoItem) -> ShareType {
+    item.share_type.unwrap_or(entry.metadata.share_type)
+}
+
+fn find_item<'e>(entry: &'e CatalogEntry, field: &str, name: &str) -> Result<&'e InfoItem, FieldError> {
+    entry
+        .metadata
+        .items
+        .iter()
+        .find(|item| item.name == name)
+        .ok_or_else(|| FieldError::new(field, format!("entry {} has no item '{name}'", entry.code)))
+}
+
+impl RowFilter {
+    pub(crate) fn validate(&self, field: &str, entry: &CatalogEntry) -> Result<(), FieldError> {
+        find_item(entry, &format!("{field}.item"), &self.item)?;
+        if self.prefixes.is_empty() || self.prefixes.len() > 100 {
+            return Err(FieldError::new(format!("{field}.prefixes"), "give 1 to 100 prefixes"));
+        }
+        for (i, prefix) in self.prefixes.iter().enumerate() {
+            if prefix.is_empty() || prefix.len() > 32 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(FieldError::new(
+                    format!("{field}.prefixes[{i}]"),
+                    "a prefix is 1 to 32 letters or digits",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ApplyRequest {
+    /// Checks the parts that do not depend on an entry.
+    pub fn validate_common(&self) -> Result<(), FieldError> {
+        if self.entries.is_empty() || self.entries.len() > MAX_ENTRIES_PER_APPLICATION {
+            return Err(FieldError::new(
+                "entries",
+                format!("apply for 1 to {MAX_ENTRIES_PER_APPLICATION} entries at once"),
+            ));
+        }
+        let mut codes = BTreeSet::new();
+        for (i, wanted) in self.entries.iter().enumerate() {
+            if !codes.insert(wanted.entry_code.trim()) {
+                return Err(FieldError::new(format!("entries[{i}].entry_code"), "entry listed twice"));
+            }
+        }
+        text("purpose", &self.purpose, 500)?;
+        text("legal_basis", &self.legal_basis, 500)?;
+        if self.duration_days == 0 || self.duration_days > MAX_DURATION_DAYS {
+            return Err(FieldError::new("duration_days", format!("must be 1 to {MAX_DURATION_DAYS}")));
+        }
+        if self.delivery.is_empty() {
+            return Err(FieldError::new("delivery", "name at least one delivery mode"));
+        }
+        if self.daily_quota == Some(0) {
+            return Err(FieldError::new("daily_quota", "must be at least 1, or absent for no limit"));
+        }
+        Ok(())
+    }
+
+    /// Checks entry `index` of the request against the entry's published
+    /// version; returns what is stored for it. 不予共享 data refuses the
+    /// application, showing its legal basis.
+    pub fn for_entry(&self, index: usize, entry: &CatalogEntry) -> Result<ApplicationRequest, FieldError> {
+        let wanted = &self.entries[index];
+        let at = |rest: &str| format!("entries[{index}].{rest}");
+        if entry.metadata.share_type == ShareType::NotShared {
+            return Err(FieldError::new(
+                at("entry_code"),
+                format!(
+                    "{} is 不予共享 (not shared): {}",
+                    entry.code,
+                    entry.metadata.legal_basis.as_deref().unwrap_or("no legal basis recorded")
+                ),
+            ));
+        }
+        if wanted.items.is_empty() {
+            return Err(FieldError::new(at("items"), "name at least one information item"));
+        }
+        let mut seen = BTreeSet::new();
+        for (j, name) in wanted.items.iter().enumerate() {
+            let field = at(&format!("items[{j}]"));
+            let item = find_item(entry, &field, name)?;
+            if !seen.insert(name.as_str()) {
+                return Err(FieldError::new(field, "item listed twice"));
+            }
+            if item_share_type(entry, item) == ShareType::NotShared {
+                return Err(FieldError::new(
+                    field,
+                    format!(
+                        "'{name}' is 不予共享 (not shared): {}",
+                        item.legal_basis
+                            .as_deref()
+                            .or(entry.metadata.legal_basis.as_deref())
+                            .unwrap_or("no legal basis recorded")
+                    ),
+                ));
+            }
+        }
+        if let Some(filter) = &wanted.row_filter {
+            filter.validate(&at("row_filter"), entry)?;
+        }
+        for (k, mode) in self.delivery.iter().enumerate() {
+            if !mode.carried_by().iter().any(|m| entry.metadata.share_modes.contains(m)) {
+                return Err(FieldError::new(
+                    format!("delivery[{k}]"),
+                    format!(
+                        "{} does not offer {} delivery (its share modes do not include it)",
+                        entry.code,
+                        mode.as_str()
+                    ),
+                ));
+            }
+        }
+        let mut delivery = self.delivery.clone();
+        delivery.sort();
+        delivery.dedup();
+        Ok(ApplicationRequest {
+            items: wanted.items.clone(),
+            row_filter: wanted.row_filter.clone(),
+            purpose: self.purpose.trim().to_owned(),
+            legal_basis: self.legal_basis.trim().to_owned(),
+            duration_days: self.duration_days,
+            delivery,
+            daily_quota: self.daily_quota,
+        })
+    }
+}
+
+impl ApplicationRequest {
+    /// Every wanted item is 无条件共享 and the entry is neither 重要 nor 核心:
+    /// an application that may be approved without a person.
+    pub fn is_unconditional(&self, entry: &CatalogEntry) -> bool {
+        !needs_authority(entry)
+            && self.items.iter().all(|name| {
+                entry
+                    .metadata
+                    .items
+                    .iter()
+                    .find(|item| &item.name == name)
+                    .is_some_and(|item| item_share_type(entry, item) == ShareType::Unconditional)
+            })
+    }
+
+    /// The grant terms for this request: default masking per item unless
+    /// `masking` overrides it, and the approver's narrower row filter if given.
+    pub fn terms(
+        &self,
+        entry: &CatalogEntry,
+        masking: &BTreeMap<String, MaskRule>,
+        row_filter: Option<RowFilter>,
+    ) -> Result<GrantTerms, FieldError> {
+        for name in masking.keys() {
+            if !self.items.contains(name) {
+                return Err(FieldError::new(
+                    format!("masking.{name}"),
+                    "only the items the application asks for are masked",
+                ));
+            }
+        }
+        if let Some(filter) = &row_filter {
+            filter.validate("row_filter", entry)?;
+        }
+        let sensitivity = SensitivityRules::default();
+        let masking = self
+            .items
+            .iter()
+            .map(|name| {
+                let rule = masking.get(name).copied().unwrap_or_else(|| {
+                    entry
+                        .metadata
+                        .items
+                        .iter()
+                        .find(|item| &item.name == name)
+                        .map_or(MaskRule::Null, |item| MaskRule::default_for(item, &sensitivity))
+                });
+                (name.clone(), rule)
+            })
+            .collect();
+        Ok(GrantTerms {
+            items: self.items.clone(),
+            masking,
+            row_filter: row_filter.or_else(|| self.row_filter.clone()),
+            purpose: self.purpose.clone(),
+            legal_basis: self.legal_basis.clone(),
+            delivery: self.delivery.clone(),
+            daily_quota: self.daily_quota,
+        })
+    }
+}
+
+/// 重要 and 核心 data need the authority's approval after the provider's.
+pub fn needs_authority(entry: &CatalogEntry) -> bool {
+    entry.grade.is_some_and(|grade| grade.level >= GradeLevel::Important)
+}
