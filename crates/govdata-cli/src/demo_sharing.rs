@@ -1,13 +1,19 @@
-//! The demo's share applications and grants, made through the sharing
-//! service as departments would: an active grant behind the demo consumer
-//! application's API key, a revoked one, and applications pending,
-//! rejected (with its legal basis) and withdrawn.
+//! The demo's share applications, grants, demands and objections, made
+//! through the sharing service as departments would: an active grant behind
+//! the demo consumer application's API key, a revoked one; applications
+//! pending, rejected (with its legal basis), reopened by an upheld objection
+//! and withdrawn; demands open and answered both ways; objections open,
+//! upheld and dismissed.
 
 use std::collections::{BTreeMap, HashMap};
 
 use govdata_model::org::User;
 use govdata_sharing::service::{DecisionKind, DecisionRequest};
 use govdata_sharing::terms::{ApplyRequest, DeliveryMode, EntryWanted, RowFilter};
+use govdata_sharing::workflow::{
+    DemandAnswerKind, DemandAnswerRequest, DemandRequest, ObjectionKind, ObjectionRequest, RulingKind,
+    RulingRequest,
+};
 use govdata_sharing::Sharing;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +38,10 @@ pub struct DemoSharing {
     /// Applications by status.
     pub applications: BTreeMap<String, usize>,
     pub grants: Vec<DemoGrant>,
+    /// Demands by status.
+    pub demands: BTreeMap<String, usize>,
+    /// Objections by status.
+    pub objections: BTreeMap<String, usize>,
 }
 
 /// What happens to one application.
@@ -40,6 +50,8 @@ enum Outcome {
     ApproveThenRevoke(&'static str),
     Pending,
     Reject(&'static str),
+    /// Rejected, objected to, and the objection upheld: back to the provider.
+    RejectThenUpheld(&'static str),
     Withdraw(&'static str),
 }
 
@@ -98,6 +110,16 @@ const SCENARIOS: &[Scenario] = &[
         ),
     },
     Scenario {
+        consumer: "minzheng",
+        provider: "renshe",
+        library: "社会保险参保库",
+        items: &["公民身份号码", "参保状态"],
+        purpose: "特困人员认定中的社会保险参保核查",
+        legal_basis: "《社会救助暂行办法》第十四条",
+        delivery: &[DeliveryMode::Verify],
+        outcome: Outcome::RejectThenUpheld("《中华人民共和国社会保险法》第八十一条"),
+    },
+    Scenario {
         consumer: "weijian",
         provider: "shuiwu",
         library: "纳税信用库",
@@ -109,13 +131,15 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-/// Makes the applications of [`SCENARIOS`] whose departments the node has.
+/// Makes the applications of [`SCENARIOS`] whose departments the node has,
+/// then the demands and objections.
 pub async fn seed(
     sharing: &Sharing,
     users: &HashMap<String, User>,
     libraries: &[DemoLibrary],
 ) -> anyhow::Result<DemoSharing> {
     let mut seeded = DemoSharing::default();
+    let authority = &caller(&users["authority"]);
     for scenario in SCENARIOS {
         let (Some(consumer), Some(provider), Some(library)) = (
             users.get(&format!("{}.consumer", scenario.consumer)),
@@ -175,7 +199,39 @@ pub async fn seed(
             Outcome::Pending => "submitted",
             Outcome::Reject(basis) => {
                 sharing.decide(&provider, &application.id, decide(DecisionKind::Reject, Some(basis))).await?;
+                let objection = ObjectionRequest {
+                    kind: ObjectionKind::Rejection,
+                    application_id: Some(application.id.clone()),
+                    grant_id: None,
+                    statement: "税收征收管理法授权税务机关向有关单位了解纳税人情况，拒绝理由不成立".into(),
+                };
+                let objection = sharing.object(&consumer, objection).await?;
+                sharing
+                    .respond_objection(
+                        &provider,
+                        &objection.id,
+                        "月缴费基数属于社会保险经办信息，不在授权范围内",
+                    )
+                    .await?;
+                *seeded.objections.entry("open".into()).or_default() += 1;
                 "rejected"
+            }
+            Outcome::RejectThenUpheld(basis) => {
+                sharing.decide(&provider, &application.id, decide(DecisionKind::Reject, Some(basis))).await?;
+                let objection = ObjectionRequest {
+                    kind: ObjectionKind::Rejection,
+                    application_id: Some(application.id.clone()),
+                    grant_id: None,
+                    statement: "特困人员认定依法需要核查参保状态，属于法定职责".into(),
+                };
+                let objection = sharing.object(&consumer, objection).await?;
+                let ruling = RulingRequest {
+                    ruling: RulingKind::Upheld,
+                    reason: "申请依据《社会救助暂行办法》，用途明确、范围最小，应予共享".into(),
+                };
+                sharing.rule_objection(authority, &objection.id, ruling).await?;
+                *seeded.objections.entry("upheld".into()).or_default() += 1;
+                "submitted"
             }
             Outcome::Withdraw(reason) => {
                 sharing.withdraw(&consumer, &application.id, reason).await?;
@@ -184,5 +240,82 @@ pub async fn seed(
         };
         *seeded.applications.entry(status.to_owned()).or_default() += 1;
     }
+    if let Some(grant) = seeded.grants.iter().find(|g| g.state == "active") {
+        let consumer = caller(&users[&format!("{}.consumer", grant.consumer)]);
+        let problem = ObjectionRequest {
+            kind: ObjectionKind::DataProblem,
+            application_id: None,
+            grant_id: Some(grant.grant_id.clone()),
+            statement: "部分人员户籍地行政区划代码与本地社保登记不一致".into(),
+        };
+        let objection = sharing.object(&consumer, problem).await?;
+        let ruling = RulingRequest {
+            ruling: RulingKind::Dismissed,
+            reason: "经核对，户籍地以公安登记为准，已告知使用方".into(),
+        };
+        sharing.rule_objection(authority, &objection.id, ruling).await?;
+        *seeded.objections.entry("dismissed".into()).or_default() += 1;
+    }
+    seed_demands(sharing, users, libraries, &mut seeded).await?;
     Ok(seeded)
+}
+
+/// A demand to each of three providers: one open, one that will be met by
+/// an entry, one that cannot be met, with its legal basis.
+async fn seed_demands(
+    sharing: &Sharing,
+    users: &HashMap<String, User>,
+    libraries: &[DemoLibrary],
+    seeded: &mut DemoSharing,
+) -> anyhow::Result<()> {
+    let departments = |slug: &str| users.get(&format!("{slug}.provider")).map(|u| u.department_id.clone());
+    let demands: [(&str, &str, &str, Option<DemandAnswerKind>); 3] = [
+        ("renshe", "gongan", "死亡人员信息，用于及时停发养老保险待遇", Some(DemandAnswerKind::WillProvide)),
+        ("shichang", "shuiwu", "企业欠税公告信息，用于信用监管", None),
+        ("weijian", "gongan", "流动人口居住登记明细，用于传染病流调", Some(DemandAnswerKind::CannotProvide)),
+    ];
+    for (consumer, provider, description, answer) in demands {
+        let (Some(consumer), Some(provider_user), Some(provider_department)) = (
+            users.get(&format!("{consumer}.consumer")),
+            users.get(&format!("{provider}.provider")),
+            departments(provider),
+        ) else {
+            continue;
+        };
+        let request = DemandRequest {
+            description: description.to_owned(),
+            items: Vec::new(),
+            purpose: description.split('，').nth(1).unwrap_or(description).to_owned(),
+            legal_basis: "依法履行部门职责".to_owned(),
+            entry_code: None,
+            provider_department_id: Some(provider_department),
+        };
+        let demand = sharing.create_demand(&caller(consumer), request).await?;
+        let status = match answer {
+            None => "open",
+            Some(DemandAnswerKind::WillProvide) => {
+                let Some(entry) = libraries.iter().find(|l| l.library == "人口基础库") else { continue };
+                let answer = DemandAnswerRequest {
+                    answer: DemandAnswerKind::WillProvide,
+                    entry_code: Some(entry.entry_code.clone()),
+                    legal_basis: None,
+                    comment: Some("死亡日期将作为信息项补充编目".into()),
+                };
+                sharing.answer_demand(&caller(provider_user), &demand.id, answer).await?;
+                "will_provide"
+            }
+            Some(DemandAnswerKind::CannotProvide) => {
+                let answer = DemandAnswerRequest {
+                    answer: DemandAnswerKind::CannotProvide,
+                    entry_code: None,
+                    legal_basis: Some("《居住证暂行条例》第十一条：居住登记信息仅用于居住证管理".into()),
+                    comment: None,
+                };
+                sharing.answer_demand(&caller(provider_user), &demand.id, answer).await?;
+                "cannot_provide"
+            }
+        };
+        *seeded.demands.entry(status.to_owned()).or_default() += 1;
+    }
+    Ok(())
 }

@@ -242,8 +242,10 @@ async fn demo_federation_serves_every_seeded_account() {
         // through its active grant, masked.
         assert_eq!(
             node["sharing"]["applications"],
-            json!({"approved": 2, "submitted": 1, "rejected": 1, "withdrawn": 1})
+            json!({"approved": 2, "submitted": 2, "rejected": 1, "withdrawn": 1})
         );
+        assert_eq!(node["sharing"]["objections"], json!({"open": 1, "upheld": 1, "dismissed": 1}));
+        assert_eq!(node["sharing"]["demands"], json!({"open": 1, "will_provide": 1, "cannot_provide": 1}));
         let grants = node["sharing"]["grants"].as_array().unwrap();
         let grant = grants.iter().find(|g| g["state"] == "active" && g["consumer"] == "renshe").unwrap();
         let answer: Value = reqwest::Client::new()
