@@ -450,23 +450,6 @@ impl Resources {
         Ok(None)
     }
 
-    async fn record_read(
-        &self,
-        caller: &Caller,
-        kind: &str,
-        subject: &str,
-        payload: serde_json::Value,
-    ) -> Result<()> {
-        let record = LedgerRecord {
-            actor: caller.actor.clone(),
-            kind: kind.to_owned(),
-            subject: subject.to_owned(),
-            payload,
-        };
-        self.store.record_access(record).await?;
-        Ok(())
-    }
-
     pub async fn preview(&self, caller: &Caller, id: &str, limit: usize, as_of: AsOf) -> Result<Preview> {
         let record = self.store.resource(id).await?;
         Self::check_read(caller, &record.department_id)?;
@@ -474,13 +457,14 @@ impl Resources {
             return Ok(Preview { columns: Vec::new(), rows: Vec::new() });
         };
         let answer = preview(&target.ctx, target.provider, limit).await?;
-        self.record_read(
-            caller,
-            "lake.preview",
-            id,
-            json!({"rows": answer.rows.len(), "as_of": as_of_text(as_of)}),
-        )
-        .await?;
+        self.store
+            .record_access(LedgerRecord::new(
+                &caller.actor,
+                "lake.preview",
+                id,
+                json!({"rows": answer.rows.len(), "as_of": as_of_text(as_of)}),
+            ))
+            .await?;
         Ok(answer)
     }
 
@@ -491,13 +475,14 @@ impl Resources {
             return Ok(TableProfile { rows: 0, columns: Vec::new() });
         };
         let answer = profile(&target.ctx, target.provider).await?;
-        self.record_read(
-            caller,
-            "lake.profile",
-            id,
-            json!({"rows": answer.rows, "as_of": as_of_text(as_of)}),
-        )
-        .await?;
+        self.store
+            .record_access(LedgerRecord::new(
+                &caller.actor,
+                "lake.profile",
+                id,
+                json!({"rows": answer.rows, "as_of": as_of_text(as_of)}),
+            ))
+            .await?;
         Ok(answer)
     }
 
@@ -557,7 +542,9 @@ impl Resources {
         }
         let subject = format!("{}:{}", entity_label(kind), key);
         let sources: Vec<&str> = sections.iter().map(|s| s.resource_id.as_str()).collect();
-        self.record_read(caller, "lake.entity_profile", &subject, json!({"resources": sources})).await?;
+        let record =
+            LedgerRecord::new(&caller.actor, "lake.entity_profile", &subject, json!({"resources": sources}));
+        self.store.record_access(record).await?;
         Ok(EntityProfile { kind, key, sections, withheld })
     }
 

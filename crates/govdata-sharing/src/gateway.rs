@@ -27,7 +27,7 @@ use govdata_lake::table::quote;
 use govdata_lake::LakeError;
 use govdata_model::org::Role;
 use govdata_model::{ApiError, FieldError};
-use govdata_store::GrantRecord;
+use govdata_store::{GrantRecord, LedgerRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -213,7 +213,8 @@ impl Sharing {
             }
         }
         payload["latency_us"] = json!(started.elapsed().as_micros() as u64);
-        self.record(caller, &format!("gateway.{}", mode.as_str()), grant_id, payload).await?;
+        let kind = format!("gateway.{}", mode.as_str());
+        self.store.record_access(LedgerRecord::new(&caller.actor, &kind, grant_id, payload)).await?;
         result.map(|(answer, _)| answer)
     }
 

@@ -24,7 +24,7 @@ use govdata_model::catalog::{CatalogEntry, ResourceCode};
 use govdata_model::org::Role;
 use govdata_model::{ApiError, ErrorCode, FieldError};
 use govdata_store::{
-    ApplicationFilter, ApplicationRecord, ApplicationStep, Decision, GrantFilter, GrantRecord, LedgerRecord,
+    ApplicationFilter, ApplicationRecord, ApplicationStep, Decision, GrantFilter, GrantRecord,
     NewApplication, NewGrant, StepWrite, Store, StoreError,
 };
 use rand::RngCore;
@@ -763,24 +763,6 @@ impl Sharing {
         let renewed =
             self.store.renew_grant(&caller.actor, id, &govdata_store::timestamp::format(expires)).await?;
         Self::grant_view(renewed)
-    }
-
-    /// Records a data read in the ledger; the answer waits for it.
-    pub(crate) async fn record(
-        &self,
-        caller: &Caller,
-        kind: &str,
-        subject: &str,
-        payload: serde_json::Value,
-    ) -> Result<()> {
-        let record = LedgerRecord {
-            actor: caller.actor.clone(),
-            kind: kind.to_owned(),
-            subject: subject.to_owned(),
-            payload,
-        };
-        self.store.record_access(record).await?;
-        Ok(())
     }
 }
 

@@ -60,6 +60,12 @@ pub struct LedgerRecord {
     pub payload: serde_json::Value,
 }
 
+impl LedgerRecord {
+    pub fn new(actor: &str, kind: &str, subject: &str, payload: serde_json::Value) -> LedgerRecord {
+        LedgerRecord { actor: actor.to_owned(), kind: kind.to_owned(), subject: subject.to_owned(), payload }
+    }
+}
+
 pub(crate) struct Ledger {
     config: LedgerConfig,
     origin: String,

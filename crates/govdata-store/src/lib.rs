@@ -157,6 +157,15 @@ impl Store {
     fn read(&self) -> &AnyPool {
         &self.inner.read
     }
+
+    /// The row of `table` whose `id` is `id`; not found names it as `what`.
+    async fn row_by_id(&self, table: &'static str, what: &str, id: &str) -> Result<sqlx::any::AnyRow> {
+        sqlx::query(&format!("SELECT * FROM {table} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.read())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("{what} {id}")))
+    }
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {

@@ -276,12 +276,7 @@ impl Store {
     }
 
     pub async fn application(&self, id: &str) -> Result<ApplicationRecord> {
-        let row = sqlx::query("SELECT * FROM share_applications WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.read())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("application {id}")))?;
-        application_from_row(&row)
+        application_from_row(&self.row_by_id("share_applications", "application", id).await?)
     }
 
     pub async fn application_steps(&self, id: &str) -> Result<Vec<ApplicationStep>> {
@@ -328,12 +323,7 @@ impl Store {
     }
 
     pub async fn grant(&self, id: &str) -> Result<GrantRecord> {
-        let row = sqlx::query("SELECT * FROM grants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.read())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("grant {id}")))?;
-        grant_from_row(&row)
+        grant_from_row(&self.row_by_id("grants", "grant", id).await?)
     }
 
     /// Grants matching `filter`, newest first, at most `limit`.

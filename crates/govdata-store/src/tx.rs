@@ -25,12 +25,7 @@ impl<'s> WriteTx<'s> {
     /// Adds a ledger entry describing this change. `payload` is what changed;
     /// secrets never go into it.
     pub(crate) fn record(&mut self, kind: &str, subject: &str, payload: serde_json::Value) {
-        self.records.push(LedgerRecord {
-            actor: self.actor.clone(),
-            kind: kind.to_owned(),
-            subject: subject.to_owned(),
-            payload,
-        });
+        self.records.push(LedgerRecord::new(&self.actor, kind, subject, payload));
     }
 
     /// Appends the recorded ledger entries and commits. Returns their indices.

@@ -138,6 +138,27 @@ fn objection_from_row(row: &AnyRow) -> Result<ObjectionRecord> {
 }
 
 impl Store {
+    /// Rows of a workflow table matching `filter`, newest first.
+    async fn side_rows(
+        &self,
+        table: &'static str,
+        filter: &WorkflowFilter,
+        limit: u32,
+    ) -> Result<Vec<AnyRow>> {
+        let sql = format!(
+            "SELECT * FROM {table} WHERE ($1 IS NULL OR consumer_department_id = $1) \
+             AND ($2 IS NULL OR provider_department_id = $2) AND ($3 IS NULL OR status = $3) \
+             ORDER BY created_at DESC, id LIMIT $4"
+        );
+        Ok(sqlx::query(&sql)
+            .bind(&filter.consumer_department_id)
+            .bind(&filter.provider_department_id)
+            .bind(&filter.status)
+            .bind(i64::from(limit))
+            .fetch_all(self.read())
+            .await?)
+    }
+
     pub async fn create_demand(&self, actor: &str, demand: NewDemand) -> Result<DemandRecord> {
         let mut tx = self.begin(actor).await?;
         let request =
@@ -198,28 +219,12 @@ impl Store {
     }
 
     pub async fn demand(&self, id: &str) -> Result<DemandRecord> {
-        let row = sqlx::query("SELECT * FROM demands WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.read())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("demand {id}")))?;
-        demand_from_row(&row)
+        demand_from_row(&self.row_by_id("demands", "demand", id).await?)
     }
 
     /// Demands matching `filter`, newest first, at most `limit`.
     pub async fn demands(&self, filter: &WorkflowFilter, limit: u32) -> Result<Vec<DemandRecord>> {
-        let rows = sqlx::query(
-            "SELECT * FROM demands WHERE ($1 IS NULL OR consumer_department_id = $1) \
-             AND ($2 IS NULL OR provider_department_id = $2) AND ($3 IS NULL OR status = $3) \
-             ORDER BY created_at DESC, id LIMIT $4",
-        )
-        .bind(&filter.consumer_department_id)
-        .bind(&filter.provider_department_id)
-        .bind(&filter.status)
-        .bind(i64::from(limit))
-        .fetch_all(self.read())
-        .await?;
-        rows.iter().map(demand_from_row).collect()
+        self.side_rows("demands", filter, limit).await?.iter().map(demand_from_row).collect()
     }
 
     pub async fn create_objection(&self, actor: &str, objection: NewObjection) -> Result<ObjectionRecord> {
@@ -319,27 +324,11 @@ impl Store {
     }
 
     pub async fn objection(&self, id: &str) -> Result<ObjectionRecord> {
-        let row = sqlx::query("SELECT * FROM objections WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.read())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("objection {id}")))?;
-        objection_from_row(&row)
+        objection_from_row(&self.row_by_id("objections", "objection", id).await?)
     }
 
     /// Objections matching `filter`, newest first, at most `limit`.
     pub async fn objections(&self, filter: &WorkflowFilter, limit: u32) -> Result<Vec<ObjectionRecord>> {
-        let rows = sqlx::query(
-            "SELECT * FROM objections WHERE ($1 IS NULL OR consumer_department_id = $1) \
-             AND ($2 IS NULL OR provider_department_id = $2) AND ($3 IS NULL OR status = $3) \
-             ORDER BY created_at DESC, id LIMIT $4",
-        )
-        .bind(&filter.consumer_department_id)
-        .bind(&filter.provider_department_id)
-        .bind(&filter.status)
-        .bind(i64::from(limit))
-        .fetch_all(self.read())
-        .await?;
-        rows.iter().map(objection_from_row).collect()
+        self.side_rows("objections", filter, limit).await?.iter().map(objection_from_row).collect()
     }
 }
