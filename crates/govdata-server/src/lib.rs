@@ -52,6 +52,8 @@ pub async fn serve(
     let state = AppState::new(store.clone(), config, node)?;
     let reconciler = tokio::spawn(reconcile_search(state.clone()));
     let jobs = tokio::spawn(state.resources.clone().run_jobs());
+    let usage = tokio::spawn(state.sharing.clone().run_usage_flusher());
+    let sharing = state.sharing.clone();
     let app = app::router(state);
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().as_str(), "serving");
     let checkpointer = store.start_checkpointer(key, routes::ledger::CHECKPOINT_INTERVAL);
@@ -59,6 +61,10 @@ pub async fn serve(
     checkpointer.stop().await;
     reconciler.abort();
     jobs.abort();
+    usage.abort();
+    if let Err(error) = sharing.flush_usage().await {
+        tracing::warn!(%error, "gateway usage of the last seconds not stored");
+    }
     store.close().await;
     Ok(served?)
 }

@@ -30,10 +30,9 @@ use govdata_model::{ApiError, FieldError};
 use govdata_store::{GrantRecord, LedgerRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use crate::masking::{mask_batch, MaskRule};
-use crate::service::{Result, Sharing, SharingError, CHINA};
+use crate::service::{Result, Sharing, SharingError};
 use crate::terms::{DeliveryMode, GrantTerms, RowFilter};
 
 /// Most keys in one lookup.
@@ -154,6 +153,7 @@ impl Sharing {
             return Err(SharingError::forbidden("the gateway serves consumer applications and users"));
         }
         let record = self.store.grant(grant_id).await?;
+        self.saw_grant(grant_id);
         if record.consumer_department_id != caller.context.department_id {
             return Err(SharingError::forbidden(format!("grant {grant_id} belongs to another department")));
         }
@@ -169,23 +169,9 @@ impl Sharing {
             )));
         }
         if let Some(quota) = terms.daily_quota {
-            self.take_quota(grant_id, quota)?;
+            self.take_quota(grant_id, quota).await?;
         }
         Ok(LiveGrant { record, terms })
-    }
-
-    fn take_quota(&self, grant_id: &str, quota: u64) -> Result<()> {
-        let today = OffsetDateTime::now_utc().to_offset(CHINA).date();
-        let mut usage = self.usage.lock().expect("usage lock is never poisoned");
-        usage.retain(|(_, day), _| *day == today);
-        let used = usage.entry((grant_id.to_owned(), today)).or_insert(0);
-        if *used >= quota {
-            return Err(SharingError::QuotaExceeded(format!(
-                "grant {grant_id} has used its {quota} calls for today; the quota resets at midnight China Standard Time"
-            )));
-        }
-        *used += 1;
-        Ok(())
     }
 
     /// Writes the call's audit record and returns the answer only if it was
@@ -212,9 +198,12 @@ impl Sharing {
                 payload["error"] = json!({"code": error.code().as_str(), "message": error.public_message()});
             }
         }
-        payload["latency_us"] = json!(started.elapsed().as_micros() as u64);
+        let latency_us = started.elapsed().as_micros() as u64;
+        payload["latency_us"] = json!(latency_us);
         let kind = format!("gateway.{}", mode.as_str());
         self.store.record_access(LedgerRecord::new(&caller.actor, &kind, grant_id, payload)).await?;
+        let rows = result.as_ref().map_or(0, |(_, served)| served.rows);
+        self.count_call(grant_id, result.is_ok(), rows, latency_us);
         result.map(|(answer, _)| answer)
     }
 

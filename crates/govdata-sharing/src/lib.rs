@@ -13,6 +13,7 @@
 //!   calendar with escalation), grants (revocation, renewal).
 //! - [`gateway`]: lookup by entity key, verification (核验), batch export.
 //! - [`workflow`]: demands (需求) and objections (异议).
+//! - [`usage`]: gateway usage per grant and day, and daily quotas.
 //!
 //! Invariants:
 //! - No grant, no data: every gateway call loads the grant from the store
@@ -27,6 +28,7 @@ pub mod gateway;
 pub mod masking;
 pub mod service;
 pub mod terms;
+pub mod usage;
 pub mod workflow;
 
 pub use service::{Sharing, SharingConfig, SharingError};

@@ -13,8 +13,8 @@
 //! - applications and grants are visible to both departments, the
 //!   authority and the auditor.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use govdata_catalog::Caller;
 use govdata_lake::service::{ResourceError, Resources};
@@ -29,7 +29,7 @@ use govdata_store::{
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, OffsetDateTime, UtcOffset};
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::masking::MaskRule;
 use crate::terms::{needs_authority, text, ApplicationRequest, ApplyRequest, GrantTerms, RowFilter};
@@ -289,8 +289,9 @@ pub struct Sharing {
     pub(crate) resources: Resources,
     calendar: Arc<WorkingCalendar>,
     config: SharingConfig,
-    /// Gateway calls per grant and day (China Standard Time), for quotas.
-    pub(crate) usage: Arc<Mutex<HashMap<(String, Date), u64>>>,
+    /// Gateway calls per grant and day (China Standard Time): quotas and
+    /// usage statistics.
+    pub(crate) usage: Arc<crate::usage::UsageBook>,
 }
 
 impl Sharing {

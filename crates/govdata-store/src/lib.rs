@@ -47,7 +47,7 @@ pub use ledger::{
 pub use org::{NewDepartment, NewSystem};
 pub use sharing::{
     ApplicationFilter, ApplicationRecord, ApplicationStep, Decision, GrantFilter, GrantRecord,
-    NewApplication, NewGrant, StepWrite,
+    NewApplication, NewGrant, StepWrite, UsageFilter, UsageRecord,
 };
 pub use tx::WriteTx;
 pub use workflow::{

@@ -448,3 +448,87 @@ async fn insert_grant(tx: &mut crate::WriteTx<'_>, actor: &str, grant: &NewGrant
     );
     Ok(())
 }
+
+/// Gateway calls of one grant on one day, added to what is stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    pub grant_id: String,
+    /// `YYYY-MM-DD`, China Standard Time.
+    pub day: String,
+    /// Calls served.
+    pub calls: u64,
+    /// Calls refused after naming the grant.
+    pub refused: u64,
+    pub rows_returned: u64,
+    pub latency_us_total: u64,
+    pub latency_us_max: u64,
+}
+
+/// Which usage to read: grants of one consumer or provider department (or
+/// all), from `since_day` on.
+#[derive(Debug, Clone, Default)]
+pub struct UsageFilter {
+    pub consumer_department_id: Option<String>,
+    pub provider_department_id: Option<String>,
+    pub grant_id: Option<String>,
+    pub since_day: String,
+}
+
+impl Store {
+    /// Adds usage deltas, one row per grant and day. Usage is a projection
+    /// of the ledger's gateway entries, so it is not itself ledgered.
+    pub async fn add_gateway_usage(&self, deltas: &[UsageRecord]) -> Result<()> {
+        let mut tx = self.inner.write.begin().await?;
+        for delta in deltas {
+            sqlx::query(
+                "INSERT INTO gateway_usage (grant_id, day, calls, refused, rows_returned, latency_us_total, \
+                 latency_us_max) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (grant_id, day) DO UPDATE SET \
+                 calls = gateway_usage.calls + excluded.calls, refused = gateway_usage.refused + excluded.refused, \
+                 rows_returned = gateway_usage.rows_returned + excluded.rows_returned, \
+                 latency_us_total = gateway_usage.latency_us_total + excluded.latency_us_total, \
+                 latency_us_max = CASE WHEN excluded.latency_us_max > gateway_usage.latency_us_max \
+                 THEN excluded.latency_us_max ELSE gateway_usage.latency_us_max END",
+            )
+            .bind(&delta.grant_id)
+            .bind(&delta.day)
+            .bind(delta.calls as i64)
+            .bind(delta.refused as i64)
+            .bind(delta.rows_returned as i64)
+            .bind(delta.latency_us_total as i64)
+            .bind(delta.latency_us_max as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stored usage matching `filter`, by grant and day.
+    pub async fn gateway_usage(&self, filter: &UsageFilter) -> Result<Vec<UsageRecord>> {
+        let rows = sqlx::query(
+            "SELECT u.* FROM gateway_usage u JOIN grants g ON g.id = u.grant_id \
+             WHERE ($1 IS NULL OR g.consumer_department_id = $1) AND ($2 IS NULL OR g.provider_department_id = $2) \
+             AND ($3 IS NULL OR u.grant_id = $3) AND u.day >= $4 ORDER BY u.grant_id, u.day",
+        )
+        .bind(&filter.consumer_department_id)
+        .bind(&filter.provider_department_id)
+        .bind(&filter.grant_id)
+        .bind(&filter.since_day)
+        .fetch_all(self.read())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let count = |name: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(name)? as u64) };
+                Ok(UsageRecord {
+                    grant_id: row.try_get("grant_id")?,
+                    day: row.try_get("day")?,
+                    calls: count("calls")?,
+                    refused: count("refused")?,
+                    rows_returned: count("rows_returned")?,
+                    latency_us_total: count("latency_us_total")?,
+                    latency_us_max: count("latency_us_max")?,
+                })
+            })
+            .collect()
+    }
+}

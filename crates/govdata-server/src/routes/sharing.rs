@@ -13,6 +13,7 @@ use govdata_model::ApiError;
 use govdata_sharing::gateway::{ExportFormat, LookupAnswer, LookupRequest, VerifyAnswer, VerifyRequest};
 use govdata_sharing::service::{ApplicationQuery, ApplicationView, DecisionRequest, GrantView, Side};
 use govdata_sharing::terms::ApplyRequest;
+use govdata_sharing::usage::{GrantUsage, UsageQuery};
 use govdata_sharing::workflow::{
     DemandAnswerRequest, DemandRequest, DemandView, ObjectionRequest, ObjectionView, RulingRequest,
 };
@@ -327,4 +328,16 @@ pub async fn rule_objection(
     extract::Json(ruling): extract::Json<RulingRequest>,
 ) -> ApiResult<Json<ObjectionView>> {
     Ok(Json(state.sharing.rule_objection(&caller(&principal), &id, ruling).await?))
+}
+
+/// Gateway usage per grant and day: calls served and refused, rows
+/// returned, latency — for the consumer, the provider and the authority.
+#[utoipa::path(get, path = "/api/v1/sharing/usage", tag = "sharing", params(UsageQuery),
+    responses((status = 200, body = Vec<GrantUsage>), (status = 422, body = HttpError)))]
+pub async fn usage(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<UsageQuery>,
+) -> ApiResult<Json<Vec<GrantUsage>>> {
+    Ok(Json(state.sharing.usage_report(&caller(&principal), query).await?))
 }

@@ -557,7 +557,7 @@ async fn approve(provider: &Session, consumer: &Session, made: &Value) -> String
         .to_owned()
 }
 
-/// A daily quota, and a revocation that stops an export already streaming.
+/// A daily quota, usage statistics, and a revocation that stops an export already streaming.
 #[tokio::test]
 async fn quota_and_revocation_mid_stream() {
     let node = TestNode::start(Backend::Sqlite).await;
@@ -580,15 +580,32 @@ async fn quota_and_revocation_mid_stream() {
     let (_, made) = consumer.post("/api/v1/sharing/applications", apply(2)).await;
     let limited = approve(&provider, &consumer, &made).await;
     let key = citizen_id(1);
+    let mut rows = 0;
     for _ in 0..2 {
         let (status, body) = consumer.post(&gateway_path(&limited, "lookup"), json!({"keys": [key]})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        rows += body["results"][0]["rows"].as_array().unwrap().len();
     }
     assert_error(
         &consumer.post(&gateway_path(&limited, "lookup"), json!({"keys": [key]})).await,
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         None,
+    );
+    // Usage statistics, for both sides: served and refused calls, rows.
+    for (who, side) in [(&consumer, "consumer"), (&provider, "provider")] {
+        let (status, usage) = who.get(&format!("/api/v1/sharing/usage?side={side}&grant_id={limited}")).await;
+        assert_eq!(status, StatusCode::OK, "{usage}");
+        assert_eq!(usage[0]["calls"], 2, "{usage}");
+        assert_eq!(usage[0]["refused"], 1, "{usage}");
+        assert_eq!(usage[0]["rows_returned"], rows, "{usage}");
+        assert_eq!(usage[0]["days"].as_array().unwrap().len(), 1);
+    }
+    assert_error(
+        &consumer.get("/api/v1/sharing/usage?days=0").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("days"),
     );
 
     let (_, made) = consumer.post("/api/v1/sharing/applications", apply(10)).await;

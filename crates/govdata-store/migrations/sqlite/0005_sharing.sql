@@ -111,3 +111,18 @@ CREATE TABLE objections (
 CREATE INDEX objections_consumer ON objections (consumer_department_id, created_at);
 CREATE INDEX objections_provider ON objections (provider_department_id, created_at);
 CREATE INDEX objections_status ON objections (status, created_at);
+
+-- Gateway usage per grant and day (China Standard Time): a projection of
+-- the `gateway.*` ledger entries, accumulated in memory by the serving
+-- process and added here every few seconds. Quotas and usage statistics
+-- read it.
+CREATE TABLE gateway_usage (
+    grant_id TEXT NOT NULL REFERENCES grants(id),
+    day TEXT NOT NULL,
+    calls BIGINT NOT NULL,
+    refused BIGINT NOT NULL,
+    rows_returned BIGINT NOT NULL,
+    latency_us_total BIGINT NOT NULL,
+    latency_us_max BIGINT NOT NULL,
+    PRIMARY KEY (grant_id, day)
+);
