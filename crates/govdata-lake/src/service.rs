@@ -432,6 +432,23 @@ impl Resources {
         Ok(provider.map(|provider| ReadTarget { ctx, provider, spec, entry }))
     }
 
+    /// What identifies the data [`Resources::open_entry`] reads now: each
+    /// resource of the entry with its last change and its last successful
+    /// job. Equal tokens mean equal data; `None` when a resource is logical
+    /// (its data changes in place, unseen).
+    pub async fn entry_data_token(&self, entry_code: &str) -> Result<Option<String>> {
+        let filter = ResourceFilter { entry_code: Some(entry_code.to_owned()), ..ResourceFilter::default() };
+        let mut token = String::new();
+        for record in self.store.resources(&filter).await? {
+            if record.access_kind != "physical" {
+                return Ok(None);
+            }
+            let job = self.store.last_succeeded_job(&record.id).await?;
+            token.push_str(&format!("{}@{}:{};", record.id, record.updated_at, job.unwrap_or_default()));
+        }
+        Ok(Some(token))
+    }
+
     /// The data of a catalog entry, from its first registered resource that
     /// holds data; `None` while no resource has any. The caller checks the
     /// grant first and records the read.

@@ -3,6 +3,10 @@
 //! state-changing browser requests, checks the CSRF token. What a principal
 //! may do is decided in [`crate::policy`].
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
@@ -13,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use govdata_model::org::Role;
 use govdata_model::ErrorCode;
+use govdata_store::StoredApiKey;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -116,10 +121,56 @@ fn is_safe_method(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// How long a stored API key is used without reading it again. A key
+/// revoked through this process is forgotten at once; one revoked through
+/// another process sharing the database stops working within this time.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// API keys recently read from the store, by prefix: applications call the
+/// gateway at high rates, and a store read per call would be most of its cost.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: Mutex<HashMap<String, (StoredApiKey, Instant)>>,
+}
+
+impl KeyCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (StoredApiKey, Instant)>> {
+        self.keys.lock().expect("key cache lock is never poisoned")
+    }
+
+    async fn get(
+        &self,
+        store: &govdata_store::Store,
+        prefix: &str,
+    ) -> Result<Option<StoredApiKey>, HttpError> {
+        if let Some((key, read_at)) = self.lock().get(prefix) {
+            if read_at.elapsed() < KEY_CACHE_TTL {
+                return Ok(Some(key.clone()));
+            }
+        }
+        let stored = store.api_key_by_prefix(prefix).await?;
+        let mut keys = self.lock();
+        match &stored {
+            Some(key) => {
+                keys.insert(prefix.to_owned(), (key.clone(), Instant::now()));
+            }
+            None => {
+                keys.remove(prefix);
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Forgets every key: after a revocation or a change of roles.
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+}
+
 async fn api_key_principal(state: &AppState, key: &str) -> Result<Principal, HttpError> {
     let prefix = api_key_prefix(key).ok_or_else(|| unauthenticated("malformed API key"))?;
     let stored =
-        state.store.api_key_by_prefix(prefix).await?.ok_or_else(|| unauthenticated("unknown API key"))?;
+        state.api_keys.get(&state.store, prefix).await?.ok_or_else(|| unauthenticated("unknown API key"))?;
     let presented = sha256_hex(key.as_bytes());
     if !bool::from(presented.as_bytes().ct_eq(stored.secret_hash.as_bytes())) {
         return Err(unauthenticated("unknown API key"));

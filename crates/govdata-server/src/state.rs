@@ -21,6 +21,7 @@ pub struct Shared {
     pub catalog: Catalog,
     pub resources: Resources,
     pub sharing: Sharing,
+    pub api_keys: crate::auth::KeyCache,
     pub config: Config,
     pub node: NodeIdentity,
 }
@@ -41,7 +42,15 @@ impl AppState {
         let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")));
         let sharing =
             Sharing::new(store.clone(), resources.clone(), WorkingCalendar::china(), config.sharing.clone());
-        Ok(AppState(Arc::new(Shared { store, catalog, resources, sharing, config, node })))
+        Ok(AppState(Arc::new(Shared {
+            store,
+            catalog,
+            resources,
+            sharing,
+            api_keys: crate::auth::KeyCache::default(),
+            config,
+            node,
+        })))
     }
 }
 

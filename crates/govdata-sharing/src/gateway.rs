@@ -152,7 +152,7 @@ impl Sharing {
         if !caller.context.roles.contains(&Role::Consumer) {
             return Err(SharingError::forbidden("the gateway serves consumer applications and users"));
         }
-        let record = self.store.grant(grant_id).await?;
+        let record = self.cached_grant(grant_id).await?;
         self.saw_grant(grant_id);
         if record.consumer_department_id != caller.context.department_id {
             return Err(SharingError::forbidden(format!("grant {grant_id} belongs to another department")));
@@ -232,44 +232,31 @@ impl Sharing {
         }
         let items = chosen_items(&grant.terms, request.items.as_deref())?;
         let masking = masking_of(&grant.terms, &items);
-        let data = self.resources.open_entry(&grant.record.entry_code).await?;
         let mut results = Vec::with_capacity(request.keys.len());
         let mut rows = 0u64;
-        if let Some(data) = data {
-            let key_item = entity_item(&data)?;
-            let keys = normalise_keys(&data, &request.keys)?;
-            let frame = read_scoped(&data, &grant.terms.row_filter)?
-                .filter(col(quote(&key_item)).in_list(keys.iter().map(|k| lit(k.clone())).collect(), false))
-                .map_err(LakeError::from)?;
-            let mut selection = vec![col(quote(&key_item)).alias(KEY_COLUMN)];
-            selection.extend(items.iter().map(|item| col(quote(item))));
-            let batches = frame
-                .select(selection)
-                .and_then(|f| f.limit(0, Some(MAX_LOOKUP_ROWS)))
-                .map_err(LakeError::from)?
-                .collect()
-                .await
-                .map_err(LakeError::from)?;
-            let mut by_key: BTreeMap<String, Vec<serde_json::Map<String, Value>>> = BTreeMap::new();
-            for batch in &batches {
-                let key_column = cast(batch.column(0), &DataType::Utf8).map_err(LakeError::from)?;
-                let key_column = key_column.as_any().downcast_ref::<StringArray>().expect("Utf8 cast");
-                let values =
-                    batch.project(&(1..batch.num_columns()).collect::<Vec<_>>()).map_err(LakeError::from)?;
-                let masked = mask_batch(&values, &masking, grant.record.mask_key.as_bytes())?;
-                for (row, json_row) in to_json_rows(std::slice::from_ref(&masked))?.into_iter().enumerate() {
-                    by_key.entry(key_column.value(row).to_owned()).or_default().push(json_row);
-                    rows += 1;
+        match self.keyed_rows(&grant, &request.keys, &items, "keys").await? {
+            Some((keys, batches)) => {
+                let mut by_key: BTreeMap<String, Vec<serde_json::Map<String, Value>>> = BTreeMap::new();
+                for batch in &batches {
+                    let key_column = cast(batch.column(0), &DataType::Utf8).map_err(LakeError::from)?;
+                    let key_column = key_column.as_any().downcast_ref::<StringArray>().expect("Utf8 cast");
+                    let values = without_key(batch)?;
+                    let masked = mask_batch(&values, &masking, grant.record.mask_key.as_bytes())?;
+                    for (row, json_row) in
+                        to_json_rows(std::slice::from_ref(&masked))?.into_iter().enumerate()
+                    {
+                        by_key.entry(key_column.value(row).to_owned()).or_default().push(json_row);
+                        rows += 1;
+                    }
+                }
+                for key in keys {
+                    let rows = by_key.remove(&key).unwrap_or_default();
+                    results.push(KeyResult { key, rows });
                 }
             }
-            for key in keys {
-                let rows = by_key.remove(&key).unwrap_or_default();
-                results.push(KeyResult { key, rows });
-            }
-        } else {
-            results.extend(
+            None => results.extend(
                 request.keys.iter().map(|key| KeyResult { key: key.trim().to_owned(), rows: Vec::new() }),
-            );
+            ),
         }
         let served = Served { purpose: grant.terms.purpose.clone(), rows, items: items.clone() };
         Ok((LookupAnswer { grant_id: grant_id.to_owned(), items, masking, results }, served))
@@ -309,20 +296,10 @@ impl Sharing {
         let items: Vec<String> = request.values.keys().cloned().collect();
         let mut fields = BTreeMap::new();
         let mut rows = 0;
-        if let Some(data) = self.resources.open_entry(&grant.record.entry_code).await? {
-            let key_item = entity_item(&data)?;
-            let key = normalise_keys(&data, std::slice::from_ref(&request.key))
-                .map_err(|_| FieldError::new("key", "not a valid key for this data"))?
-                .remove(0);
-            let batches = read_scoped(&data, &grant.terms.row_filter)?
-                .filter(col(quote(&key_item)).eq(lit(key)))
-                .and_then(|f| f.select(items.iter().map(|item| col(quote(item))).collect::<Vec<_>>()))
-                .and_then(|f| f.limit(0, Some(MAX_LOOKUP_ROWS)))
-                .map_err(LakeError::from)?
-                .collect()
-                .await
-                .map_err(LakeError::from)?;
-            let records = to_json_rows(&batches)?;
+        let keys = std::slice::from_ref(&request.key);
+        if let Some((_, batches)) = self.keyed_rows(&grant, keys, &items, "key").await? {
+            let values = batches.iter().map(without_key).collect::<Result<Vec<_>>>()?;
+            let records = to_json_rows(&values)?;
             rows = records.len() as u64;
             if !records.is_empty() {
                 for (item, claimed) in &request.values {
@@ -336,6 +313,42 @@ impl Sharing {
         }
         let served = Served { purpose: grant.terms.purpose.clone(), rows, items };
         Ok((VerifyAnswer { grant_id: grant_id.to_owned(), found: rows > 0, fields }, served))
+    }
+
+    /// Raw rows of `items` for `keys` inside the grant's row filter, with the
+    /// normalised key as the first column; `None` while the entry has no
+    /// data. Reads the key index when the entry has one, else the table.
+    async fn keyed_rows(
+        &self,
+        grant: &LiveGrant,
+        keys: &[String],
+        items: &[String],
+        field: &str,
+    ) -> Result<Option<(Vec<String>, Vec<RecordBatch>)>> {
+        let entry = &grant.record.entry_code;
+        let filter = &grant.terms.row_filter;
+        if let Some(index) = self.key_index(entry).await? {
+            let keys = normalise_keys(index.entity_key.kind, keys, field)?;
+            let batches = index.rows(&keys, items, filter, KEY_COLUMN, MAX_LOOKUP_ROWS)?;
+            return Ok(Some((keys, batches)));
+        }
+        let Some(data) = self.resources.open_entry(entry).await? else { return Ok(None) };
+        let key = data
+            .entity_key
+            .as_ref()
+            .ok_or_else(|| FieldError::new(field, "this entry's data has no entity key; use batch export"))?;
+        let keys = normalise_keys(key.kind, keys, field)?;
+        let mut selection = vec![col(quote(&key.item)).alias(KEY_COLUMN)];
+        selection.extend(items.iter().map(|item| col(quote(item))));
+        let batches = read_scoped(&data, filter)?
+            .filter(col(quote(&key.item)).in_list(keys.iter().map(|k| lit(k.clone())).collect(), false))
+            .and_then(|f| f.select(selection))
+            .and_then(|f| f.limit(0, Some(MAX_LOOKUP_ROWS)))
+            .map_err(LakeError::from)?
+            .collect()
+            .await
+            .map_err(LakeError::from)?;
+        Ok(Some((keys, batches)))
     }
 
     /// The granted table as CSV or NDJSON, streamed. The grant is checked
@@ -470,14 +483,9 @@ fn chosen_items(terms: &GrantTerms, asked: Option<&[String]>) -> Result<Vec<Stri
     Ok(asked.to_vec())
 }
 
-fn entity_item(data: &EntryData) -> Result<String> {
-    data.entity_key.as_ref().map(|key| key.item.clone()).ok_or_else(|| {
-        FieldError::new("keys", "this entry's data has no entity key; use batch export").into()
-    })
-}
-
-fn normalise_keys(data: &EntryData, keys: &[String]) -> Result<Vec<String>> {
-    let kind = data.entity_key.as_ref().map_or(EntityKind::Person, |key| key.kind);
+/// Keys normalised for the data's entity kind; a bad key names its place
+/// (`keys[i]`, or `key` for a single one).
+fn normalise_keys(kind: EntityKind, keys: &[String], field: &str) -> Result<Vec<String>> {
     keys.iter()
         .enumerate()
         .map(|(i, key)| {
@@ -485,11 +493,15 @@ fn normalise_keys(data: &EntryData, keys: &[String]) -> Result<Vec<String>> {
                 EntityKind::Person => govdata_model::validate::id_number(key),
                 EntityKind::Enterprise => govdata_model::validate::uscc(key),
             };
-            checked
-                .normalized
-                .ok_or_else(|| FieldError::new(format!("keys[{i}]"), checked.errors.join("; ")).into())
+            let field = if field == "keys" { format!("keys[{i}]") } else { field.to_owned() };
+            checked.normalized.ok_or_else(|| FieldError::new(field, checked.errors.join("; ")).into())
         })
         .collect()
+}
+
+/// A keyed batch without its key column.
+fn without_key(batch: &RecordBatch) -> Result<RecordBatch> {
+    Ok(batch.project(&(1..batch.num_columns()).collect::<Vec<_>>()).map_err(LakeError::from)?)
 }
 
 /// The entry's table limited to the grant's rows.

@@ -25,6 +25,7 @@
 //!   answer leaves; when the record cannot be written the call fails.
 
 pub mod gateway;
+mod index;
 pub mod masking;
 pub mod service;
 pub mod terms;

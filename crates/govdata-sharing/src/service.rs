@@ -13,8 +13,9 @@
 //! - applications and grants are visible to both departments, the
 //!   authority and the auditor.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use govdata_catalog::Caller;
 use govdata_lake::service::{ResourceError, Resources};
@@ -106,11 +107,14 @@ pub struct SharingConfig {
     pub auto_approve_unconditional: bool,
     /// Working days a provider has to answer (申请答复时限).
     pub answer_days: u32,
+    /// Largest table the gateway holds in memory, indexed by entity key,
+    /// for lookups and verifications; larger ones are read per call.
+    pub index_max_rows: usize,
 }
 
 impl Default for SharingConfig {
     fn default() -> Self {
-        SharingConfig { auto_approve_unconditional: true, answer_days: 10 }
+        SharingConfig { auto_approve_unconditional: true, answer_days: 10, index_max_rows: 10_000_000 }
     }
 }
 
@@ -288,11 +292,20 @@ pub struct Sharing {
     pub(crate) store: Store,
     pub(crate) resources: Resources,
     calendar: Arc<WorkingCalendar>,
-    config: SharingConfig,
+    pub(crate) config: SharingConfig,
     /// Gateway calls per grant and day (China Standard Time): quotas and
     /// usage statistics.
     pub(crate) usage: Arc<crate::usage::UsageBook>,
+    /// Grants recently read by the gateway; see [`GRANT_CACHE_TTL`].
+    grant_cache: Arc<Mutex<HashMap<String, (GrantRecord, Instant)>>>,
+    pub(crate) indexes: Arc<crate::index::IndexCache>,
 }
+
+/// How long the gateway uses a grant without reading it again. A grant
+/// revoked or renewed through this process is forgotten at once; through
+/// another process sharing the database, within this time. A batch export
+/// reads the grant from the store before every batch.
+pub const GRANT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Sharing {
     pub fn new(
@@ -301,7 +314,15 @@ impl Sharing {
         calendar: WorkingCalendar,
         config: SharingConfig,
     ) -> Sharing {
-        Sharing { store, resources, calendar: Arc::new(calendar), config, usage: Arc::default() }
+        Sharing {
+            store,
+            resources,
+            calendar: Arc::new(calendar),
+            config,
+            usage: Arc::default(),
+            grant_cache: Arc::default(),
+            indexes: Arc::default(),
+        }
     }
 
     fn has(caller: &Caller, role: Role) -> bool {
@@ -664,6 +685,26 @@ impl Sharing {
         }
     }
 
+    /// A grant as the gateway checks it: from the cache while fresh.
+    pub(crate) async fn cached_grant(&self, id: &str) -> Result<GrantRecord> {
+        let cached = self.grant_cache.lock().expect("grant cache lock").get(id).cloned();
+        if let Some((grant, read_at)) = cached {
+            if read_at.elapsed() < GRANT_CACHE_TTL {
+                return Ok(grant);
+            }
+        }
+        let grant = self.store.grant(id).await?;
+        self.grant_cache
+            .lock()
+            .expect("grant cache lock")
+            .insert(id.to_owned(), (grant.clone(), Instant::now()));
+        Ok(grant)
+    }
+
+    fn forget_grant(&self, id: &str) {
+        self.grant_cache.lock().expect("grant cache lock").remove(id);
+    }
+
     pub(crate) fn grant_view(record: GrantRecord) -> Result<GrantView> {
         let state = if record.revoked_at.is_some() {
             GrantState::Revoked
@@ -748,7 +789,9 @@ impl Sharing {
         let record = self.store.grant(id).await?;
         Self::may_manage_grant(caller, &record)?;
         let reason = text("reason", reason, 500)?;
-        Self::grant_view(self.store.revoke_grant(&caller.actor, id, &reason).await?)
+        let revoked = self.store.revoke_grant(&caller.actor, id, &reason).await;
+        self.forget_grant(id);
+        Self::grant_view(revoked?)
     }
 
     /// Extends a grant to `days` days from now.
@@ -762,8 +805,9 @@ impl Sharing {
         }
         let expires = OffsetDateTime::now_utc() + Duration::days(i64::from(days));
         let renewed =
-            self.store.renew_grant(&caller.actor, id, &govdata_store::timestamp::format(expires)).await?;
-        Self::grant_view(renewed)
+            self.store.renew_grant(&caller.actor, id, &govdata_store::timestamp::format(expires)).await;
+        self.forget_grant(id);
+        Self::grant_view(renewed?)
     }
 }
 

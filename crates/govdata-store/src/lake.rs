@@ -476,6 +476,19 @@ impl Store {
     }
 
     /// A resource's jobs, newest first.
+    /// The id of the resource's most recent successful job: what its table
+    /// holds changes only when this does.
+    pub async fn last_succeeded_job(&self, resource_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT id FROM lake_jobs WHERE resource_id = $1 AND status = 'succeeded' \
+             ORDER BY finished_at DESC, id DESC LIMIT 1",
+        )
+        .bind(resource_id)
+        .fetch_optional(self.read())
+        .await?;
+        Ok(row.map(|row| row.try_get("id")).transpose()?)
+    }
+
     pub async fn jobs(&self, resource_id: &str, limit: u32) -> Result<Vec<JobRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM lake_jobs WHERE resource_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",

@@ -229,5 +229,7 @@ pub async fn revoke_api_key(
 ) -> ApiResult<Json<ApiKey>> {
     let key = state.store.api_key(&id).await?;
     principal.authorize(Action::RevokeApiKey { department_id: &key.department_id })?;
-    Ok(Json(state.store.revoke_api_key(&principal.actor, &id).await?))
+    let revoked = state.store.revoke_api_key(&principal.actor, &id).await?;
+    state.api_keys.forget_all();
+    Ok(Json(revoked))
 }

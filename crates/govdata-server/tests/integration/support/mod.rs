@@ -13,7 +13,7 @@ use govdata_store::{NewDepartment, Store};
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
