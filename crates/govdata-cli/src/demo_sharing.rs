@@ -160,7 +160,7 @@ pub async fn seed(
             legal_basis: scenario.legal_basis.to_owned(),
             duration_days: 365,
             delivery: scenario.delivery.to_vec(),
-            daily_quota: Some(100_000),
+            daily_quota: Some(10_000_000),
         };
         let application = sharing.apply(&consumer, request).await?.remove(0);
         let decide = |decision, legal_basis: Option<&str>| DecisionRequest {

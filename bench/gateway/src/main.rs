@@ -1,0 +1,309 @@
+//! Gateway lookups by entity key, side by side in one run with wrk:
+//!
+//! - govdata: `POST /api/v1/gateway/grants/{grant}/lookup` on the demo's
+//!   national hub with the demo consumer application's API key — key check,
+//!   grant check, the in-memory key index, masking, and a ledger entry
+//!   committed before each answer;
+//! - a bare axum handler on the same machine that parses the same body and
+//!   answers a JSON body of the same shape: the ceiling;
+//! - Datasette (from PyPI) serving the same persons as a SQLite table with an
+//!   index on the ID column, as a JSON API without masking or audit: what a
+//!   department would otherwise put up quickly.
+//!
+//! Also measured: the index's build time and memory (the first lookup after
+//! start builds it), and the ledger's growth during the govdata run (one
+//! entry per call).
+//!
+//! Needs `wrk` (Debian package) and `datasette` (pip) on the PATH, and a
+//! release build of `govdata` (`cargo build --release -p govdata-cli`).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+struct Args {
+    /// The govdata binary (a release build).
+    #[arg(long, default_value = "target/release/govdata")]
+    govdata: PathBuf,
+    /// Persons in the demo's population base library.
+    #[arg(long, default_value_t = 100_000)]
+    persons: u64,
+    /// Seconds of load per target.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// wrk threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// First of the ports used (demo: 3 ports, Datasette: 1).
+    #[arg(long, default_value_t = 18480)]
+    port: u16,
+}
+
+/// Kills a child process when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const SCRIPT: &str = r#"
+local keys = {}
+for line in io.lines(os.getenv("KEYS_FILE")) do keys[#keys + 1] = line end
+local mode = os.getenv("MODE")
+local auth = os.getenv("AUTH")
+request = function()
+  local key = keys[math.random(#keys)]
+  if mode == "datasette" then
+    return wrk.format("GET", "/persons/persons.json?_shape=array&id_number=" .. key)
+  end
+  local headers = {["Content-Type"] = "application/json"}
+  if auth then headers["Authorization"] = auth end
+  return wrk.format("POST", nil, headers, '{"keys":["' .. key .. '"]}')
+end
+"#;
+
+struct Measured {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn millis(text: &str) -> anyhow::Result<f64> {
+    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1e3)
+    } else {
+        bail!("unknown latency unit in {text:?}")
+    };
+    Ok(number.parse::<f64>()? * factor)
+}
+
+fn wrk(args: &Args, dir: &Path, url: &str, mode: &str, auth: Option<&str>) -> anyhow::Result<Measured> {
+    let mut command = Command::new("wrk");
+    command
+        .args(["-t", &args.threads.to_string(), "-c", &args.connections.to_string()])
+        .args(["-d", &format!("{}s", args.seconds), "--latency", "-s"])
+        .arg(dir.join("lookup.lua"))
+        .arg(url)
+        .env("KEYS_FILE", dir.join("keys.txt"))
+        .env("MODE", mode);
+    if let Some(auth) = auth {
+        command.env("AUTH", auth);
+    }
+    let output = command.output().context("running wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{mode}:\n{text}");
+    let mut measured = Measured { rps: 0.0, p50_ms: 0.0, p99_ms: 0.0, errors: 0 };
+    for line in text.lines().map(str::trim) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", value] => measured.rps = value.parse()?,
+            ["50%", value] => measured.p50_ms = millis(value)?,
+            ["99%", value] => measured.p99_ms = millis(value)?,
+            ["Non-2xx", "or", "3xx", "responses:", value] => measured.errors = value.parse()?,
+            ["Socket", "errors:", ..] => measured.errors += 1,
+            _ => {}
+        }
+    }
+    if measured.rps == 0.0 {
+        bail!("wrk printed no rate for {mode}: {text}");
+    }
+    Ok(measured)
+}
+
+fn report(metric: &str, measured: &Measured, args: &Args) {
+    for (name, value, unit) in [
+        ("throughput", measured.rps.round(), "requests/s"),
+        ("p50", measured.p50_ms, "ms"),
+        ("p99", measured.p99_ms, "ms"),
+        ("errors", measured.errors as f64, "responses"),
+    ] {
+        println!(
+            "{}",
+            json!({"bench": "gateway", "metric": format!("{metric}_{name}"), "value": value, "unit": unit,
+                   "connections": args.connections, "seconds": args.seconds})
+        );
+    }
+}
+
+/// The bare ceiling: parses the lookup body and answers a body of the same
+/// shape as the gateway's, with nothing looked up.
+async fn bare_server() -> anyhow::Result<String> {
+    async fn lookup(axum::Json(body): axum::Json<Value>) -> axum::Json<Value> {
+        let key = body["keys"][0].as_str().unwrap_or_default().to_owned();
+        axum::Json(json!({
+            "grant_id": "00000000-0000-0000-0000-000000000000",
+            "items": ["公民身份号码", "姓名", "出生日期", "户籍地行政区划代码"],
+            "masking": {"公民身份号码": "id_number", "姓名": "name", "出生日期": "year", "户籍地行政区划代码": "clear"},
+            "results": [{"key": key, "rows": [{"公民身份号码": "110101********0012", "姓名": "张*",
+                                               "出生日期": "1990", "户籍地行政区划代码": "110101"}]}]
+        }))
+    }
+    let app = axum::Router::new().route("/lookup", axum::routing::post(lookup));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/lookup", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).context("VmRSS value")?.parse()?)
+}
+
+async fn ledger_size(base: &str) -> anyhow::Result<u64> {
+    let text = reqwest::get(format!("{base}/api/v1/ledger/checkpoint")).await?.text().await?;
+    Ok(text.lines().nth(1).context("checkpoint size line")?.parse()?)
+}
+
+fn wait_for_port(port: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("nothing listens on port {port}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("lookup.lua"), SCRIPT)?;
+
+    eprintln!("seeding the demo federation ({} persons)", args.persons);
+    let mut demo = Command::new(&args.govdata)
+        .args(["demo", "--data-dir"])
+        .arg(dir.path().join("demo"))
+        .args(["--port", &args.port.to_string(), "--persons", &args.persons.to_string()])
+        .args(["--catalog-entries", "40"])
+        .env("GOVDATA_LOG__FILTER", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", args.govdata.display()))?;
+    let stdout = BufReader::new(demo.stdout.take().context("demo stdout")?);
+    let pid = demo.id();
+    let _demo = Running(demo);
+    if !stdout.lines().map_while(Result::ok).any(|line| line == "ready") {
+        bail!("the demo never said ready");
+    }
+    let credentials: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo/demo-credentials.json"))?)?;
+    let node = &credentials["nodes"][0];
+    let base = node["url"].as_str().context("node url")?.to_owned();
+    let key = node["api_keys"][0]["key"].as_str().context("api key")?.to_owned();
+    let grant = node["sharing"]["grants"]
+        .as_array()
+        .context("grants")?
+        .iter()
+        .find(|g| g["state"] == "active" && g["consumer"] == "renshe")
+        .context("the demo's active grant")?["grant_id"]
+        .as_str()
+        .context("grant id")?
+        .to_owned();
+    let persons_csv = PathBuf::from(node["base_library"][0]["path"].as_str().context("persons file")?);
+    let mut keys = std::fs::File::create(dir.path().join("keys.txt"))?;
+    let mut reader = csv::Reader::from_path(&persons_csv)?;
+    let mut ids = Vec::new();
+    for record in reader.records() {
+        ids.push(record?[0].to_owned());
+    }
+    for id in &ids {
+        writeln!(keys, "{id}")?;
+    }
+    let lookup_url = format!("{base}/api/v1/gateway/grants/{grant}/lookup");
+    let client = reqwest::Client::new();
+
+    // The first lookup builds the index: its time and the memory it adds.
+    let before = rss_kib(pid)?;
+    let started = Instant::now();
+    let first = client.post(&lookup_url).bearer_auth(&key).json(&json!({"keys": [ids[0]]})).send().await?;
+    anyhow::ensure!(first.status().is_success(), "first lookup: {}", first.text().await?);
+    let build = started.elapsed();
+    let after = rss_kib(pid)?;
+    let started = Instant::now();
+    client.post(&lookup_url).bearer_auth(&key).json(&json!({"keys": [ids[1]]})).send().await?;
+    let warm = started.elapsed();
+    for (metric, value, unit) in [
+        ("index_first_lookup", build.as_secs_f64() * 1e3, "ms"),
+        ("index_warm_lookup", warm.as_secs_f64() * 1e3, "ms"),
+        ("index_memory", (after.saturating_sub(before)) as f64 / 1024.0, "MiB"),
+        ("index_rows", ids.len() as f64, "rows"),
+    ] {
+        println!("{}", json!({"bench": "gateway", "metric": metric, "value": value, "unit": unit}));
+    }
+
+    eprintln!("building the Datasette database");
+    let database = dir.path().join("persons.db");
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import csv, sqlite3, sys\n\
+             db = sqlite3.connect(sys.argv[2])\n\
+             rows = csv.reader(open(sys.argv[1], encoding='utf-8'))\n\
+             header = next(rows)\n\
+             db.execute('CREATE TABLE persons (' + ', '.join(f'\"{h}\" TEXT' for h in header) + ')')\n\
+             db.executemany('INSERT INTO persons VALUES (' + ', '.join('?' for _ in header) + ')', rows)\n\
+             db.execute('CREATE INDEX persons_id ON persons (id_number)')\n\
+             db.commit()\n",
+        )
+        .arg(&persons_csv)
+        .arg(&database)
+        .status()?;
+    anyhow::ensure!(status.success(), "building the SQLite database failed");
+    let datasette_port = args.port + 3;
+    let _datasette = Running(
+        Command::new("datasette")
+            .arg("serve")
+            .arg(&database)
+            .args(["--port", &datasette_port.to_string(), "--setting", "num_sql_threads", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting datasette (pip install datasette)")?,
+    );
+    wait_for_port(datasette_port)?;
+    let datasette_url = format!("http://127.0.0.1:{datasette_port}/");
+
+    let bare_url = bare_server().await?;
+    let auth = format!("Bearer {key}");
+    let ledger_before = ledger_size(&base).await?;
+    let govdata = wrk(&args, dir.path(), &lookup_url, "govdata", Some(&auth))?;
+    let ledger_growth = ledger_size(&base).await? - ledger_before;
+    let bare = wrk(&args, dir.path(), &bare_url, "bare", None)?;
+    let datasette = wrk(&args, dir.path(), &datasette_url, "datasette", None)?;
+    report("govdata_lookup", &govdata, &args);
+    report("bare_axum", &bare, &args);
+    report("datasette", &datasette, &args);
+    let requests = govdata.rps * args.seconds as f64;
+    for (metric, value, unit) in [
+        ("govdata_vs_bare_axum", govdata.rps / bare.rps, "ratio"),
+        ("govdata_vs_datasette", govdata.rps / datasette.rps, "ratio"),
+        ("ledger_entries_per_request", ledger_growth as f64 / requests, "ratio"),
+    ] {
+        println!(
+            "{}",
+            json!({"bench": "gateway", "metric": metric, "value": (value * 1000.0).round() / 1000.0, "unit": unit})
+        );
+    }
+    Ok(())
+}
