@@ -73,6 +73,13 @@ impl KeyIndex {
         Ok(KeyIndex { entity_key, batches, positions })
     }
 
+    /// Memory held by the hash map (keys, position lists, table slots).
+    fn map_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<String>() + std::mem::size_of::<Vec<(u32, u32)>>() + 1;
+        self.positions.capacity() * slot
+            + self.positions.iter().map(|(key, at)| key.capacity() + at.capacity() * 8).sum::<usize>()
+    }
+
     /// The rows of `keys` within `filter`, with the key first (as
     /// `key_column`) and then `items`, raw. At most `limit` rows.
     pub(crate) fn rows(
@@ -188,13 +195,14 @@ impl Sharing {
             return Ok(None);
         }
         let batches = frame.collect().await.map_err(LakeError::from)?;
-        let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        let table_bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
         let index = KeyIndex::build(entity_key, batches)?;
         tracing::info!(
             entry = entry_code,
             rows,
             keys = index.positions.len(),
-            mebibytes = bytes / (1 << 20),
+            table_kib = table_bytes / 1024,
+            index_kib = index.map_bytes() / 1024,
             millis = started.elapsed().as_millis() as u64,
             "indexed entry data by entity key"
         );
