@@ -157,7 +157,6 @@ impl ApplicationStatus {
     }
 }
 
-/// One step of an application's timeline.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepView {
     pub seq: u32,
@@ -202,9 +201,12 @@ pub struct ApplicationView {
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
-    /// The timeline; shown for one application, not in listings.
+    /// The timeline (`seq`, `action` — submit, auto_approve, forward,
+    /// approve, reject, reopen, withdraw — `actor`, `comment`,
+    /// `legal_basis`, `at`); shown for one application, not in listings.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub steps: Option<Vec<StepView>>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub steps: Option<Vec<ApplicationStep>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -524,11 +526,7 @@ impl Sharing {
 
     async fn view(&self, record: ApplicationRecord, with_steps: bool) -> Result<ApplicationView> {
         let status = ApplicationStatus::parse(&record.status)?;
-        let steps = if with_steps {
-            Some(self.store.application_steps(&record.id).await?.into_iter().map(StepView::from).collect())
-        } else {
-            None
-        };
+        let steps = if with_steps { Some(self.store.application_steps(&record.id).await?) } else { None };
         Ok(ApplicationView {
             overdue: status.is_open() && record.due_at < govdata_store::timestamp::now(),
             request: from_value(&record.request, "request")?,
