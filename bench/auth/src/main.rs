@@ -114,6 +114,7 @@ async fn govdata_server(dir: &std::path::Path) -> anyhow::Result<(String, String
                 department_id: department.id,
                 roles: vec![Role::Consumer],
                 expires_at: None,
+                allowed_networks: Vec::new(),
             },
         )
         .await?;

@@ -272,9 +272,15 @@ pub async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<
     let store = open(config).await?;
     match command {
         ApiKeyCommand::Create { name, department, roles, expires_in_days } => {
-            let (new, secret) = ApiKeyRequest { name, department_id: None, roles, expires_in_days }
-                .validate(department)
-                .map_err(http_error)?;
+            let (new, secret) = ApiKeyRequest {
+                name,
+                department_id: None,
+                roles,
+                expires_in_days,
+                allowed_networks: Vec::new(),
+            }
+            .validate(department)
+            .map_err(http_error)?;
             let key = store.create_api_key(&actor(), new).await?;
             print_json(&serde_json::json!({"key": key, "secret": secret}))
         }

@@ -375,6 +375,7 @@ async fn seed_node(
         department_id: None,
         roles: vec![Role::Consumer],
         expires_in_days: Some(365),
+        allowed_networks: Vec::new(),
     }
     .validate(renshe.0.id.clone())
     .map_err(crate::admin::http_error)?;

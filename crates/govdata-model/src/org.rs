@@ -182,6 +182,8 @@ pub struct ApiKey {
     pub prefix: String,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// Networks (CIDR) the key may be used from; empty admits any address.
+    pub allowed_networks: Vec<String>,
     pub created_by: String,
     pub created_at: String,
 }

@@ -4,12 +4,13 @@
 //! may do is decided in [`crate::policy`].
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum_extra::extract::CookieJar;
@@ -18,6 +19,7 @@ use base64::Engine;
 use govdata_model::org::Role;
 use govdata_model::ErrorCode;
 use govdata_store::StoredApiKey;
+use ipnet::IpNet;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -65,7 +67,8 @@ impl FromRequestParts<AppState> for Principal {
             let key = value
                 .strip_prefix("Bearer ")
                 .ok_or_else(|| unauthenticated("Authorization must be 'Bearer <api key>'"))?;
-            return api_key_principal(state, key.trim()).await;
+            let client = client_address(parts, &state.config.server.trusted_proxies);
+            return api_key_principal(state, key.trim(), client).await;
         }
         let jar = CookieJar::from_headers(&parts.headers);
         let token = jar
@@ -130,11 +133,19 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 /// gateway at high rates, and a store read per call would be most of its cost.
 #[derive(Default)]
 pub struct KeyCache {
-    keys: Mutex<HashMap<String, (StoredApiKey, Instant)>>,
+    keys: Mutex<CachedKeys>,
+}
+
+/// Keys by prefix, and a generation that every forget bumps: a read that
+/// raced with a revocation is not stored back.
+#[derive(Default)]
+struct CachedKeys {
+    by_prefix: HashMap<String, (StoredApiKey, Instant)>,
+    generation: u64,
 }
 
 impl KeyCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (StoredApiKey, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedKeys> {
         self.keys.lock().expect("key cache lock is never poisoned")
     }
 
@@ -143,31 +154,41 @@ impl KeyCache {
         store: &govdata_store::Store,
         prefix: &str,
     ) -> Result<Option<StoredApiKey>, HttpError> {
-        if let Some((key, read_at)) = self.lock().get(prefix) {
-            if read_at.elapsed() < KEY_CACHE_TTL {
-                return Ok(Some(key.clone()));
+        let generation = {
+            let keys = self.lock();
+            if let Some((key, read_at)) = keys.by_prefix.get(prefix) {
+                if read_at.elapsed() < KEY_CACHE_TTL {
+                    return Ok(Some(key.clone()));
+                }
             }
-        }
+            keys.generation
+        };
         let stored = store.api_key_by_prefix(prefix).await?;
         let mut keys = self.lock();
         match &stored {
-            Some(key) => {
-                keys.insert(prefix.to_owned(), (key.clone(), Instant::now()));
+            Some(key) if keys.generation == generation => {
+                keys.by_prefix.insert(prefix.to_owned(), (key.clone(), Instant::now()));
             }
-            None => {
-                keys.remove(prefix);
+            _ => {
+                keys.by_prefix.remove(prefix);
             }
         }
         Ok(stored)
     }
 
-    /// Forgets every key: after a revocation or a change of roles.
+    /// Forgets every key: after a revocation.
     pub fn forget_all(&self) {
-        self.lock().clear();
+        let mut keys = self.lock();
+        keys.by_prefix.clear();
+        keys.generation += 1;
     }
 }
 
-async fn api_key_principal(state: &AppState, key: &str) -> Result<Principal, HttpError> {
+async fn api_key_principal(
+    state: &AppState,
+    key: &str,
+    client: Option<IpAddr>,
+) -> Result<Principal, HttpError> {
     let prefix = api_key_prefix(key).ok_or_else(|| unauthenticated("malformed API key"))?;
     let stored =
         state.api_keys.get(&state.store, prefix).await?.ok_or_else(|| unauthenticated("unknown API key"))?;
@@ -181,12 +202,69 @@ async fn api_key_principal(state: &AppState, key: &str) -> Result<Principal, Htt
     if stored.key.expires_at.as_deref().is_some_and(|at| at <= govdata_store::timestamp::now().as_str()) {
         return Err(unauthenticated("API key expired"));
     }
+    if !stored.key.allowed_networks.is_empty() {
+        let allowed = client.is_some_and(|ip| {
+            stored
+                .key
+                .allowed_networks
+                .iter()
+                .filter_map(|net| parse_network(net))
+                .any(|net| net.contains(&ip))
+        });
+        if !allowed {
+            let from = client.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+            return Err(HttpError::new(
+                ErrorCode::Forbidden,
+                format!("this API key may not be used from {from}; see its allowed networks"),
+            ));
+        }
+    }
     Ok(Principal {
         actor: format!("key:{}", stored.key.prefix),
         department_id: stored.key.department_id,
         roles: stored.key.roles,
         kind: PrincipalKind::ApiKey { id: stored.key.id },
     })
+}
+
+/// A network in an API key's allow-list: `10.0.0.0/8`, `2001:db8::/32`, or a
+/// single address (a /32 or /128). Host bits are cleared so the stored form is
+/// canonical.
+pub fn parse_network(text: &str) -> Option<IpNet> {
+    let text = text.trim();
+    let net = match text.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => IpNet::from(text.parse::<IpAddr>().ok()?),
+    };
+    Some(net.trunc())
+}
+
+/// The address a request comes from: the TCP peer, or — when that peer is one
+/// of the trusted reverse proxies — the nearest untrusted hop of
+/// `X-Forwarded-For` (read right to left, since a client can forge the left).
+fn client_address(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip().to_canonical();
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|hop| hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()))
+        .collect::<Vec<_>>();
+    let mut client = peer;
+    for hop in forwarded.into_iter().rev() {
+        if !trusted(&client) {
+            break;
+        }
+        // A malformed hop from a trusted proxy: the client is unknown.
+        client = hop.ok()?;
+    }
+    Some(client)
 }
 
 /// The lookup prefix of a key `gdk_<8 hex>_<secret>`.
@@ -292,5 +370,42 @@ mod tests {
         assert!(check_password("onlyletterslong", "u", 10).is_err());
         assert!(check_password("letters1234", "u", 10).is_ok());
         assert!(check_password("Letters1234", "letters1234", 10).is_err());
+    }
+
+    #[test]
+    fn networks_parse_to_canonical_form() {
+        assert_eq!(parse_network("10.1.2.3/8").map(|n| n.to_string()), Some("10.0.0.0/8".into()));
+        assert_eq!(parse_network(" 192.0.2.7 ").map(|n| n.to_string()), Some("192.0.2.7/32".into()));
+        assert_eq!(parse_network("2001:db8::1/32").map(|n| n.to_string()), Some("2001:db8::/32".into()));
+        assert_eq!(parse_network("10.0.0.0/33"), None);
+        assert_eq!(parse_network("localhost"), None);
+    }
+
+    fn request_from(peer: &str, forwarded: Option<&str>) -> Parts {
+        let mut builder = axum::http::Request::builder();
+        if let Some(value) = forwarded {
+            builder = builder.header("x-forwarded-for", value);
+        }
+        let (mut parts, ()) = builder.body(()).expect("valid request").into_parts();
+        parts.extensions.insert(ConnectInfo(peer.parse::<SocketAddr>().expect("socket address")));
+        parts
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxies = [parse_network("10.0.0.0/8").expect("network")];
+        let ip = |text: &str| Some(text.parse::<IpAddr>().expect("address"));
+        // From an untrusted peer the header is ignored.
+        assert_eq!(
+            client_address(&request_from("198.51.100.9:5000", Some("10.9.9.9")), &proxies),
+            ip("198.51.100.9")
+        );
+        // Through a trusted proxy the nearest untrusted hop counts, not a forged left-most one.
+        let through = request_from("10.0.0.2:5000", Some("6.6.6.6, 203.0.113.5, 10.0.0.7"));
+        assert_eq!(client_address(&through, &proxies), ip("203.0.113.5"));
+        // A garbled hop behind a trusted proxy leaves the client unknown.
+        assert_eq!(client_address(&request_from("10.0.0.2:5000", Some("not-an-ip")), &proxies), None);
+        // IPv4-mapped IPv6 peers are compared as IPv4.
+        assert_eq!(client_address(&request_from("[::ffff:192.0.2.1]:80", None), &proxies), ip("192.0.2.1"));
     }
 }

@@ -84,6 +84,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed when checking an
+    /// API key's allowed networks; from anyone else the TCP peer counts.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -162,7 +165,11 @@ impl Default for NodeConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: ([127, 0, 0, 1], 8080).into(), max_body_bytes: 1024 * 1024 }
+        ServerConfig {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            max_body_bytes: 1024 * 1024,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 

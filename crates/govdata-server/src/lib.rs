@@ -57,7 +57,9 @@ pub async fn serve(
     let app = app::router(state);
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().as_str(), "serving");
     let checkpointer = store.start_checkpointer(key, routes::ledger::CHECKPOINT_INTERVAL);
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    // The peer address reaches handlers for API keys' network allow-lists.
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     checkpointer.stop().await;
     reconciler.abort();
     jobs.abort();

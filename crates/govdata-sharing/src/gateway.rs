@@ -292,6 +292,13 @@ impl Sharing {
             if !grant.terms.items.contains(item) {
                 return Err(not_granted(&format!("values.{item}"), item));
             }
+            // An item the consumer may never see even partly is no oracle either.
+            if matches!(grant.terms.masking.get(item), None | Some(MaskRule::Null | MaskRule::Hash)) {
+                return Err(SharingError::Forbidden {
+                    field: Some(format!("values.{item}")),
+                    message: format!("item '{item}' is masked as null or hash: it cannot be verified"),
+                });
+            }
         }
         let items: Vec<String> = request.values.keys().cloned().collect();
         let mut fields = BTreeMap::new();
@@ -353,8 +360,9 @@ impl Sharing {
 
     /// The granted table as CSV or NDJSON, streamed. The grant is checked
     /// again before each batch: a revocation or expiry ends the stream with
-    /// an error. The audit record of the whole export is committed before
-    /// the stream's end; a client that goes away is recorded too.
+    /// an error. A `started` ledger entry is committed before the first byte
+    /// leaves, and the outcome (rows, or why it stopped) before the stream's
+    /// end; a client that goes away is recorded too.
     pub async fn export(
         &self,
         caller: &Caller,
@@ -364,8 +372,15 @@ impl Sharing {
     ) -> Result<impl Stream<Item = Result<Vec<u8>>> + Send + 'static> {
         let started = Instant::now();
         let asked = json!({"format": format!("{format:?}").to_lowercase(), "items": items});
-        let opened = self.open_export(caller, grant_id, items.as_deref()).await;
-        let (grant, items, frame) = match opened {
+        let opened = match self.open_export(caller, grant_id, items.as_deref()).await {
+            Ok((grant, items, Some(frame))) => match frame.execute_stream().await {
+                Ok(stream) => Ok((grant, items, Some(stream))),
+                Err(error) => Err(LakeError::from(error).into()),
+            },
+            Ok((grant, items, None)) => Ok((grant, items, None)),
+            Err(error) => Err(error),
+        };
+        let (grant, items, stream) = match opened {
             Ok(opened) => opened,
             Err(error) => {
                 return Err(self
@@ -374,11 +389,11 @@ impl Sharing {
                     .unwrap_err());
             }
         };
+        // Recorded before the first byte leaves; the outcome follows at the end.
+        let start = json!({"grant": grant_id, "mode": "batch", "asked": asked, "outcome": "started",
+                           "purpose": grant.terms.purpose, "items": items});
+        self.store.record_access(LedgerRecord::new(&caller.actor, "gateway.batch", grant_id, start)).await?;
         let masking = masking_of(&grant.terms, &items);
-        let stream = match frame {
-            Some(frame) => Some(frame.execute_stream().await.map_err(LakeError::from)?),
-            None => None,
-        };
         let (mut sender, receiver) = mpsc::channel::<Result<Vec<u8>>>(2);
         let this = self.clone();
         let caller = caller.clone();
@@ -526,8 +541,10 @@ fn value_text(value: &Value) -> Option<String> {
     }
 }
 
-/// A comparable form: dates and times by their digits, numbers by value,
-/// other text trimmed.
+/// A comparable form: dates and times by their digits, decimals without
+/// trailing fractional zeros, other text trimmed. Integer digits are never
+/// reinterpreted (no floating point: 18-digit IDs must compare exactly, and
+/// leading zeros matter in codes).
 fn canonical(value: &str) -> String {
     let value = value.trim();
     let date_like =
@@ -535,8 +552,15 @@ fn canonical(value: &str) -> String {
     if date_like {
         return value.chars().filter(char::is_ascii_digit).collect();
     }
-    match value.parse::<f64>() {
-        Ok(number) if number.is_finite() => format!("{number}"),
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    match digits.split_once('.') {
+        Some((whole, fraction))
+            if !whole.is_empty()
+                && whole.chars().all(|c| c.is_ascii_digit())
+                && fraction.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            value.trim_end_matches('0').trim_end_matches('.').to_owned()
+        }
         _ => value.to_owned(),
     }
 }
@@ -595,6 +619,10 @@ mod tests {
     fn canonical_forms_compare_dates_and_numbers_by_value() {
         assert_eq!(canonical("1990-03-07"), canonical("19900307"));
         assert_eq!(canonical(" 100.50 "), canonical("100.5"));
+        assert_eq!(canonical("100.0"), canonical("100"));
+        assert_ne!(canonical("110101199003070012"), canonical("110101199003070019"));
+        assert_ne!(canonical("0101"), canonical("101"));
+        assert_ne!(canonical("1e3"), canonical("1000"));
         assert_ne!(canonical("张三"), canonical("张四"));
         assert_eq!(canonical("正常参保"), "正常参保");
     }

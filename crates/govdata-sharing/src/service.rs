@@ -114,7 +114,7 @@ pub struct SharingConfig {
 
 impl Default for SharingConfig {
     fn default() -> Self {
-        SharingConfig { auto_approve_unconditional: true, answer_days: 10, index_max_rows: 10_000_000 }
+        SharingConfig { auto_approve_unconditional: true, answer_days: 10, index_max_rows: 1_000_000 }
     }
 }
 
@@ -299,8 +299,16 @@ pub struct Sharing {
     /// usage statistics.
     pub(crate) usage: Arc<crate::usage::UsageBook>,
     /// Grants recently read by the gateway; see [`GRANT_CACHE_TTL`].
-    grant_cache: Arc<Mutex<HashMap<String, (GrantRecord, Instant)>>>,
+    grant_cache: Arc<Mutex<GrantCache>>,
     pub(crate) indexes: Arc<crate::index::IndexCache>,
+}
+
+/// Grants by id, and a generation that every forget bumps: a read that
+/// raced with a revocation is not stored back.
+#[derive(Default)]
+pub(crate) struct GrantCache {
+    grants: HashMap<String, (GrantRecord, Instant)>,
+    generation: u64,
 }
 
 /// How long the gateway uses a grant without reading it again. A grant
@@ -483,6 +491,7 @@ impl Sharing {
             status: query.status.map(|s| s.as_str().to_owned()),
             batch_id: query.batch_id,
             due_before: query.overdue.then(govdata_store::timestamp::now),
+            open_only: query.overdue,
             ..ApplicationFilter::default()
         };
         match query.side {
@@ -599,14 +608,24 @@ impl Sharing {
                 (ApplicationStatus::Rejected, "reject", None, None, Some(text("legal_basis", basis, 500)?))
             }
             DecisionKind::Approve => {
-                let overrides = !decision.masking.is_empty() || decision.row_filter.is_some();
-                let terms = match (&record.proposed_terms, overrides) {
-                    (Some(proposed), false) => from_value(proposed, "proposed_terms")?,
-                    _ => request.terms(&entry, &decision.masking, decision.row_filter.clone())?,
+                // The authority starts from the provider's terms: it may
+                // narrow them, never widen them.
+                let base = match &record.proposed_terms {
+                    Some(proposed) => from_value(proposed, "proposed_terms")?,
+                    None => request.terms(&entry, &BTreeMap::new(), None)?,
                 };
-                if status == ApplicationStatus::Submitted && needs_authority(&entry) && !is_authority {
+                let terms = base.narrowed(&entry, &decision.masking, decision.row_filter.clone())?;
+                if status == ApplicationStatus::Submitted && needs_authority(&entry) && is_provider {
                     (ApplicationStatus::AwaitingAuthority, "forward", Some(to_value(&terms)?), None, None)
                 } else {
+                    if status == ApplicationStatus::AwaitingAuthority {
+                        let steps = self.store.application_steps(id).await?;
+                        if steps.iter().any(|s| s.action == "forward" && s.actor == caller.actor) {
+                            return Err(SharingError::forbidden(
+                                "重要/核心 data needs two people: the one who forwarded it does not approve it too",
+                            ));
+                        }
+                    }
                     let grant = Self::new_grant(
                         id,
                         &entry,
@@ -674,7 +693,9 @@ impl Sharing {
     fn may_manage_grant(caller: &Caller, grant: &GrantRecord) -> Result<()> {
         let provider =
             Self::has(caller, Role::Provider) && caller.context.department_id == grant.provider_department_id;
-        if provider || Self::has(caller, Role::Authority) {
+        let authority = Self::has(caller, Role::Authority)
+            && caller.context.department_id != grant.consumer_department_id;
+        if provider || authority {
             Ok(())
         } else {
             Err(SharingError::forbidden(
@@ -685,22 +706,27 @@ impl Sharing {
 
     /// A grant as the gateway checks it: from the cache while fresh.
     pub(crate) async fn cached_grant(&self, id: &str) -> Result<GrantRecord> {
-        let cached = self.grant_cache.lock().expect("grant cache lock").get(id).cloned();
-        if let Some((grant, read_at)) = cached {
-            if read_at.elapsed() < GRANT_CACHE_TTL {
-                return Ok(grant);
+        let generation = {
+            let cache = self.grant_cache.lock().expect("grant cache lock");
+            if let Some((grant, read_at)) = cache.grants.get(id) {
+                if read_at.elapsed() < GRANT_CACHE_TTL {
+                    return Ok(grant.clone());
+                }
             }
-        }
+            cache.generation
+        };
         let grant = self.store.grant(id).await?;
-        self.grant_cache
-            .lock()
-            .expect("grant cache lock")
-            .insert(id.to_owned(), (grant.clone(), Instant::now()));
+        let mut cache = self.grant_cache.lock().expect("grant cache lock");
+        if cache.generation == generation {
+            cache.grants.insert(id.to_owned(), (grant.clone(), Instant::now()));
+        }
         Ok(grant)
     }
 
     fn forget_grant(&self, id: &str) {
-        self.grant_cache.lock().expect("grant cache lock").remove(id);
+        let mut cache = self.grant_cache.lock().expect("grant cache lock");
+        cache.grants.remove(id);
+        cache.generation += 1;
     }
 
     pub(crate) fn grant_view(record: GrantRecord) -> Result<GrantView> {

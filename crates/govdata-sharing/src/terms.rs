@@ -284,42 +284,73 @@ impl ApplicationRequest {
         masking: &BTreeMap<String, MaskRule>,
         row_filter: Option<RowFilter>,
     ) -> Result<GrantTerms, FieldError> {
-        for name in masking.keys() {
+        let sensitivity = SensitivityRules::default();
+        let defaults = self
+            .items
+            .iter()
+            .map(|name| {
+                let rule = entry
+                    .metadata
+                    .items
+                    .iter()
+                    .find(|item| &item.name == name)
+                    .map_or(MaskRule::Null, |item| MaskRule::default_for(item, &sensitivity));
+                (name.clone(), rule)
+            })
+            .collect();
+        let requested = GrantTerms {
+            items: self.items.clone(),
+            masking: defaults,
+            row_filter: self.row_filter.clone(),
+            purpose: self.purpose.clone(),
+            legal_basis: self.legal_basis.clone(),
+            delivery: self.delivery.clone(),
+            daily_quota: self.daily_quota,
+        };
+        requested.narrowed(entry, masking, row_filter)
+    }
+}
+
+impl GrantTerms {
+    /// These terms with an approver's changes: other masking for some items
+    /// (of these terms only), and a row filter inside the current one — on
+    /// the same item, each prefix extending one of the current prefixes.
+    pub fn narrowed(
+        mut self,
+        entry: &CatalogEntry,
+        masking: &BTreeMap<String, MaskRule>,
+        row_filter: Option<RowFilter>,
+    ) -> Result<GrantTerms, FieldError> {
+        for (name, rule) in masking {
             if !self.items.contains(name) {
                 return Err(FieldError::new(
                     format!("masking.{name}"),
                     "only the items the application asks for are masked",
                 ));
             }
+            self.masking.insert(name.clone(), *rule);
         }
-        if let Some(filter) = &row_filter {
+        if let Some(filter) = row_filter {
             filter.validate("row_filter", entry)?;
+            if let Some(current) = &self.row_filter {
+                if filter.item != current.item {
+                    return Err(FieldError::new(
+                        "row_filter.item",
+                        format!("the scope is already limited on '{}'; narrow it on that item", current.item),
+                    ));
+                }
+                for (i, prefix) in filter.prefixes.iter().enumerate() {
+                    if !current.prefixes.iter().any(|p| prefix.starts_with(p.as_str())) {
+                        return Err(FieldError::new(
+                            format!("row_filter.prefixes[{i}]"),
+                            "a decision narrows the scope asked for; it does not widen it",
+                        ));
+                    }
+                }
+            }
+            self.row_filter = Some(filter);
         }
-        let sensitivity = SensitivityRules::default();
-        let masking = self
-            .items
-            .iter()
-            .map(|name| {
-                let rule = masking.get(name).copied().unwrap_or_else(|| {
-                    entry
-                        .metadata
-                        .items
-                        .iter()
-                        .find(|item| &item.name == name)
-                        .map_or(MaskRule::Null, |item| MaskRule::default_for(item, &sensitivity))
-                });
-                (name.clone(), rule)
-            })
-            .collect();
-        Ok(GrantTerms {
-            items: self.items.clone(),
-            masking,
-            row_filter: row_filter.or_else(|| self.row_filter.clone()),
-            purpose: self.purpose.clone(),
-            legal_basis: self.legal_basis.clone(),
-            delivery: self.delivery.clone(),
-            daily_quota: self.daily_quota,
-        })
+        Ok(self)
     }
 }
 

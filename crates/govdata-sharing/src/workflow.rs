@@ -464,7 +464,10 @@ impl Sharing {
         let ruling = Ruling {
             status: if upheld { "upheld" } else { "dismissed" }.to_owned(),
             ruling: reason,
-            reopen_application: record.application_id.filter(|_| upheld),
+            reopen_application: match record.application_id.filter(|_| upheld) {
+                Some(application) => Some((application, self.due_at(OffsetDateTime::now_utc())?)),
+                None => None,
+            },
         };
         objection_view(self.store.rule_objection(&caller.actor, id, ruling).await?)
     }

@@ -41,6 +41,8 @@ pub struct NewApiKey {
     pub department_id: String,
     pub roles: Vec<Role>,
     pub expires_at: Option<String>,
+    /// Networks (CIDR, checked by the caller) the key may be used from.
+    pub allowed_networks: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +85,14 @@ fn api_key(row: &sqlx::any::AnyRow) -> Result<StoredApiKey> {
             prefix: row.try_get("prefix")?,
             expires_at: row.try_get("expires_at")?,
             revoked_at: row.try_get("revoked_at")?,
+            allowed_networks: row
+                .try_get::<Option<String>, _>("allowed_networks")?
+                .map(|text| {
+                    serde_json::from_str(&text)
+                        .map_err(|e| StoreError::Corrupt(format!("api key allowed_networks: {e}")))
+                })
+                .transpose()?
+                .unwrap_or_default(),
             created_by: row.try_get("created_by")?,
             created_at: row.try_get("created_at")?,
         },
@@ -320,13 +330,14 @@ impl Store {
             prefix: new.prefix,
             expires_at: new.expires_at,
             revoked_at: None,
+            allowed_networks: new.allowed_networks,
             created_by: actor.to_owned(),
             created_at: timestamp::now(),
         };
         let mut tx = self.begin(actor).await?;
         sqlx::query(
-            "INSERT INTO api_keys (id, name, prefix, secret_hash, department_id, roles, expires_at, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO api_keys (id, name, prefix, secret_hash, department_id, roles, expires_at, created_by, \
+             created_at, allowed_networks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&key.id)
         .bind(&key.name)
@@ -337,6 +348,12 @@ impl Store {
         .bind(&key.expires_at)
         .bind(&key.created_by)
         .bind(&key.created_at)
+        .bind(
+            (!key.allowed_networks.is_empty())
+                .then(|| serde_json::to_string(&key.allowed_networks))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        )
         .execute(tx.conn())
         .await
         .map_err(|e| StoreError::unique(e, "an API key with this prefix"))?;

@@ -124,6 +124,8 @@ pub struct ApplicationFilter {
     pub batch_id: Option<String>,
     /// Only applications whose answer is due before this time.
     pub due_before: Option<String>,
+    /// Only applications still waiting for a decision.
+    pub open_only: bool,
 }
 
 /// Which grants to list; unset fields match everything.
@@ -309,6 +311,7 @@ impl Store {
             "SELECT * FROM share_applications WHERE ($1 IS NULL OR consumer_department_id = $1) \
              AND ($2 IS NULL OR provider_department_id = $2) AND ($3 IS NULL OR status = $3) \
              AND ($4 IS NULL OR batch_id = $4) AND ($5 IS NULL OR due_at < $5) \
+             AND ($7 = 0 OR status IN ('submitted', 'awaiting_authority')) \
              ORDER BY created_at DESC, id LIMIT $6",
         )
         .bind(&filter.consumer_department_id)
@@ -317,6 +320,7 @@ impl Store {
         .bind(&filter.batch_id)
         .bind(&filter.due_before)
         .bind(i64::from(limit))
+        .bind(i64::from(filter.open_only))
         .fetch_all(self.read())
         .await?;
         rows.iter().map(application_from_row).collect()

@@ -85,7 +85,8 @@ pub struct Ruling {
     /// `upheld` or `dismissed`.
     pub status: String,
     pub ruling: String,
-    pub reopen_application: Option<String>,
+    /// The application to reopen, and its new answer deadline.
+    pub reopen_application: Option<(String, String)>,
 }
 
 /// Which demands or objections to list: one department's side, or all.
@@ -297,13 +298,14 @@ impl Store {
             return Err(StoreError::Conflict(format!("objection {id} is already ruled")));
         }
         tx.record("objection.rule", id, json!({"status": ruling.status, "ruling": ruling.ruling}));
-        if let Some(application) = &ruling.reopen_application {
+        if let Some((application, due_at)) = &ruling.reopen_application {
             let reopened = sqlx::query(
-                "UPDATE share_applications SET status = 'submitted', updated_at = $1 \
-                 WHERE id = $2 AND status = 'rejected'",
+                "UPDATE share_applications SET status = 'submitted', updated_at = $1, due_at = $3, \
+                 proposed_terms = NULL WHERE id = $2 AND status = 'rejected'",
             )
             .bind(&now)
             .bind(application)
+            .bind(due_at)
             .execute(tx.conn())
             .await?;
             if reopened.rows_affected() != 1 {

@@ -161,6 +161,10 @@ pub struct ApiKeyRequest {
     pub roles: Vec<Role>,
     /// Days until the key stops working; none for no expiry.
     pub expires_in_days: Option<u32>,
+    /// Networks the key may be used from (CIDR such as `10.12.0.0/16`, or
+    /// one address); empty or absent admits any address.
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -185,6 +189,9 @@ pub async fn create_api_key(
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, secret })))
 }
 
+/// Most networks in one key's allow-list.
+const MAX_ALLOWED_NETWORKS: usize = 64;
+
 impl ApiKeyRequest {
     /// Applies the key rules and generates the secret: `(key to store, secret to show once)`.
     pub fn validate(self, department_id: String) -> Result<(NewApiKey, String), HttpError> {
@@ -198,8 +205,32 @@ impl ApiKeyRequest {
             Some(days) => Some(timestamp::after(time::Duration::days(days.into()))),
             None => None,
         };
+        if self.allowed_networks.len() > MAX_ALLOWED_NETWORKS {
+            return Err(HttpError::invalid(
+                "allowed_networks",
+                format!("at most {MAX_ALLOWED_NETWORKS} networks"),
+            ));
+        }
+        let allowed_networks = self
+            .allowed_networks
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                auth::parse_network(text).map(|net| net.to_string()).ok_or_else(|| {
+                    HttpError::invalid(format!("allowed_networks[{i}]"), "not an IP address or CIDR network")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let (secret, prefix, secret_hash) = auth::generate_api_key();
-        let new = NewApiKey { name, prefix, secret_hash, department_id, roles: self.roles, expires_at };
+        let new = NewApiKey {
+            name,
+            prefix,
+            secret_hash,
+            department_id,
+            roles: self.roles,
+            expires_at,
+            allowed_networks,
+        };
         Ok((new, secret))
     }
 }

@@ -320,6 +320,38 @@ async fn api_keys_and_their_refusals(backend: Backend) {
         None,
     );
 
+    // Allowed networks: a key used from outside them is refused.
+    assert_error(
+        &consumer
+            .post(
+                "/api/v1/api-keys",
+                json!({"name": "x", "roles": ["consumer"], "allowed_networks": ["10.0.0.0/33"]}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("allowed_networks[0]"),
+    );
+    for (networks, allowed) in
+        [(json!(["10.0.0.0/8", "192.168.1.7"]), false), (json!(["10.0.0.0/8", "127.0.0.1"]), true)]
+    {
+        let (status, created) = consumer
+            .post(
+                "/api/v1/api-keys",
+                json!({"name": "内网应用", "roles": ["consumer"], "allowed_networks": networks}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let limited = Session::with_key(&node.base, created["secret"].as_str().unwrap());
+        let answer = limited.get("/api/v1/auth/me").await;
+        if allowed {
+            assert_eq!(answer.0, StatusCode::OK, "{}", answer.1);
+        } else {
+            assert_error(&answer, StatusCode::FORBIDDEN, "forbidden", None);
+            assert!(answer.1["message"].as_str().unwrap().contains("127.0.0.1"), "{}", answer.1);
+        }
+    }
+
     // Revocation takes effect with the next request.
     let (status, revoked) = consumer.delete(&format!("/api/v1/api-keys/{key_id}")).await;
     assert_eq!(status, StatusCode::OK, "{revoked}");
@@ -345,6 +377,7 @@ async fn api_keys_and_their_refusals(backend: Backend) {
                 department_id: renshe.clone(),
                 roles: vec![Role::Consumer],
                 expires_at: Some("2020-01-01T00:00:00.000Z".into()),
+                allowed_networks: Vec::new(),
             },
         )
         .await

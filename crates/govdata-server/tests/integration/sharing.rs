@@ -288,6 +288,18 @@ async fn applications_grants_and_the_gateway(backend: Backend) {
         "invalid_input",
         Some("masking.联系电话"),
     );
+    // A decision narrows the scope asked for; it never widens it.
+    assert_error(
+        &provider
+            .post(
+                &application_path(&application, "decision"),
+                json!({"decision": "approve", "row_filter": {"item": "户籍地区划", "prefixes": ["3101"]}}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("row_filter.prefixes[0]"),
+    );
     let (status, approved) = provider
         .post(
             &application_path(&application, "decision"),
@@ -513,6 +525,17 @@ async fn applications_grants_and_the_gateway(backend: Backend) {
         .unwrap()
         .clone();
     assert_eq!(official_grant["terms"]["masking"]["职级"], "hash");
+    // An item masked as hash is no verification oracle.
+    assert_error(
+        &app.post(
+            &gateway_path(official_grant["id"].as_str().unwrap(), "verify"),
+            json!({"key": inside, "values": {"职级": "一级主任科员"}}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        Some("values.职级"),
+    );
     // A verify-only grant does not look up.
     assert_error(
         &app.post(&gateway_path(official_grant["id"].as_str().unwrap(), "lookup"), json!({"keys": [inside]}))
