@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: unit, property and integration tests, against SQLite and
 # against a real PostgreSQL server, plus the lake's connectors against real
-# PostgreSQL and MariaDB source tables. Installs PostgreSQL and MariaDB from
-# Debian's packages when they are missing and starts private instances on
-# 127.0.0.1 (stopped again on exit). Extra arguments go to `cargo test`.
+# PostgreSQL and MariaDB source tables, then the portal in headless Chromium
+# against a demo node. Installs PostgreSQL, MariaDB, Chromium and a Chinese
+# font from Debian's packages when they are missing and starts private
+# database instances on 127.0.0.1 (stopped again on exit). Extra arguments go
+# to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -62,6 +64,11 @@ stop_pg() {
 }
 trap stop_pg EXIT
 
+if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+    log "installing Chromium and a Chinese font for the portal tests"
+    apt_install chromium fonts-wqy-microhei fontconfig
+fi
+
 if ! command -v mariadbd >/dev/null; then
     log "installing MariaDB"
     apt_install mariadb-server mariadb-client
@@ -109,3 +116,9 @@ export TEST_MYSQL_URL="mysql://govdata:govdata@127.0.0.1:$mysql_port/mysql"
 export TEST_REQUIRE_MYSQL=1
 log "running tests (SQLite, PostgreSQL at $TEST_POSTGRES_URL, MariaDB at 127.0.0.1:$mysql_port)"
 cargo test --workspace --locked "$@"
+
+# The portal: its types, then its scenarios in a real browser against the
+# binary just built (cargo's build of govdata-portal installed its packages).
+log "checking and testing the portal in headless Chromium"
+(cd portal && npx tsc --noEmit &&
+    GOVDATA_BIN="$root/target/debug/govdata" node --test tests/)

@@ -6,7 +6,7 @@ use std::any::Any;
 
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, Response};
+use axum::http::{header, HeaderName, Method, Request, Response, Uri};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -132,7 +132,7 @@ pub fn router(state: AppState) -> Router {
         )
         // A route layer runs after routing, so it sees the matched route template.
         .route_layer(axum::middleware::from_fn(crate::telemetry::record_request))
-        .fallback(not_found)
+        .fallback(portal_or_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(
@@ -149,9 +149,35 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-async fn not_found() -> HttpError {
-    HttpError::new(ErrorCode::NotFound, "no such endpoint")
+/// Paths outside the API are the portal's: its files, or its page for any
+/// route it handles in the browser.
+async fn portal_or_not_found(method: Method, uri: Uri) -> Response<Body> {
+    let path = uri.path();
+    let is_api = path == "/api" || path.starts_with("/api/");
+    match govdata_portal::asset(path) {
+        Some(asset) if !is_api && (method == Method::GET || method == Method::HEAD) => {
+            let cache = if asset.immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+            (
+                [
+                    (header::CONTENT_TYPE, asset.content_type),
+                    (header::CACHE_CONTROL, cache),
+                    (header::CONTENT_SECURITY_POLICY, PORTAL_CSP),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                    (header::X_FRAME_OPTIONS, "DENY"),
+                    (header::REFERRER_POLICY, "same-origin"),
+                ],
+                asset.bytes,
+            )
+                .into_response()
+        }
+        _ => HttpError::new(ErrorCode::NotFound, "no such endpoint").into_response(),
+    }
 }
+
+/// Everything the portal loads comes from this node; ECharts and React set
+/// inline styles, nothing else inline is allowed.
+const PORTAL_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 async fn method_not_allowed() -> HttpError {
     HttpError::new(ErrorCode::MethodNotAllowed, "method not allowed on this endpoint")

@@ -1,0 +1,116 @@
+import { useEffect, type ReactNode } from "react";
+import { Link, Route, Switch, useLocation } from "wouter";
+import { useLanguage, useT } from "./i18n";
+import { useSession } from "./session";
+import type { Role } from "./types";
+import { Home } from "./pages/Home";
+import { Search } from "./pages/Search";
+import { EntryPage } from "./pages/Entry";
+import { Cart } from "./pages/Cart";
+import { Applications } from "./pages/Applications";
+import { Grants } from "./pages/Grants";
+import { Login } from "./pages/Login";
+
+export function App() {
+  const { t } = useT();
+  const { node } = useSession();
+  useEffect(() => {
+    document.title = node ? `${t("app.title")} · ${node.name}` : t("app.title");
+  }, [node, t]);
+  return (
+    <>
+      <Header />
+      <main id="main">
+        <Switch>
+          <Route path="/" component={Home} />
+          <Route path="/catalog" component={Search} />
+          <Route path="/catalog/:code">{(params) => <EntryPage code={decodeURIComponent(params.code)} />}</Route>
+          <Route path="/login" component={Login} />
+          <Route path="/cart">{() => <Guard role="consumer"><Cart /></Guard>}</Route>
+          <Route path="/applications">{() => <Guard><Applications side="consumer" /></Guard>}</Route>
+          <Route path="/inbox">{() => <Guard><Applications side="inbox" /></Guard>}</Route>
+          <Route path="/grants">{() => <Guard><Grants /></Guard>}</Route>
+          <Route>
+            <p className="empty">404</p>
+          </Route>
+        </Switch>
+      </main>
+    </>
+  );
+}
+
+/** Pages that need a login (and optionally a role) send others to log in. */
+function Guard({ role, children }: { role?: Role; children: ReactNode }) {
+  const { me, ready, has } = useSession();
+  const { t } = useT();
+  if (!ready) return <p className="loading">{t("common.loading")}</p>;
+  if (!me || (role && !has(role)))
+    return (
+      <section className="panel">
+        <p>{t("login.needed")}</p>
+        <Link href="/login">{t("nav.login")}</Link>
+      </section>
+    );
+  return <>{children}</>;
+}
+
+function Header() {
+  const { t } = useT();
+  const { language, setLanguage } = useLanguage();
+  const { me, node, has, logout, cart } = useSession();
+  const [, navigate] = useLocation();
+  const deciding = has("provider") || has("authority");
+  return (
+    <header className="top">
+      <a className="skip" href="#main">
+        {language === "zh" ? "跳到正文" : "Skip to content"}
+      </a>
+      <div className="brand">
+        <strong>{t("app.title")}</strong>
+        {node ? <span className="node-name">{node.name}</span> : null}
+      </div>
+      <nav aria-label={t("nav.main")}>
+        <NavLink href="/">{t("nav.home")}</NavLink>
+        <NavLink href="/catalog">{t("nav.catalog")}</NavLink>
+        {has("consumer") ? (
+          <NavLink href="/cart">
+            {t("nav.cart")}
+            {cart.length ? <span className="badge" aria-label={`${cart.length}`}>{cart.length}</span> : null}
+          </NavLink>
+        ) : null}
+        {me ? <NavLink href="/applications">{t("nav.applications")}</NavLink> : null}
+        {deciding ? <NavLink href="/inbox">{t("nav.inbox")}</NavLink> : null}
+        {me ? <NavLink href="/grants">{t("nav.grants")}</NavLink> : null}
+      </nav>
+      <div className="account">
+        <button type="button" className="link" onClick={() => setLanguage(language === "zh" ? "en" : "zh")}>
+          {t("nav.language")}
+        </button>
+        {me ? (
+          <>
+            <span className="who">{me.user?.display_name ?? me.actor}</span>
+            <button
+              type="button"
+              className="link"
+              onClick={() => logout().then(() => navigate("/"))}
+            >
+              {t("nav.logout")}
+            </button>
+          </>
+        ) : (
+          <Link href="/login">{t("nav.login")}</Link>
+        )}
+      </div>
+    </header>
+  );
+}
+
+function NavLink({ href, children }: { href: string; children: ReactNode }) {
+  const [location] = useLocation();
+  const current = href === "/" ? location === "/" : location.startsWith(href);
+  return (
+    <Link href={href} aria-current={current ? "page" : undefined}>
+      {children}
+    </Link>
+  );
+}

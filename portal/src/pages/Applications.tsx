@@ -1,0 +1,301 @@
+// Applications: a consumer's own, or the inbox of a provider (submitted to its
+// department) and of the authority (重要/核心 forwarded, and overdue ones).
+// Opening one shows its steps and the actions the caller may take.
+
+import { useState, type FormEvent } from "react";
+import { Link } from "wouter";
+import { codePath, get, post } from "../api";
+import { Async, ErrorNotice, FieldMessage, useLoad } from "../components/Async";
+import { useT } from "../i18n";
+import { useDepartmentName, useSession } from "../session";
+import type { Application, EntryView } from "../types";
+
+const MASK_RULES = ["clear", "name", "id_number", "phone", "hash", "null", "year"];
+
+export function Applications({ side }: { side: "consumer" | "inbox" }) {
+  const { t, label } = useT();
+  const { has, me } = useSession();
+  const department = useDepartmentName();
+  const [open, setOpen] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  const list = useLoad(async () => {
+    if (side === "consumer") return get<Application[]>("/sharing/applications", { side: "consumer" });
+    const lists = await Promise.all([
+      has("provider") ? get<Application[]>("/sharing/applications", { side: "provider", status: "submitted" }) : [],
+      has("authority") ? get<Application[]>("/sharing/applications", { status: "awaiting_authority" }) : [],
+      has("authority") ? get<Application[]>("/sharing/applications", { status: "submitted", overdue: true }) : [],
+    ]);
+    const unique = new Map(lists.flat().map((application) => [application.id, application]));
+    return [...unique.values()].sort((a, b) => a.due_at.localeCompare(b.due_at));
+  }, [side, me?.actor]);
+
+  return (
+    <section>
+      <h1>{side === "consumer" ? t("apps.title") : t("apps.inbox")}</h1>
+      {notice ? (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      ) : null}
+      <Async loaded={list} empty={(data) => data.length === 0}>
+        {(applications) => (
+          <table className="applications">
+            <thead>
+              <tr>
+                <th scope="col">{t("common.entry")}</th>
+                <th scope="col">{side === "consumer" ? t("common.provider") : t("common.consumer")}</th>
+                <th scope="col">{t("common.status")}</th>
+                <th scope="col">{t("common.due")}</th>
+                <th scope="col">{t("common.created")}</th>
+                <th scope="col">
+                  <span className="visually-hidden">{t("common.details")}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {applications.map((application) => (
+                <ApplicationRow
+                  key={application.id}
+                  application={application}
+                  counterpart={department(side === "consumer" ? application.provider_department_id : application.consumer_department_id)}
+                  open={open === application.id}
+                  onToggle={() => setOpen(open === application.id ? undefined : application.id)}
+                  onChanged={(changed) => {
+                    setNotice(`${t("apps.decided")} ${label(changed.status)}`);
+                    list.reload();
+                  }}
+                  statusLabel={label(application.status)}
+                />
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Async>
+    </section>
+  );
+}
+
+function EntryName({ code }: { code: string }) {
+  const entry = useLoad(() => get<EntryView>(`/catalog/entries/${codePath(code)}`), [code]);
+  return (
+    <Link href={`/catalog/${codePath(code)}`}>
+      {entry.data?.entry.metadata.name ?? code}
+    </Link>
+  );
+}
+
+function ApplicationRow(props: {
+  application: Application;
+  counterpart: string;
+  open: boolean;
+  onToggle: () => void;
+  onChanged: (changed: Application) => void;
+  statusLabel: string;
+}) {
+  const { t } = useT();
+  const { application } = props;
+  return (
+    <>
+      <tr className={application.overdue ? "overdue" : undefined} data-application={application.id}>
+        <td>
+          <EntryName code={application.entry_code} />
+        </td>
+        <td>{props.counterpart}</td>
+        <td>
+          <span className="tag">{props.statusLabel}</span>
+          {application.overdue ? <span className="tag warn">{t("common.overdue")}</span> : null}
+        </td>
+        <td>{["submitted", "awaiting_authority"].includes(application.status) ? localTime(application.due_at) : "—"}</td>
+        <td>{localTime(application.created_at)}</td>
+        <td>
+          <button type="button" className="link" aria-expanded={props.open} onClick={props.onToggle}>
+            {t("common.details")}
+          </button>
+        </td>
+      </tr>
+      {props.open ? (
+        <tr className="detail">
+          <td colSpan={6}>
+            <ApplicationDetail id={application.id} onChanged={props.onChanged} />
+          </td>
+        </tr>
+      ) : null}
+    </>
+  );
+}
+
+const localTime = (at: string) => new Date(at).toLocaleString("zh-CN", { hour12: false });
+
+function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (changed: Application) => void }) {
+  const { t, label } = useT();
+  const { me, has } = useSession();
+  const detail = useLoad(() => get<Application>(`/sharing/applications/${id}`), [id]);
+  return (
+    <Async loaded={detail}>
+      {(application) => {
+        const open = ["submitted", "awaiting_authority"].includes(application.status);
+        const mine = application.consumer_department_id === me?.department_id;
+        const mayDecide =
+          open &&
+          !mine &&
+          ((application.status === "submitted" && has("provider") && application.provider_department_id === me?.department_id) ||
+            (has("authority") && (application.status === "awaiting_authority" || application.overdue)));
+        const terms = application.proposed_terms;
+        return (
+          <div className="application-detail">
+            <dl className="attributes">
+              <dt>{t("common.items")}</dt>
+              <dd>{application.request.items.join("、")}</dd>
+              <dt>{t("apps.purpose")}</dt>
+              <dd>{application.request.purpose}</dd>
+              <dt>{t("apps.legalBasis")}</dt>
+              <dd>{application.request.legal_basis}</dd>
+              <dt>{t("cart.delivery")}</dt>
+              <dd>{application.request.delivery.map(label).join("、")}</dd>
+              <dt>{t("cart.duration")}</dt>
+              <dd>{application.request.duration_days}</dd>
+              {application.request.row_filter ? (
+                <>
+                  <dt>{t("cart.rowFilterItem")}</dt>
+                  <dd>
+                    {application.request.row_filter.item}: {application.request.row_filter.prefixes.join(", ")}
+                  </dd>
+                </>
+              ) : null}
+              {terms ? (
+                <>
+                  <dt>{t("apps.proposed")}</dt>
+                  <dd>
+                    {Object.entries(terms.masking)
+                      .map(([item, rule]) => `${item}: ${label(rule)}`)
+                      .join("；")}
+                  </dd>
+                </>
+              ) : null}
+            </dl>
+            <h3>{t("apps.steps")}</h3>
+            <ol className="timeline">
+              {application.steps?.map((step) => (
+                <li key={step.seq}>
+                  <time>{localTime(step.at)}</time> {label(step.action)} · {step.actor}
+                  {step.comment ? `：${step.comment}` : ""}
+                  {step.legal_basis && step.action === "reject" ? `（${step.legal_basis}）` : ""}
+                </li>
+              ))}
+            </ol>
+            {mayDecide ? <DecisionForm application={application} onDone={onChanged} /> : null}
+            {open && mine && has("consumer") ? <WithdrawForm id={application.id} onDone={onChanged} /> : null}
+          </div>
+        );
+      }}
+    </Async>
+  );
+}
+
+function DecisionForm({ application, onDone }: { application: Application; onDone: (changed: Application) => void }) {
+  const { t, label } = useT();
+  const [masking, setMasking] = useState<Record<string, string>>({});
+  const [comment, setComment] = useState("");
+  const [basis, setBasis] = useState("");
+  const [error, setError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+  const items = application.proposed_terms?.items ?? application.request.items;
+
+  const decide = async (decision: "approve" | "reject", event?: FormEvent) => {
+    event?.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const changed = await post<Application>(`/sharing/applications/${application.id}/decision`, {
+        decision,
+        ...(comment.trim() ? { comment: comment.trim() } : {}),
+        ...(decision === "reject" ? { legal_basis: basis.trim() } : {}),
+        ...(decision === "approve" && Object.keys(masking).length ? { masking } : {}),
+      });
+      onDone(changed);
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="decision" onSubmit={(event) => decide("approve", event)}>
+      <fieldset>
+        <legend>{t("apps.masking")}</legend>
+        {items.map((item) => (
+          <label key={item}>
+            {item}
+            <select
+              name={`masking.${item}`}
+              value={masking[item] ?? ""}
+              onChange={(e) => {
+                const next = { ...masking };
+                if (e.target.value) next[item] = e.target.value;
+                else delete next[item];
+                setMasking(next);
+              }}
+            >
+              <option value="">
+                {t("apps.defaultMasking")}
+                {application.proposed_terms?.masking[item] ? `（${label(application.proposed_terms.masking[item])}）` : ""}
+              </option>
+              {MASK_RULES.map((rule) => (
+                <option key={rule} value={rule}>
+                  {label(rule)}
+                </option>
+              ))}
+            </select>
+            <FieldMessage error={error} field={`masking.${item}`} />
+          </label>
+        ))}
+      </fieldset>
+      <label>
+        {t("apps.comment")}
+        <input name="comment" value={comment} maxLength={1000} onChange={(e) => setComment(e.target.value)} />
+      </label>
+      <label>
+        {t("apps.rejectBasis")}
+        <input name="legal_basis" value={basis} maxLength={500} onChange={(e) => setBasis(e.target.value)} />
+      </label>
+      <FieldMessage error={error} field="legal_basis" />
+      {error && !fieldNamed(error) ? <ErrorNotice error={error} /> : null}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {t("apps.approve")}
+        </button>
+        <button type="button" className="danger" disabled={busy} onClick={() => decide("reject")}>
+          {t("apps.reject")}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+const fieldNamed = (error: Error) => Boolean((error as { field?: string }).field);
+
+function WithdrawForm({ id, onDone }: { id: string; onDone: (changed: Application) => void }) {
+  const { t } = useT();
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState<Error>();
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      onDone(await post<Application>(`/sharing/applications/${id}/withdraw`, { reason: reason.trim() }));
+    } catch (failure) {
+      setError(failure as Error);
+    }
+  };
+  return (
+    <form className="withdraw" onSubmit={submit}>
+      <label>
+        {t("apps.comment")}
+        <input name="reason" value={reason} onChange={(e) => setReason(e.target.value)} />
+      </label>
+      <FieldMessage error={error} field="reason" />
+      {error && !fieldNamed(error) ? <ErrorNotice error={error} /> : null}
+      <button type="submit">{t("apps.withdraw")}</button>
+    </form>
+  );
+}

@@ -1,0 +1,118 @@
+// Grants the caller's department holds (or, for the provider, has given):
+// terms, masking, expiry, and for the consumer a lookup through the gateway —
+// the same audited path an application takes, answered masked as granted.
+
+import { useState, type FormEvent } from "react";
+import { post, get } from "../api";
+import { Async, ErrorNotice, FieldMessage, useLoad } from "../components/Async";
+import { useT } from "../i18n";
+import { useDepartmentName, useSession } from "../session";
+import type { Grant, LookupResult } from "../types";
+
+export function Grants() {
+  const { t, label } = useT();
+  const { me } = useSession();
+  const department = useDepartmentName();
+  const grants = useLoad(() => get<Grant[]>("/sharing/grants", { side: "consumer" }), [me?.actor]);
+  return (
+    <section>
+      <h1>{t("grants.title")}</h1>
+      <Async loaded={grants} empty={(list) => list.length === 0}>
+        {(list) => (
+          <ul className="grants">
+            {list.map((grant) => (
+              <li key={grant.id} className="panel" data-grant={grant.id}>
+                <h2>
+                  {grant.entry_code} · {department(grant.provider_department_id)}
+                </h2>
+                <p className="meta">
+                  <span className="tag">{label(grant.state)}</span>
+                  <span>
+                    {t("grants.expires")} {new Date(grant.expires_at).toLocaleDateString("zh-CN")}
+                  </span>
+                  <span>{grant.terms.delivery.map(label).join("、")}</span>
+                </p>
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t("entry.itemName")}</th>
+                      <th scope="col">{t("apps.masking")}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {grant.terms.items.map((item) => (
+                      <tr key={item}>
+                        <th scope="row">{item}</th>
+                        <td>{label(grant.terms.masking[item] ?? "clear")}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+                {grant.state === "active" && grant.terms.delivery.includes("lookup") ? <Lookup grant={grant} /> : null}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Async>
+    </section>
+  );
+}
+
+function Lookup({ grant }: { grant: Grant }) {
+  const { t } = useT();
+  const [keys, setKeys] = useState("");
+  const [result, setResult] = useState<LookupResult>();
+  const [error, setError] = useState<Error>();
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    try {
+      setResult(
+        await post<LookupResult>(`/gateway/grants/${grant.id}/lookup`, {
+          keys: keys.split(/\s+/).filter(Boolean),
+        }),
+      );
+    } catch (failure) {
+      setResult(undefined);
+      setError(failure as Error);
+    }
+  };
+  const rows = result?.results.flatMap((found) => found.rows) ?? [];
+  return (
+    <form className="lookup" onSubmit={submit}>
+      <label>
+        {t("grants.keys")}
+        <textarea name="keys" rows={3} value={keys} onChange={(e) => setKeys(e.target.value)} />
+      </label>
+      <FieldMessage error={error} field="keys" />
+      {error && !(error as { field?: string }).field ? <ErrorNotice error={error} /> : null}
+      <button type="submit">{t("grants.query")}</button>
+      {result ? (
+        rows.length === 0 ? (
+          <p className="empty">{t("grants.noRows")}</p>
+        ) : (
+          <table className="lookup-result">
+            <thead>
+              <tr>
+                {result.items.map((item) => (
+                  <th key={item} scope="col">
+                    {item}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row, index) => (
+                <tr key={index}>
+                  {result.items.map((item) => (
+                    <td key={item}>{row[item] === null || row[item] === undefined ? "—" : String(row[item])}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )
+      ) : null}
+    </form>
+  );
+}

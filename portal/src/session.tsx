@@ -1,0 +1,93 @@
+// Who is logged in (from /auth/me) and the one-stop application cart, which
+// lives in the browser until the application is submitted.
+
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { ApiError, get, post } from "./api";
+import type { Department, Me, NodeInfo, Role } from "./types";
+
+export interface CartEntry {
+  code: string;
+  name: string;
+  items: string[];
+  chosen: string[];
+  shareModes: string[];
+}
+
+interface Session {
+  me: Me | null;
+  node: NodeInfo | null;
+  departments: Map<string, Department>;
+  ready: boolean;
+  has: (role: Role) => boolean;
+  login: (username: string, password: string) => Promise<void>;
+  logout: () => Promise<void>;
+  cart: CartEntry[];
+  setCart: (cart: CartEntry[]) => void;
+}
+
+const Context = createContext<Session | null>(null);
+const CART_KEY = "govdata.cart";
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [me, setMe] = useState<Me | null>(null);
+  const [node, setNode] = useState<NodeInfo | null>(null);
+  const [departments, setDepartments] = useState(new Map<string, Department>());
+  const [ready, setReady] = useState(false);
+  const [cart, setCartState] = useState<CartEntry[]>(() => JSON.parse(localStorage.getItem(CART_KEY) ?? "[]"));
+
+  const refresh = useCallback(async () => {
+    try {
+      const current = await get<Me>("/auth/me");
+      setMe(current);
+      const list = await get<Department[]>("/departments");
+      setDepartments(new Map(list.map((department) => [department.id, department])));
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+      setMe(null);
+    } finally {
+      setReady(true);
+    }
+  }, []);
+
+  useEffect(() => {
+    get<NodeInfo>("/node").then(setNode);
+    void refresh();
+  }, [refresh]);
+
+  const value = useMemo<Session>(
+    () => ({
+      me,
+      node,
+      departments,
+      ready,
+      has: (role) => me?.roles.includes(role) ?? false,
+      login: async (username, password) => {
+        await post("/auth/login", { username, password });
+        await refresh();
+      },
+      logout: async () => {
+        await post("/auth/logout");
+        setMe(null);
+      },
+      cart,
+      setCart: (next) => {
+        localStorage.setItem(CART_KEY, JSON.stringify(next));
+        setCartState(next);
+      },
+    }),
+    [me, node, departments, ready, cart, refresh],
+  );
+  return <Context.Provider value={value}>{children}</Context.Provider>;
+}
+
+export function useSession(): Session {
+  const session = useContext(Context);
+  if (!session) throw new Error("useSession outside SessionProvider");
+  return session;
+}
+
+/** A department's name, or its id while names are unknown (anonymous). */
+export function useDepartmentName() {
+  const { departments } = useSession();
+  return (id: string) => departments.get(id)?.name ?? id;
+}

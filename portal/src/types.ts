@@ -1,0 +1,203 @@
+// Shapes of the node's API responses that the portal reads.
+
+export type Role = "admin" | "security_admin" | "auditor" | "authority" | "provider" | "consumer" | "analyst";
+
+export interface User {
+  id: string;
+  username: string;
+  display_name: string;
+  department_id: string;
+  roles: Role[];
+}
+
+export interface Me {
+  actor: string;
+  department_id: string;
+  roles: Role[];
+  user: User | null;
+}
+
+export interface NodeInfo {
+  id: string;
+  name: string;
+  level: string;
+  region: string;
+  parent: string | null;
+}
+
+export interface Department {
+  id: string;
+  name: string;
+  uscc: string;
+  region: string;
+}
+
+export interface Grade {
+  level: "general" | "important" | "core";
+  sublevel?: number;
+}
+
+export interface InfoItem {
+  name: string;
+  type_code: string;
+  length?: number | null;
+  description?: string | null;
+  sensitivity?: string | null;
+  grade?: Grade | null;
+  share_type?: string | null;
+  share_condition?: string | null;
+  legal_basis?: string | null;
+}
+
+export interface EntryDraft {
+  classification: { class: string; section: number; category?: number; subcategory?: number };
+  name: string;
+  summary: string;
+  keywords: string[];
+  provider: { department_id: string; uscc: string };
+  format_class: string;
+  format_type: string;
+  items: InfoItem[];
+  share_type: string;
+  share_condition?: string | null;
+  legal_basis?: string | null;
+  share_modes: string[];
+  open_type: string;
+  open_condition?: string | null;
+  update_cycle: string;
+}
+
+export interface CatalogEntry {
+  code: string;
+  version: number;
+  status: string;
+  metadata: EntryDraft;
+  grade: Grade | null;
+  created_at: string;
+  updated_at: string;
+  published_on: string | null;
+}
+
+export interface HistoryStep {
+  version: number;
+  action: string;
+  from: string;
+  to: string;
+  at: string;
+  comment?: string;
+  reasons?: { field: string; reason: string }[];
+}
+
+export interface EntryView {
+  entry: CatalogEntry;
+  versions: { version: number; status: string }[];
+  history: HistoryStep[];
+  due_on: string | null;
+  overdue: boolean;
+}
+
+export interface EntryDiff {
+  from_version: number;
+  to_version: number;
+  fields: { field: string; old: unknown; new: unknown }[];
+  items: { change: "added" | "removed" | "changed"; name: string; fields?: { field: string; old: unknown; new: unknown }[] }[];
+}
+
+export interface FacetValue {
+  value: string;
+  label: string;
+  count: number;
+}
+
+export interface SearchHit {
+  code: string;
+  version: number;
+  name: string;
+  summary: string;
+  provider_id: string;
+  provider_name: string;
+  node_id: string;
+  node_name: string;
+  status: string;
+  share_type: string;
+  open_type: string;
+  grade: Grade | null;
+  updated_at: string;
+  highlights: Partial<Record<"name" | "summary" | "keywords" | "items" | "provider", string>>;
+}
+
+export interface SearchResult {
+  total: number;
+  items: SearchHit[];
+  facets: Record<string, FacetValue[]>;
+}
+
+export interface RowFilter {
+  item: string;
+  prefixes: string[];
+}
+
+export interface GrantTerms {
+  items: string[];
+  masking: Record<string, string>;
+  row_filter: RowFilter | null;
+  purpose: string;
+  legal_basis: string;
+  delivery: string[];
+  daily_quota: number | null;
+}
+
+export interface ApplicationStep {
+  seq: number;
+  action: string;
+  actor: string;
+  comment: string | null;
+  legal_basis: string | null;
+  at: string;
+}
+
+export interface Application {
+  id: string;
+  batch_id: string;
+  entry_code: string;
+  entry_version: number;
+  consumer_department_id: string;
+  provider_department_id: string;
+  status: string;
+  request: {
+    items: string[];
+    row_filter: RowFilter | null;
+    purpose: string;
+    legal_basis: string;
+    duration_days: number;
+    delivery: string[];
+    daily_quota: number | null;
+  };
+  proposed_terms: GrantTerms | null;
+  due_at: string;
+  overdue: boolean;
+  created_by: string;
+  created_at: string;
+  steps?: ApplicationStep[];
+}
+
+export interface Grant {
+  id: string;
+  application_id: string;
+  entry_code: string;
+  consumer_department_id: string;
+  provider_department_id: string;
+  terms: GrantTerms;
+  state: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoke_reason: string | null;
+  created_at: string;
+}
+
+export interface LookupResult {
+  grant_id: string;
+  items: string[];
+  masking: Record<string, string>;
+  results: { key: string; rows: Record<string, unknown>[] }[];
+}

@@ -1,0 +1,185 @@
+// The portal in a real browser (Debian's Chromium, driven by playwright-core)
+// against a seeded demo node: one scenario per role, in the order the work
+// flows — a consumer searches in Chinese and applies from the cart, the
+// provider approves with masking, the consumer reads the masked records.
+// Screenshots of each main page go to test-output/portal/.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+import { startDemo } from "./demo.mjs";
+
+const shots = resolve(import.meta.dirname, "../../test-output/portal");
+mkdirSync(shots, { recursive: true });
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo({ port: Number(process.env.PORTAL_TEST_PORT ?? 18480) });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+async function pageAs(username) {
+  const context = await browser.newContext({ baseURL: demo.url, locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error));
+  // Refusals are answers (4xx), not script errors.
+  page.on("console", (message) => message.type() === "error" && !/status of 4\d\d/.test(message.text()) && errors.push(message.text()));
+  page.scriptErrors = errors;
+  if (username) {
+    await page.goto("/login");
+    await page.getByLabel("用户名").fill(username);
+    await page.getByLabel("密码").fill(demo.password(username));
+    await page.getByRole("button", { name: "登录" }).click();
+    await page.getByText("退出").waitFor();
+  }
+  return page;
+}
+
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+// Today's applications by this consumer, in the order they were made.
+const CONSUMER = "weijian.consumer";
+const PROVIDER = "gongan.provider";
+const person = () => {
+  const [, first] = readFileSync(join(demo.dataDir, "national/seed/persons.csv"), "utf8").split("\n");
+  const [id, name] = first.split(",");
+  return { id, name };
+};
+
+describe("portal", () => {
+  test("the public home page shows the one-ledger dashboard in Chinese, and English on request", async () => {
+    const page = await pageAs();
+    await page.goto("/");
+    await page.getByRole("heading", { name: "全国一体化政务数据目录 · 一本账" }).waitFor();
+    await page.locator(".total dd").first().waitFor();
+    const published = Number((await page.locator(".total dd").first().textContent()).replace(/,/g, ""));
+    assert.ok(published > 0, "the dashboard counts published, openable entries");
+    assert.equal(await page.locator("figure.chart canvas").count() >= 5, true, "five catalog charts are drawn");
+    await shot(page, "home");
+    await page.getByRole("button", { name: "English" }).click();
+    await page.getByRole("link", { name: "Catalog" }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+    await page.getByRole("button", { name: "中文" }).click();
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("a wrong password is refused at the form", async () => {
+    const page = await pageAs();
+    await page.goto("/login");
+    await page.getByLabel("用户名").fill(CONSUMER);
+    await page.getByLabel("密码").fill("wrong-password-1");
+    await page.getByRole("button", { name: "登录" }).click();
+    await page.getByRole("alert").filter({ hasText: "invalid username or password" }).waitFor();
+    await page.context().close();
+  });
+
+  test("a consumer searches in Chinese, fills the cart and applies once", async () => {
+    const page = await pageAs(CONSUMER);
+    await page.goto("/catalog");
+    await page.getByLabel("搜索关键词").fill("人口");
+    await page.getByRole("button", { name: "搜索" }).click();
+    const hit = page.locator(".hit", { hasText: "人口基础信息" }).first();
+    await hit.waitFor();
+    assert.match(await hit.locator("h2 mark").first().textContent(), /人口/, "the match is highlighted");
+    await shot(page, "search");
+
+    // Facets narrow the result and are kept in the address.
+    await page.getByRole("group", { name: "共享类型" }).getByLabel(/有条件/).check();
+    await page.waitForURL(/share_type=conditional/);
+    await page.locator(".hit", { hasText: "人口基础信息" }).first().waitFor();
+
+    await page.locator(".hit h2 a", { hasText: "人口基础信息" }).first().click();
+    await page.getByRole("heading", { name: "人口基础信息", level: 1 }).waitFor();
+    await page.getByRole("rowheader", { name: "公民身份号码" }).waitFor();
+    await shot(page, "entry");
+    await page.getByRole("button", { name: "加入申请清单" }).click();
+    await page.getByText("已在申请清单中").waitFor();
+
+    await page.getByRole("link", { name: /申请清单/ }).click();
+    await page.getByRole("heading", { name: "一站式共享申请" }).waitFor();
+    const items = page.getByRole("group", { name: "申请的信息项" });
+    for (const item of ["性别", "民族", "户籍地行政区划代码", "住址", "手机号码"]) await items.getByLabel(item).uncheck();
+
+    // Missing purpose: the server's error appears under that field.
+    await page.getByLabel("法定依据（履职依据）").fill("《中华人民共和国基本医疗卫生与健康促进法》第四十九条");
+    await page.getByRole("button", { name: "提交申请" }).click();
+    await page.locator('.field-error[data-field="purpose"]').waitFor();
+
+    await page.getByLabel("申请用途").fill("医保参保人员身份核验");
+    await shot(page, "cart");
+    await page.getByRole("button", { name: "提交申请" }).click();
+    await page.getByText("已提交 1 项申请。").waitFor();
+
+    await page.getByRole("link", { name: "我的申请", exact: true }).first().click();
+    const row = page.locator("tr", { hasText: "人口基础信息" }).filter({ hasText: "待审核" }).first();
+    await row.waitFor();
+    await shot(page, "my-applications");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("the provider approves with masking chosen per item", async () => {
+    const page = await pageAs(PROVIDER);
+    await page.getByRole("link", { name: "待办审批" }).click();
+    const row = page.locator("tr", { hasText: "国家卫生健康委员会" }).first();
+    await row.waitFor();
+    await row.getByRole("button", { name: "详情" }).click();
+    await page.getByText("医保参保人员身份核验").waitFor();
+    await page.getByLabel("出生日期").selectOption("year");
+    await shot(page, "approval");
+    await page.getByRole("button", { name: "同意", exact: true }).click();
+    await page.getByRole("status").filter({ hasText: "已处理。 已通过" }).waitFor();
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("the consumer reads the granted records masked, never in the clear", async () => {
+    const { id, name } = person();
+    const page = await pageAs(CONSUMER);
+    await page.getByRole("link", { name: "我的授权" }).click();
+    const grant = page.locator("li[data-grant]").first();
+    await grant.waitFor();
+    assert.equal(await grant.getByRole("row", { name: /出生日期/ }).getByRole("cell").textContent(), "仅保留年份");
+    await grant.getByLabel(/主键/).fill(id);
+    await grant.getByRole("button", { name: "查询" }).click();
+    const result = grant.locator("table.lookup-result tbody tr").first();
+    await result.waitFor();
+    const cells = await result.locator("td").allTextContents();
+    await shot(page, "grants");
+    assert.ok(!cells.includes(id), "the ID number is masked");
+    assert.ok(cells.includes(`${id.slice(0, 6)}********${id.slice(-4)}`), `ID number masked as granted: ${cells}`);
+    assert.ok(!cells.includes(name) && cells.includes(`${name[0]}${"*".repeat(name.length - 1)}`), `name masked: ${cells}`);
+    assert.ok(cells.includes(id.slice(6, 10)), `birth date reduced to the year: ${cells}`);
+    const shown = await page.evaluate(() => {
+      const main = document.querySelector("main").cloneNode(true);
+      main.querySelectorAll("textarea").forEach((typed) => typed.remove());
+      return main.innerHTML;
+    });
+    assert.ok(!shown.includes(id) && !shown.includes(name), "the raw values are nowhere in the page but the typed key");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("pages that need a login say so", async () => {
+    const page = await pageAs();
+    await page.goto("/applications");
+    await page.getByText("请先登录后再查看此页面。").waitFor();
+    const response = await page.request.get("/api/v1/sharing/applications");
+    assert.equal(response.status(), 401);
+    await page.context().close();
+  });
+});
