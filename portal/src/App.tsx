@@ -10,6 +10,8 @@ import { Cart } from "./pages/Cart";
 import { Applications } from "./pages/Applications";
 import { Grants } from "./pages/Grants";
 import { Login } from "./pages/Login";
+import { Review } from "./pages/Review";
+import { Audit } from "./pages/Audit";
 
 export function App() {
   const { t } = useT();
@@ -30,6 +32,8 @@ export function App() {
           <Route path="/applications">{() => <Guard><Applications side="consumer" /></Guard>}</Route>
           <Route path="/inbox">{() => <Guard><Applications side="inbox" /></Guard>}</Route>
           <Route path="/grants">{() => <Guard><Grants /></Guard>}</Route>
+          <Route path="/review">{() => <Guard role="authority"><Review /></Guard>}</Route>
+          <Route path="/audit">{() => <Guard roles={["auditor", "authority"]}><Audit /></Guard>}</Route>
           <Route>
             <p className="empty">404</p>
           </Route>
@@ -39,12 +43,13 @@ export function App() {
   );
 }
 
-/** Pages that need a login (and optionally a role) send others to log in. */
-function Guard({ role, children }: { role?: Role; children: ReactNode }) {
+/** Pages that need a login (and optionally one of some roles) send others to log in. */
+function Guard({ role, roles, children }: { role?: Role; roles?: Role[]; children: ReactNode }) {
   const { me, ready, has } = useSession();
   const { t } = useT();
+  const wanted = roles ?? (role ? [role] : []);
   if (!ready) return <p className="loading">{t("common.loading")}</p>;
-  if (!me || (role && !has(role)))
+  if (!me || (wanted.length > 0 && !wanted.some(has)))
     return (
       <section className="panel">
         <p>{t("login.needed")}</p>
@@ -81,6 +86,8 @@ function Header() {
         {me ? <NavLink href="/applications">{t("nav.applications")}</NavLink> : null}
         {deciding ? <NavLink href="/inbox">{t("nav.inbox")}</NavLink> : null}
         {me ? <NavLink href="/grants">{t("nav.grants")}</NavLink> : null}
+        {has("authority") ? <NavLink href="/review">{t("nav.review")}</NavLink> : null}
+        {has("auditor") || has("authority") ? <NavLink href="/audit">{t("nav.audit")}</NavLink> : null}
       </nav>
       <div className="account">
         <button type="button" className="link" onClick={() => setLanguage(language === "zh" ? "en" : "zh")}>

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { startDemo } from "./demo.mjs";
+import { verifyBundle } from "./rfc9162.mjs";
 
 const shots = resolve(import.meta.dirname, "../../test-output/portal");
 mkdirSync(shots, { recursive: true });
@@ -170,6 +171,75 @@ describe("portal", () => {
       return main.innerHTML;
     });
     assert.ok(!shown.includes(id) && !shown.includes(name), "the raw values are nowhere in the page but the typed key");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("the authority returns a submitted catalog entry with a reason per field", async () => {
+    const page = await pageAs("authority");
+    await page.getByRole("link", { name: "目录审核" }).click();
+    const entry = page.locator("li[data-entry]").first();
+    await entry.waitFor();
+    const name = (await entry.locator("h2 a").textContent()).trim();
+    const code = await entry.getAttribute("data-entry");
+    await entry.getByRole("button", { name: "审核" }).click();
+    await entry.getByRole("heading", { name: "自动检查" }).waitFor();
+    await entry.locator(".findings, .ok").first().waitFor();
+
+    // A reason must not be blank: the refusal stands under the reason.
+    await entry.getByRole("button", { name: "退回修改" }).click();
+    await entry.locator('.field-error[data-field="reasons[0].reason"]').waitFor();
+
+    await entry.getByLabel("字段").first().selectOption("summary");
+    await entry.getByLabel("理由").first().fill("摘要未说明数据覆盖的时间和地域范围");
+    await entry.getByRole("button", { name: "添加一条理由" }).click();
+    await entry.getByLabel("字段").nth(1).selectOption({ index: 13 });
+    await entry.getByLabel("理由").nth(1).fill("该信息项的长度与数据元标准不符");
+    await shot(page, "review");
+    await entry.getByRole("button", { name: "退回修改" }).click();
+    await page.getByRole("status").filter({ hasText: `${name}：已退回` }).waitFor();
+
+    await page.goto(`/catalog/${encodeURIComponent(code)}`);
+    await page.locator(".timeline .reason", { hasText: "摘要未说明数据覆盖的时间和地域范围" }).waitFor();
+    await page.locator(".timeline .reason", { hasText: "该信息项的长度与数据元标准不符" }).waitFor();
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("an auditor downloads an entry with its proof, and it verifies", async () => {
+    const page = await pageAs("auditor");
+    await page.getByRole("link", { name: "审计" }).click();
+    await page.locator("pre.note").waitFor();
+    // The authority's return above is in the ledger, with its reasons in the payload.
+    await page.getByLabel("类型").fill("catalog.return");
+    await page.getByRole("button", { name: "搜索" }).click();
+    const row = page.locator("table.ledger tbody tr").last();
+    await row.waitFor();
+    await shot(page, "audit");
+    const index = Number(await row.getAttribute("data-index"));
+    // The checkpointer signs a new size every second; wait until it covers the entry.
+    let download;
+    for (let attempt = 0; !download; attempt++) {
+      const waiting = page.waitForEvent("download", { timeout: 3000 }).catch(() => undefined);
+      await row.getByRole("button", { name: /下载证明/ }).click();
+      download = await waiting;
+      assert.ok(attempt < 10, "the entry is covered by a checkpoint within seconds");
+    }
+    const bundle = JSON.parse(readFileSync(await download.path(), "utf8"));
+    assert.equal(bundle.entry.index, index);
+    assert.equal(bundle.entry.entry.kind, "catalog.return");
+    const checkpoint = verifyBundle(bundle);
+    assert.ok(checkpoint.size > index);
+
+    // The verifier is not a rubber stamp: one changed byte, or another entry's proof, fails.
+    const altered = structuredClone(bundle);
+    const bytes = Buffer.from(altered.entry.canonical, "base64");
+    bytes[bytes.length - 2] ^= 1;
+    altered.entry.canonical = bytes.toString("base64");
+    assert.throws(() => verifyBundle(altered), /do not hash to its leaf/);
+    const forged = structuredClone(bundle);
+    forged.checkpoint = forged.checkpoint.replace(/^(.*\n)(\d+)\n/, (_, origin, size) => `${origin}${Number(size) + 1}\n`);
+    assert.throws(() => verifyBundle(forged), /no valid signature/);
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();
   });
