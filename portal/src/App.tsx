@@ -12,6 +12,7 @@ import { Grants } from "./pages/Grants";
 import { Login } from "./pages/Login";
 import { Review } from "./pages/Review";
 import { Audit } from "./pages/Audit";
+import { Admin, Credentials } from "./pages/Admin";
 
 export function App() {
   const { t } = useT();
@@ -33,6 +34,8 @@ export function App() {
           <Route path="/inbox">{() => <Guard><Applications side="inbox" /></Guard>}</Route>
           <Route path="/grants">{() => <Guard><Grants /></Guard>}</Route>
           <Route path="/review">{() => <Guard role="authority"><Review /></Guard>}</Route>
+          <Route path="/admin">{() => <Guard roles={["admin", "security_admin", "auditor"]}><Admin /></Guard>}</Route>
+          <Route path="/credentials">{() => <Guard roles={["provider", "consumer", "analyst"]}><Credentials /></Guard>}</Route>
           <Route path="/audit">{() => <Guard roles={["auditor", "authority"]}><Audit /></Guard>}</Route>
           <Route>
             <p className="empty">404</p>
@@ -88,6 +91,8 @@ function Header() {
         {me ? <NavLink href="/grants">{t("nav.grants")}</NavLink> : null}
         {has("authority") ? <NavLink href="/review">{t("nav.review")}</NavLink> : null}
         {has("auditor") || has("authority") ? <NavLink href="/audit">{t("nav.audit")}</NavLink> : null}
+        {has("provider") || has("consumer") || has("analyst") ? <NavLink href="/credentials">{t("nav.credentials")}</NavLink> : null}
+        {has("admin") || has("security_admin") || has("auditor") ? <NavLink href="/admin">{t("nav.admin")}</NavLink> : null}
       </nav>
       <div className="account">
         <button type="button" className="link" onClick={() => setLanguage(language === "zh" ? "en" : "zh")}>

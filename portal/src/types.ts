@@ -8,6 +8,8 @@ export interface User {
   display_name: string;
   department_id: string;
   roles: Role[];
+  disabled: boolean;
+  locked_until: string | null;
 }
 
 export interface Me {

@@ -244,6 +244,52 @@ describe("portal", () => {
     await page.context().close();
   });
 
+  test("a consumer makes application credentials limited to a network, uses them, and revokes them", async () => {
+    const page = await pageAs(CONSUMER);
+    await page.getByRole("link", { name: "应用凭证" }).click();
+    await page.getByLabel("应用名称").fill("医保身份核验应用");
+    await page.getByLabel(/允许的来源网络/).fill("10.0.0.0/33");
+    await page.getByRole("button", { name: "新建" }).click();
+    await page.locator('.field-error[data-field="allowed_networks"]').waitFor();
+
+    await page.getByLabel(/允许的来源网络/).fill("127.0.0.0/8\n10.12.0.0/16");
+    await page.getByRole("button", { name: "新建" }).click();
+    const secret = (await page.locator("code.secret").textContent()).trim();
+    assert.match(secret, /^gdk_[0-9a-f]{8}_/);
+    const row = page.locator(`tr[data-key="${secret.slice(0, 12)}"]`);
+    await row.waitFor();
+    await shot(page, "credentials");
+    const me = () => fetch(`${demo.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${secret}` } });
+    assert.equal((await me()).status, 200, "the new key works from an allowed network");
+
+    page.once("dialog", (dialog) => dialog.accept());
+    await row.getByRole("button", { name: "吊销" }).click();
+    await row.getByText("已吊销").waitFor();
+    assert.equal((await me()).status, 401, "a revoked key is refused at once");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("the administrator creates an account; a weak password is refused at its field", async () => {
+    const page = await pageAs("admin");
+    await page.getByRole("link", { name: "系统管理" }).click();
+    await page.getByRole("tab", { name: "用户与角色" }).click();
+    const form = page.locator("form.panel");
+    await form.getByLabel("用户名").fill("weijian.analyst");
+    await form.getByLabel("姓名").fill("国家卫生健康委员会数据分析员");
+    await form.getByLabel("所属部门").selectOption({ label: "国家卫生健康委员会" });
+    await form.getByLabel("初始密码").fill("short");
+    await form.getByRole("group", { name: "角色" }).getByLabel("数据分析员").check();
+    await form.getByRole("button", { name: "新建" }).click();
+    await form.locator('.field-error[data-field="password"]').waitFor();
+    await form.getByLabel("初始密码").fill("analysis-2026-ok");
+    await form.getByRole("button", { name: "新建" }).click();
+    await page.locator('tr[data-user="weijian.analyst"]').waitFor();
+    await shot(page, "admin-users");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
   test("pages that need a login say so", async () => {
     const page = await pageAs();
     await page.goto("/applications");
