@@ -13,6 +13,7 @@ import { Login } from "./pages/Login";
 import { Review } from "./pages/Review";
 import { Audit } from "./pages/Audit";
 import { Admin, Credentials } from "./pages/Admin";
+import { Demands } from "./pages/Demands";
 
 export function App() {
   const { t } = useT();
@@ -34,6 +35,7 @@ export function App() {
           <Route path="/inbox">{() => <Guard><Applications side="inbox" /></Guard>}</Route>
           <Route path="/grants">{() => <Guard><Grants /></Guard>}</Route>
           <Route path="/review">{() => <Guard role="authority"><Review /></Guard>}</Route>
+          <Route path="/demands">{() => <Guard roles={["consumer", "provider", "authority", "auditor"]}><Demands /></Guard>}</Route>
           <Route path="/admin">{() => <Guard roles={["admin", "security_admin", "auditor"]}><Admin /></Guard>}</Route>
           <Route path="/credentials">{() => <Guard roles={["provider", "consumer", "analyst"]}><Credentials /></Guard>}</Route>
           <Route path="/audit">{() => <Guard roles={["auditor", "authority"]}><Audit /></Guard>}</Route>
@@ -89,6 +91,7 @@ function Header() {
         {me ? <NavLink href="/applications">{t("nav.applications")}</NavLink> : null}
         {deciding ? <NavLink href="/inbox">{t("nav.inbox")}</NavLink> : null}
         {me ? <NavLink href="/grants">{t("nav.grants")}</NavLink> : null}
+        {has("consumer") || has("provider") || has("authority") || has("auditor") ? <NavLink href="/demands">{t("nav.demands")}</NavLink> : null}
         {has("authority") ? <NavLink href="/review">{t("nav.review")}</NavLink> : null}
         {has("auditor") || has("authority") ? <NavLink href="/audit">{t("nav.audit")}</NavLink> : null}
         {has("provider") || has("consumer") || has("analyst") ? <NavLink href="/credentials">{t("nav.credentials")}</NavLink> : null}

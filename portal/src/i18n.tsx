@@ -5,10 +5,11 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { coreMessages, labels as valueLabels, roleLabels } from "./messages/core";
 import { adminMessages } from "./messages/admin";
+import { workflowMessages } from "./messages/workflow";
 
 export type Language = "zh" | "en";
 
-const messages = { ...coreMessages, ...adminMessages };
+const messages = { ...coreMessages, ...adminMessages, ...workflowMessages };
 const labels = { ...valueLabels, ...roleLabels };
 
 export type MessageKey = keyof typeof messages;

@@ -290,6 +290,43 @@ describe("portal", () => {
     await page.context().close();
   });
 
+  test("a consumer states a demand, the provider answers it with a legal basis, the authority rules on an objection", async () => {
+    const consumer = await pageAs(CONSUMER);
+    await consumer.getByRole("link", { name: "需求与异议" }).click();
+    await consumer.getByText("提出数据需求").click();
+    await consumer.getByLabel("需求描述").fill("需要出生医学证明签发信息，用于新生儿参保登记");
+    await consumer.getByLabel("或者：提供部门").selectOption({ label: "公安部" });
+    await consumer.getByLabel("法定依据（履职依据）").fill("《中华人民共和国社会保险法》第二十五条");
+    await consumer.getByRole("button", { name: "提交" }).click();
+    await consumer.locator('.field-error[data-field="purpose"]').waitFor();
+    await consumer.getByLabel("申请用途").fill("新生儿参保登记");
+    await consumer.getByRole("button", { name: "提交" }).click();
+    await consumer.getByRole("status").filter({ hasText: "需求已提交。" }).waitFor();
+    assert.deepEqual(consumer.scriptErrors, []);
+    await consumer.context().close();
+
+    const provider = await pageAs(PROVIDER);
+    await provider.getByRole("link", { name: "需求与异议" }).click();
+    const demand = provider.locator("li[data-demand]", { hasText: "新生儿参保登记" });
+    await demand.getByLabel("无法提供").check();
+    await demand.getByLabel("无法提供的法定依据").fill("《中华人民共和国母婴保健法》第二十三条：出生医学证明由卫生健康部门签发");
+    await demand.getByRole("button", { name: "提交" }).click();
+    await provider.getByRole("status").filter({ hasText: "已答复。" }).waitFor();
+    await demand.locator(".tag", { hasText: "无法提供" }).waitFor();
+    await shot(provider, "demands");
+    assert.deepEqual(provider.scriptErrors, []);
+    await provider.context().close();
+
+    const authority = await pageAs("authority");
+    await authority.getByRole("link", { name: "需求与异议" }).click();
+    const objection = authority.locator("li[data-objection]").filter({ has: authority.getByRole("button", { name: "支持异议" }) }).first();
+    await objection.getByLabel("裁决理由").fill("驳回所引依据不适用于本次申请的信息项");
+    await objection.getByRole("button", { name: "支持异议" }).click();
+    await authority.getByRole("status").filter({ hasText: "已处理。" }).waitFor();
+    assert.deepEqual(authority.scriptErrors, []);
+    await authority.context().close();
+  });
+
   test("pages that need a login say so", async () => {
     const page = await pageAs();
     await page.goto("/applications");

@@ -216,6 +216,11 @@ export const labels: Record<string, [string, string]> = {
   revise: ["修改", "Revise"],
   publish: ["发布", "Publish"],
   new_version: ["新版本", "New version"],
+  open: ["待处理", "Open"],
+  will_provide: ["可以提供", "Will provide"],
+  cannot_provide: ["无法提供", "Cannot provide"],
+  upheld: ["异议成立", "Upheld"],
+  dismissed: ["异议不成立", "Dismissed"],
 };
 
 // Roles as the API spells them (also values of `label`).

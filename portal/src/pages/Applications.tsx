@@ -9,6 +9,7 @@ import { Async, ErrorNotice, FieldMessage, useLoad } from "../components/Async";
 import { useT } from "../i18n";
 import { useDepartmentName, useSession } from "../session";
 import type { Application, EntryView } from "../types";
+import { RaiseObjection } from "./Demands";
 
 const MASK_RULES = ["clear", "name", "id_number", "phone", "hash", "null", "year"];
 
@@ -60,8 +61,8 @@ export function Applications({ side }: { side: "consumer" | "inbox" }) {
                   counterpart={department(side === "consumer" ? application.provider_department_id : application.consumer_department_id)}
                   open={open === application.id}
                   onToggle={() => setOpen(open === application.id ? undefined : application.id)}
-                  onChanged={(changed) => {
-                    setNotice(`${t("apps.decided")} ${label(changed.status)}`);
+                  onChanged={(message) => {
+                    setNotice(message);
                     list.reload();
                   }}
                   statusLabel={label(application.status)}
@@ -89,7 +90,7 @@ function ApplicationRow(props: {
   counterpart: string;
   open: boolean;
   onToggle: () => void;
-  onChanged: (changed: Application) => void;
+  onChanged: (message: string) => void;
   statusLabel: string;
 }) {
   const { t } = useT();
@@ -126,8 +127,9 @@ function ApplicationRow(props: {
 
 const localTime = (at: string) => new Date(at).toLocaleString("zh-CN", { hour12: false });
 
-function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (changed: Application) => void }) {
+function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (message: string) => void }) {
   const { t, label } = useT();
+  const decided = (changed: Application) => onChanged(`${t("apps.decided")} ${label(changed.status)}`);
   const { me, has } = useSession();
   const detail = useLoad(() => get<Application>(`/sharing/applications/${id}`), [id]);
   return (
@@ -183,8 +185,11 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (changed:
                 </li>
               ))}
             </ol>
-            {mayDecide ? <DecisionForm application={application} onDone={onChanged} /> : null}
-            {open && mine && has("consumer") ? <WithdrawForm id={application.id} onDone={onChanged} /> : null}
+            {mayDecide ? <DecisionForm application={application} onDone={decided} /> : null}
+            {open && mine && has("consumer") ? <WithdrawForm id={application.id} onDone={decided} /> : null}
+            {application.status === "rejected" && mine && has("consumer") ? (
+              <RaiseObjection target={{ application_id: application.id }} onDone={() => onChanged(t("objections.raised"))} />
+            ) : null}
           </div>
         );
       }}
