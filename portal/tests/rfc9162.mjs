@@ -37,7 +37,8 @@ export function openCheckpoint(note, verifierKey) {
   const split = note.indexOf("\n\n");
   if (split < 0) throw new Error("a signed note has a blank line before its signatures");
   const body = note.slice(0, split + 1);
-  const [name, keyId, encoded] = verifierKey.split("+");
+  // name+keyid+base64: the name has no "+", the base64 may.
+  const [, name, keyId, encoded] = verifierKey.match(/^([^+]+)\+([0-9a-f]{8})\+(.+)$/) ?? [];
   const key = Buffer.from(encoded, "base64");
   if (key[0] !== 1 || key.length !== 33) throw new Error("not an Ed25519 verifier key");
   const publicKey = createPublicKey({

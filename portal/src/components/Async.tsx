@@ -83,3 +83,29 @@ export function FieldMessage({ error, field }: { error: unknown; field: string }
     </p>
   ) : null;
 }
+
+/** Runs a request from a form, keeping its refusal for the fields to show. */
+export function useAction() {
+  const [error, setError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+  const run = async <T,>(send: () => Promise<T>, done: (result: T) => void) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      done(await send());
+    } catch (failure) {
+      setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, busy, run };
+}
+
+/** A refusal that names none of the form's own fields is shown once, above the buttons. */
+export function FormError({ error, fields }: { error: unknown; fields: string[] }) {
+  if (!(error instanceof Error)) return null;
+  const field = (error as { field?: string }).field;
+  const shownAtField = field && fields.some((name) => field === name || field.startsWith(`${name}[`) || field.startsWith(`${name}.`));
+  return shownAtField ? null : <ErrorNotice error={error} />;
+}

@@ -5,7 +5,7 @@
 
 import { useState, type FormEvent, type ReactNode } from "react";
 import { api, del, get, post } from "../api";
-import { Async, ErrorNotice, FieldMessage, useLoad } from "../components/Async";
+import { Async, ErrorNotice, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
 import { useDepartmentName, useSession } from "../session";
 import type { Department, Role, User } from "../types";
@@ -84,30 +84,14 @@ function NodePanel() {
   );
 }
 
-/** A create form that posts, shows the refusal under its field, and reports success. */
+/** A form submission through `useAction`. */
 function useSubmit<T>(send: () => Promise<T>, onDone: (result: T) => void) {
-  const [error, setError] = useState<Error>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
+  const action = useAction();
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onDone(await send());
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
+    void action.run(send, onDone);
   };
-  return { error, busy, submit };
-}
-
-function Unnamed({ error, fields }: { error?: Error; fields: string[] }) {
-  const field = (error as { field?: string } | undefined)?.field;
-  return error && !(field && fields.some((name) => field === name || field.startsWith(`${name}[`) || field.startsWith(`${name}.`))) ? (
-    <ErrorNotice error={error} />
-  ) : null;
+  return { ...action, submit };
 }
 
 function Departments() {
@@ -158,7 +142,7 @@ function Departments() {
               </label>
             ))}
           </div>
-          <Unnamed error={create.error} fields={["name", "uscc", "region"]} />
+          <FormError error={create.error} fields={["name", "uscc", "region"]} />
           <button type="submit" className="primary" disabled={create.busy}>
             {t("admin.create")}
           </button>
@@ -265,7 +249,7 @@ function Users() {
           </div>
           <RoleChoice legend={t("admin.roles")} roles={ROLES} value={form.roles} onChange={(roles) => setForm({ ...form, roles })} />
           <FieldMessage error={create.error} field="roles" />
-          <Unnamed error={create.error} fields={["username", "display_name", "department_id", "password", "roles"]} />
+          <FormError error={create.error} fields={["username", "display_name", "department_id", "password", "roles"]} />
           <button type="submit" className="primary" disabled={create.busy}>
             {t("admin.create")}
           </button>
@@ -283,7 +267,7 @@ function RoleEditor({ user, onSaved }: { user: User; onSaved: () => void }) {
     <form onSubmit={save.submit} className="role-editor">
       <RoleChoice legend={<span className="visually-hidden">{t("admin.roles")}</span>} roles={ROLES} value={roles} onChange={setRoles} />
       <FieldMessage error={save.error} field="roles" />
-      <Unnamed error={save.error} fields={["roles"]} />
+      <FormError error={save.error} fields={["roles"]} />
       <button type="submit" disabled={save.busy}>
         {t("admin.saveRoles")}
       </button>
@@ -410,7 +394,7 @@ function ApiKeys() {
             <textarea name="allowed_networks" rows={2} value={form.networks} onChange={(e) => setForm({ ...form, networks: e.target.value })} />
             <FieldMessage error={create.error} field="allowed_networks" />
           </label>
-          <Unnamed error={create.error} fields={["name", "expires_in_days", "roles", "allowed_networks"]} />
+          <FormError error={create.error} fields={["name", "expires_in_days", "roles", "allowed_networks"]} />
           <button type="submit" className="primary" disabled={create.busy}>
             {t("admin.create")}
           </button>

@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { codePath, get, post } from "../api";
-import { Async, ErrorNotice, FieldMessage, useLoad } from "../components/Async";
+import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
 import { useDepartmentName, useSession } from "../session";
 import type { Application, EntryView } from "../types";
@@ -202,27 +202,21 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
   const [masking, setMasking] = useState<Record<string, string>>({});
   const [comment, setComment] = useState("");
   const [basis, setBasis] = useState("");
-  const [error, setError] = useState<Error>();
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const items = application.proposed_terms?.items ?? application.request.items;
 
-  const decide = async (decision: "approve" | "reject", event?: FormEvent) => {
+  const decide = (decision: "approve" | "reject", event?: FormEvent) => {
     event?.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const changed = await post<Application>(`/sharing/applications/${application.id}/decision`, {
-        decision,
-        ...(comment.trim() ? { comment: comment.trim() } : {}),
-        ...(decision === "reject" ? { legal_basis: basis.trim() } : {}),
-        ...(decision === "approve" && Object.keys(masking).length ? { masking } : {}),
-      });
-      onDone(changed);
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
+    void run(
+      () =>
+        post<Application>(`/sharing/applications/${application.id}/decision`, {
+          decision,
+          ...(comment.trim() ? { comment: comment.trim() } : {}),
+          ...(decision === "reject" ? { legal_basis: basis.trim() } : {}),
+          ...(decision === "approve" && Object.keys(masking).length ? { masking } : {}),
+        }),
+      onDone,
+    );
   };
 
   return (
@@ -265,7 +259,7 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
         <input name="legal_basis" value={basis} maxLength={500} onChange={(e) => setBasis(e.target.value)} />
       </label>
       <FieldMessage error={error} field="legal_basis" />
-      {error && !fieldNamed(error) ? <ErrorNotice error={error} /> : null}
+      <FormError error={error} fields={["masking", "legal_basis"]} />
       <div className="actions">
         <button type="submit" className="primary" disabled={busy}>
           {t("apps.approve")}
@@ -278,19 +272,13 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
   );
 }
 
-const fieldNamed = (error: Error) => Boolean((error as { field?: string }).field);
-
 function WithdrawForm({ id, onDone }: { id: string; onDone: (changed: Application) => void }) {
   const { t } = useT();
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<Error>();
-  const submit = async (event: FormEvent) => {
+  const { error, busy, run } = useAction();
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    try {
-      onDone(await post<Application>(`/sharing/applications/${id}/withdraw`, { reason: reason.trim() }));
-    } catch (failure) {
-      setError(failure as Error);
-    }
+    void run(() => post<Application>(`/sharing/applications/${id}/withdraw`, { reason: reason.trim() }), onDone);
   };
   return (
     <form className="withdraw" onSubmit={submit}>
@@ -299,8 +287,10 @@ function WithdrawForm({ id, onDone }: { id: string; onDone: (changed: Applicatio
         <input name="reason" value={reason} onChange={(e) => setReason(e.target.value)} />
       </label>
       <FieldMessage error={error} field="reason" />
-      {error && !fieldNamed(error) ? <ErrorNotice error={error} /> : null}
-      <button type="submit">{t("apps.withdraw")}</button>
+      <FormError error={error} fields={["reason"]} />
+      <button type="submit" disabled={busy}>
+        {t("apps.withdraw")}
+      </button>
     </form>
   );
 }

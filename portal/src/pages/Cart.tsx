@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { codePath, post } from "../api";
-import { ErrorNotice, FieldMessage } from "../components/Async";
+import { FieldMessage, FormError, useAction } from "../components/Async";
 import { useT } from "../i18n";
 import { useSession, type CartEntry } from "../session";
 import type { Application } from "../types";
@@ -31,9 +31,8 @@ export function Cart() {
   const [quota, setQuota] = useState("");
   const [delivery, setDelivery] = useState<string[]>(["lookup"]);
   const [filters, setFilters] = useState<Record<string, { item: string; prefixes: string }>>({});
-  const [error, setError] = useState<Error>();
   const [submitted, setSubmitted] = useState<Application[]>();
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
 
   if (submitted)
     return (
@@ -55,34 +54,31 @@ export function Cart() {
   const update = (code: string, change: Partial<CartEntry>) =>
     setCart(cart.map((entry) => (entry.code === code ? { ...entry, ...change } : entry)));
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const created = await post<Application[]>("/sharing/applications", {
-        entries: cart.map((entry) => {
-          const filter = filters[entry.code];
-          const prefixes = filter?.prefixes.split(/[,，\s]+/).filter(Boolean) ?? [];
-          return {
-            entry_code: entry.code,
-            items: entry.chosen,
-            ...(filter?.item && prefixes.length ? { row_filter: { item: filter.item, prefixes } } : {}),
-          };
+    void run(
+      () =>
+        post<Application[]>("/sharing/applications", {
+          entries: cart.map((entry) => {
+            const filter = filters[entry.code];
+            const prefixes = filter?.prefixes.split(/[,，\s]+/).filter(Boolean) ?? [];
+            return {
+              entry_code: entry.code,
+              items: entry.chosen,
+              ...(filter?.item && prefixes.length ? { row_filter: { item: filter.item, prefixes } } : {}),
+            };
+          }),
+          purpose: purpose.trim(),
+          legal_basis: legalBasis.trim(),
+          duration_days: Number(duration),
+          delivery,
+          ...(quota.trim() ? { daily_quota: Number(quota) } : {}),
         }),
-        purpose: purpose.trim(),
-        legal_basis: legalBasis.trim(),
-        duration_days: Number(duration),
-        delivery,
-        ...(quota.trim() ? { daily_quota: Number(quota) } : {}),
-      });
-      setCart([]);
-      setSubmitted(created);
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
+      (created) => {
+        setCart([]);
+        setSubmitted(created);
+      },
+    );
   };
 
   return (
@@ -175,7 +171,7 @@ export function Cart() {
           ))}
         </fieldset>
         <FieldMessage error={error} field="delivery" />
-        {error && !(error as { field?: string }).field ? <ErrorNotice error={error} /> : null}
+        <FormError error={error} fields={["entries", "purpose", "legal_basis", "duration_days", "daily_quota", "delivery"]} />
         <button type="submit" className="primary" disabled={busy}>
           {t("cart.submit")}
         </button>

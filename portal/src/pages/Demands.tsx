@@ -7,7 +7,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { codePath, get, post } from "../api";
-import { Async, ErrorNotice, FieldMessage, useLoad } from "../components/Async";
+import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
 import { useDepartmentName, useSession } from "../session";
 
@@ -38,30 +38,6 @@ export interface Objection {
   provider_response: string | null;
   ruling: string | null;
   created_at: string;
-}
-
-const unnamed = (error: Error | undefined, fields: string[]) => {
-  const field = (error as { field?: string } | undefined)?.field;
-  return error && !(field && fields.some((name) => field.startsWith(name))) ? <ErrorNotice error={error} /> : null;
-};
-
-/** Sends a form and keeps its refusal for the fields to show. */
-function useAction() {
-  const [error, setError] = useState<Error>();
-  const [busy, setBusy] = useState(false);
-  const run = async (send: () => Promise<unknown>, done: () => void) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await send();
-      done();
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { error, busy, run };
 }
 
 export function Demands() {
@@ -172,7 +148,7 @@ function NewDemand({ onDone }: { onDone: () => void }) {
             <FieldMessage error={action.error} field="provider_department_id" />
           </label>
         </div>
-        {unnamed(action.error, Object.keys(empty))}
+        <FormError error={action.error} fields={Object.keys(empty)} />
         <button type="submit" className="primary" disabled={action.busy}>
           {t("common.submit")}
         </button>
@@ -275,7 +251,7 @@ function DemandAnswer({ demand, onDone }: { demand: Demand; onDone: () => void }
         {t("apps.comment")}
         <input name="comment" value={comment} onChange={(e) => setComment(e.target.value)} />
       </label>
-      {unnamed(action.error, ["entry_code", "legal_basis"])}
+      <FormError error={action.error} fields={["entry_code", "legal_basis"]} />
       <button type="submit" className="primary" disabled={action.busy}>
         {t("common.submit")}
       </button>
@@ -335,7 +311,7 @@ function Respond({ objection, onDone }: { objection: Objection; onDone: () => vo
         <textarea name="response" value={response} onChange={(e) => setResponse(e.target.value)} />
         <FieldMessage error={action.error} field="response" />
       </label>
-      {unnamed(action.error, ["response"])}
+      <FormError error={action.error} fields={["response"]} />
       <button type="submit" disabled={action.busy}>
         {t("objections.respond")}
       </button>
@@ -357,7 +333,7 @@ function Rule({ objection, onDone }: { objection: Objection; onDone: () => void 
         <FieldMessage error={action.error} field="reason" />
       </label>
       {objection.kind === "rejection" ? <p className="hint">{t("objections.upheldNote")}</p> : null}
-      {unnamed(action.error, ["reason"])}
+      <FormError error={action.error} fields={["reason"]} />
       <div className="actions">
         <button type="button" className="primary" disabled={action.busy} onClick={() => rule("upheld")}>
           {t("objections.uphold")}
@@ -389,7 +365,7 @@ export function RaiseObjection({ target, onDone }: { target: { application_id: s
         <textarea name="statement" value={statement} onChange={(e) => setStatement(e.target.value)} />
         <FieldMessage error={action.error} field="statement" />
       </label>
-      {unnamed(action.error, ["statement"])}
+      <FormError error={action.error} fields={["statement"]} />
       <button type="submit" disabled={action.busy}>
         {t("objections.raise")}
       </button>

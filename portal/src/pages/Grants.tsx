@@ -4,7 +4,7 @@
 
 import { useState, type FormEvent } from "react";
 import { post, get } from "../api";
-import { Async, ErrorNotice, FieldMessage, useLoad } from "../components/Async";
+import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
 import { useDepartmentName, useSession } from "../session";
 import type { Grant, LookupResult } from "../types";
@@ -62,20 +62,11 @@ function Lookup({ grant }: { grant: Grant }) {
   const { t } = useT();
   const [keys, setKeys] = useState("");
   const [result, setResult] = useState<LookupResult>();
-  const [error, setError] = useState<Error>();
-  const submit = async (event: FormEvent) => {
+  const { error, busy, run } = useAction();
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setError(undefined);
-    try {
-      setResult(
-        await post<LookupResult>(`/gateway/grants/${grant.id}/lookup`, {
-          keys: keys.split(/\s+/).filter(Boolean),
-        }),
-      );
-    } catch (failure) {
-      setResult(undefined);
-      setError(failure as Error);
-    }
+    setResult(undefined);
+    void run(() => post<LookupResult>(`/gateway/grants/${grant.id}/lookup`, { keys: keys.split(/\s+/).filter(Boolean) }), setResult);
   };
   const rows = result?.results.flatMap((found) => found.rows) ?? [];
   return (
@@ -85,8 +76,10 @@ function Lookup({ grant }: { grant: Grant }) {
         <textarea name="keys" rows={3} value={keys} onChange={(e) => setKeys(e.target.value)} />
       </label>
       <FieldMessage error={error} field="keys" />
-      {error && !(error as { field?: string }).field ? <ErrorNotice error={error} /> : null}
-      <button type="submit">{t("grants.query")}</button>
+      <FormError error={error} fields={["keys"]} />
+      <button type="submit" disabled={busy}>
+        {t("grants.query")}
+      </button>
       {result ? (
         rows.length === 0 ? (
           <p className="empty">{t("grants.noRows")}</p>

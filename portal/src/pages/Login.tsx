@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { useLocation } from "wouter";
-import { ErrorNotice } from "../components/Async";
+import { FormError, useAction } from "../components/Async";
 import { useT } from "../i18n";
 import { useSession } from "../session";
 
@@ -10,21 +10,11 @@ export function Login() {
   const [, navigate] = useLocation();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<Error>();
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await login(username.trim(), password);
-      navigate("/");
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
+    void run(() => login(username.trim(), password), () => navigate("/"));
   };
 
   return (
@@ -46,7 +36,7 @@ export function Login() {
             onChange={(e) => setPassword(e.target.value)}
           />
         </label>
-        {error ? <ErrorNotice error={error} /> : null}
+        <FormError error={error} fields={[]} />
         <button type="submit" disabled={busy}>
           {t("login.submit")}
         </button>

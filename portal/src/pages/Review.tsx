@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { codePath, get, post } from "../api";
-import { Async, ErrorNotice, FieldMessage, useLoad } from "../components/Async";
+import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { gradeLabel, useT } from "../i18n";
 import { useDepartmentName, useSession } from "../session";
 import type { CatalogEntry } from "../types";
@@ -82,28 +82,21 @@ function ReviewForm({ entry, onDone }: { entry: CatalogEntry; onDone: (message: 
   const checks = useLoad(() => post<{ findings: Finding[] }>("/catalog/check", entry.metadata), [entry.code, entry.version]);
   const [comment, setComment] = useState("");
   const [reasons, setReasons] = useState([{ field: "summary", reason: "" }]);
-  const [error, setError] = useState<Error>();
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const fields = [...ENTRY_FIELDS, ...entry.metadata.items.map((item, index) => `items[${index}] ${item.name}`)];
 
-  const act = async (body: Record<string, unknown>, event?: FormEvent) => {
+  const act = (body: Record<string, unknown>, event?: FormEvent) => {
     event?.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const outcome = await post<{ transition: { to: string } }>(`/catalog/entries/${codePath(entry.code)}/actions?version=${entry.version}`, body);
-      onDone(`${entry.metadata.name}：${label(outcome.transition.to)}`);
-    } catch (failure) {
-      setError(failure as Error);
-    } finally {
-      setBusy(false);
-    }
+    void run(
+      () => post<{ transition: { to: string } }>(`/catalog/entries/${codePath(entry.code)}/actions?version=${entry.version}`, body),
+      (outcome) => onDone(`${entry.metadata.name}：${label(outcome.transition.to)}`),
+    );
   };
 
   if (entry.status === "approved")
     return (
       <div className="review-form">
-        {error ? <ErrorNotice error={error} /> : null}
+        <FormError error={error} fields={[]} />
         <button type="button" className="primary" disabled={busy} onClick={() => act({ action: "publish" })}>
           {t("review.publish")}
         </button>
@@ -181,7 +174,7 @@ function ReviewForm({ entry, onDone }: { entry: CatalogEntry; onDone: (message: 
             {t("review.addReason")}
           </button>
         </fieldset>
-        {error && !(error as { field?: string }).field?.startsWith("reasons") ? <ErrorNotice error={error} /> : null}
+        <FormError error={error} fields={["reasons"]} />
         <button type="submit" className="danger" disabled={busy}>
           {t("review.return")}
         </button>
