@@ -13,6 +13,10 @@ import { Login } from "./pages/Login";
 import { Review } from "./pages/Review";
 import { Audit } from "./pages/Audit";
 import { Admin, Credentials } from "./pages/Admin";
+import { Provider } from "./pages/Provider";
+import { ProviderEntryForm } from "./pages/ProviderEntryForm";
+import { ProviderResources } from "./pages/ProviderResources";
+import { ProviderImport } from "./pages/ProviderImport";
 import { Demands } from "./pages/Demands";
 
 export function App() {
@@ -38,6 +42,11 @@ export function App() {
           <Route path="/demands">{() => <Guard roles={["consumer", "provider", "authority", "auditor"]}><Demands /></Guard>}</Route>
           <Route path="/admin">{() => <Guard roles={["admin", "security_admin", "auditor"]}><Admin /></Guard>}</Route>
           <Route path="/credentials">{() => <Guard roles={["provider", "consumer", "analyst"]}><Credentials /></Guard>}</Route>
+          <Route path="/provide">{() => <Guard role="provider"><Provider /></Guard>}</Route>
+          <Route path="/provide/new">{() => <Guard role="provider"><ProviderEntryForm /></Guard>}</Route>
+          <Route path="/provide/edit/:code">{(params) => <Guard role="provider"><ProviderEntryForm key={params.code} code={decodeURIComponent(params.code)} /></Guard>}</Route>
+          <Route path="/provide/resources/:code">{(params) => <Guard role="provider"><ProviderResources code={decodeURIComponent(params.code)} /></Guard>}</Route>
+          <Route path="/provide/import">{() => <Guard role="provider"><ProviderImport /></Guard>}</Route>
           <Route path="/audit">{() => <Guard roles={["auditor", "authority"]}><Audit /></Guard>}</Route>
           <Route>
             <p className="empty">404</p>
@@ -93,6 +102,7 @@ function Header() {
         {me ? <NavLink href="/grants">{t("nav.grants")}</NavLink> : null}
         {has("consumer") || has("provider") || has("authority") || has("auditor") ? <NavLink href="/demands">{t("nav.demands")}</NavLink> : null}
         {has("authority") ? <NavLink href="/review">{t("nav.review")}</NavLink> : null}
+        {has("provider") ? <NavLink href="/provide">{t("nav.provide")}</NavLink> : null}
         {has("auditor") || has("authority") ? <NavLink href="/audit">{t("nav.audit")}</NavLink> : null}
         {has("provider") || has("consumer") || has("analyst") ? <NavLink href="/credentials">{t("nav.credentials")}</NavLink> : null}
         {has("admin") || has("security_admin") || has("auditor") ? <NavLink href="/admin">{t("nav.admin")}</NavLink> : null}

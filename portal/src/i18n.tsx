@@ -6,10 +6,11 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { coreMessages, labels as valueLabels, roleLabels } from "./messages/core";
 import { adminMessages } from "./messages/admin";
 import { workflowMessages } from "./messages/workflow";
+import { providerMessages } from "./messages/provider";
 
 export type Language = "zh" | "en";
 
-const messages = { ...coreMessages, ...adminMessages, ...workflowMessages };
+const messages = { ...coreMessages, ...adminMessages, ...workflowMessages, ...providerMessages };
 const labels = { ...valueLabels, ...roleLabels };
 
 export type MessageKey = keyof typeof messages;

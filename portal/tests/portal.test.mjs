@@ -4,58 +4,21 @@
 // provider approves with masking, the consumer reads the masked records.
 // Screenshots of each main page go to test-output/portal/.
 
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
-import { startDemo } from "./demo.mjs";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { verifyBundle } from "./rfc9162.mjs";
+import { shot, useHarness } from "./harness.mjs";
 
-const shots = resolve(import.meta.dirname, "../../test-output/portal");
-mkdirSync(shots, { recursive: true });
-
-let demo;
-let browser;
-
-before(async () => {
-  demo = await startDemo({ port: Number(process.env.PORTAL_TEST_PORT ?? 18480) });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  await demo?.stop();
-});
-
-async function pageAs(username) {
-  const context = await browser.newContext({ baseURL: demo.url, locale: "zh-CN", viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (error) => errors.push(error));
-  // Refusals are answers (4xx), not script errors.
-  page.on("console", (message) => message.type() === "error" && !/status of 4\d\d/.test(message.text()) && errors.push(message.text()));
-  page.scriptErrors = errors;
-  if (username) {
-    await page.goto("/login");
-    await page.getByLabel("用户名").fill(username);
-    await page.getByLabel("密码").fill(demo.password(username));
-    await page.getByRole("button", { name: "登录" }).click();
-    await page.getByText("退出").waitFor();
-  }
-  return page;
-}
-
-const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+const harness = useHarness(Number(process.env.PORTAL_TEST_PORT ?? 18480));
+const pageAs = (username) => harness.pageAs(username);
 
 // Today's applications by this consumer, in the order they were made.
 const CONSUMER = "weijian.consumer";
 const PROVIDER = "gongan.provider";
 const person = () => {
-  const [, first] = readFileSync(join(demo.dataDir, "national/seed/persons.csv"), "utf8").split("\n");
+  const [, first] = readFileSync(join(harness.demo.dataDir, "national/seed/persons.csv"), "utf8").split("\n");
   const [id, name] = first.split(",");
   return { id, name };
 };
@@ -177,6 +140,10 @@ describe("portal", () => {
 
   test("the authority returns a submitted catalog entry with a reason per field", async () => {
     const page = await pageAs("authority");
+    // The authority's dashboard adds every department's sharing report.
+    await page.getByRole("heading", { name: "共享申请办理情况（近12个月）" }).waitFor();
+    await page.locator(".total", { hasText: "按期答复率" }).locator("dd").filter({ hasText: "%" }).waitFor();
+    await shot(page, "home-authority");
     await page.getByRole("link", { name: "目录审核" }).click();
     const entry = page.locator("li[data-entry]").first();
     await entry.waitFor();
@@ -259,7 +226,7 @@ describe("portal", () => {
     const row = page.locator(`tr[data-key="${secret.slice(0, 12)}"]`);
     await row.waitFor();
     await shot(page, "credentials");
-    const me = () => fetch(`${demo.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${secret}` } });
+    const me = () => fetch(`${harness.demo.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${secret}` } });
     assert.equal((await me()).status, 200, "the new key works from an allowed network");
 
     page.once("dialog", (dialog) => dialog.accept());

@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(sharing::respond_objection))
         .routes(routes!(sharing::rule_objection))
         .routes(routes!(sharing::usage))
+        .routes(routes!(sharing::report))
         .routes(routes!(sharing::lookup))
         .routes(routes!(sharing::verify))
         .routes(routes!(sharing::export))

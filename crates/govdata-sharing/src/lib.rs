@@ -27,6 +27,7 @@
 pub mod gateway;
 mod index;
 pub mod masking;
+pub mod report;
 pub mod service;
 pub mod terms;
 pub mod usage;

@@ -46,8 +46,8 @@ pub use ledger::{
 };
 pub use org::{NewDepartment, NewSystem};
 pub use sharing::{
-    ApplicationFilter, ApplicationRecord, ApplicationStep, Decision, GrantFilter, GrantRecord,
-    NewApplication, NewGrant, StepWrite, UsageFilter, UsageRecord,
+    ApplicationFilter, ApplicationRecord, ApplicationStatisticsRows, ApplicationStep, Decision, GrantFilter,
+    GrantRecord, NewApplication, NewGrant, StepWrite, UsageFilter, UsageRecord,
 };
 pub use tx::WriteTx;
 pub use workflow::{

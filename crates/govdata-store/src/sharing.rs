@@ -536,3 +536,68 @@ impl Store {
             .collect()
     }
 }
+
+/// What the sharing report is computed from, for one department's
+/// applications (either side) or every department's.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationStatisticsRows {
+    /// `(month "YYYY-MM" of submission, status, count)` since the window start.
+    pub by_month_and_status: Vec<(String, String, u64)>,
+    /// Open applications past their answer deadline (any age).
+    pub overdue: u64,
+    /// `(submitted at, first answer at, due at)` of applications submitted
+    /// since the window start that were answered (approved, rejected or
+    /// forwarded to the authority).
+    pub answers: Vec<(String, String, String)>,
+}
+
+impl Store {
+    /// The rows of the sharing report: applications submitted since `since`
+    /// by or to `department_id` (every department's when `None`).
+    pub async fn application_statistics(
+        &self,
+        department_id: Option<&str>,
+        since: &str,
+        now: &str,
+    ) -> Result<ApplicationStatisticsRows> {
+        let by_month_and_status = sqlx::query(
+            "SELECT substr(created_at, 1, 7) AS month, status, COUNT(*) AS count FROM share_applications \
+             WHERE created_at >= $1 AND ($2 IS NULL OR consumer_department_id = $2 OR provider_department_id = $2) \
+             GROUP BY substr(created_at, 1, 7), status ORDER BY month, status",
+        )
+        .bind(since)
+        .bind(department_id)
+        .fetch_all(self.read())
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("month")?, row.try_get("status")?, count(row.try_get("count")?))))
+        .collect::<Result<_>>()?;
+        let overdue: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM share_applications WHERE status IN ('submitted', 'awaiting_authority') \
+             AND due_at < $1 AND ($2 IS NULL OR consumer_department_id = $2 OR provider_department_id = $2)",
+        )
+        .bind(now)
+        .bind(department_id)
+        .fetch_one(self.read())
+        .await?;
+        let answers = sqlx::query(
+            "SELECT a.created_at AS submitted_at, MIN(s.at) AS answered_at, a.due_at AS due_at \
+             FROM share_applications a JOIN share_application_steps s ON s.application_id = a.id \
+             AND s.action IN ('auto_approve', 'approve', 'reject', 'forward') \
+             WHERE a.created_at >= $1 AND ($2 IS NULL OR a.consumer_department_id = $2 OR a.provider_department_id = $2) \
+             GROUP BY a.id, a.created_at, a.due_at",
+        )
+        .bind(since)
+        .bind(department_id)
+        .fetch_all(self.read())
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("submitted_at")?, row.try_get("answered_at")?, row.try_get("due_at")?)))
+        .collect::<Result<_>>()?;
+        Ok(ApplicationStatisticsRows { by_month_and_status, overdue: count(overdue), answers })
+    }
+}
+
+fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or_default()
+}

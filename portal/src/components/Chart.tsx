@@ -27,7 +27,7 @@ export function Chart({ kind, data, title }: { kind: "bar" | "pie" | "line"; dat
               {
                 type: "pie",
                 radius: ["40%", "70%"],
-                label: { formatter: "{d}%" },
+                label: { formatter: (point: { percent: number }) => `${Math.round(point.percent)}%` },
                 data: data.map((point) => ({ name: point.label, value: point.value })),
               },
             ],

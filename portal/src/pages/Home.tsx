@@ -7,7 +7,7 @@ import { Async, useLoad } from "../components/Async";
 import { Chart, type Series } from "../components/Chart";
 import { useT } from "../i18n";
 import { useSession } from "../session";
-import type { Application, FacetValue, SearchResult } from "../types";
+import type { FacetValue, SearchResult } from "../types";
 
 interface Usage {
   days: { day: string; calls: number }[];
@@ -56,44 +56,62 @@ function CatalogDashboard({ result }: { result: SearchResult }) {
   );
 }
 
+interface SharingReport {
+  by_status: Record<string, number>;
+  by_month: { month: string; by_status: Record<string, number> }[];
+  overdue: number;
+  answer_times: { answered: number; median_hours: number | null; p90_hours: number | null; within_deadline: number | null };
+}
+
 function SharingDashboard({ actor }: { actor: string }) {
   const { t, label } = useT();
-  const applications = useLoad(() => get<Application[]>("/sharing/applications"), [actor]);
+  const report = useLoad(() => get<SharingReport>("/sharing/report", { months: 12 }), [actor]);
   const usage = useLoad(() => get<Usage[]>("/sharing/usage", { days: 30 }), [actor]);
+  const hours = (value: number | null) => (value === null ? "—" : value < 48 ? `${value.toFixed(1)} h` : `${(value / 24).toFixed(1)} d`);
   return (
-    <div className="charts">
-      <Async loaded={applications}>
-        {(list) => {
-          const byStatus = new Map<string, number>();
-          list.forEach((application) => byStatus.set(application.status, (byStatus.get(application.status) ?? 0) + 1));
-          const overdue = list.filter((application) => application.overdue).length;
-          return (
-            <>
-              <Chart kind="pie" title={t("home.applications")} data={[...byStatus].map(([status, value]) => ({ label: label(status), value }))} />
-              <dl className="totals single">
-                <Total label={t("home.overdue")} value={overdue} warn={overdue > 0} />
-              </dl>
-            </>
-          );
-        }}
+    <>
+      <h2>{t("home.sharing")}</h2>
+      <Async loaded={report}>
+        {(data) => (
+          <>
+            <dl className="totals">
+              <Total label={t("home.overdue")} value={data.overdue} warn={data.overdue > 0} />
+              <Total label={t("home.answered")} value={data.answer_times.answered} />
+              <Total label={t("home.medianAnswer")} value={hours(data.answer_times.median_hours)} />
+              <Total label={t("home.p90Answer")} value={hours(data.answer_times.p90_hours)} />
+              <Total
+                label={t("home.withinDeadline")}
+                value={data.answer_times.within_deadline === null ? "—" : `${Math.round(data.answer_times.within_deadline * 100)}%`}
+              />
+            </dl>
+            <div className="charts">
+              <Chart kind="pie" title={t("home.applications")} data={Object.entries(data.by_status).map(([status, value]) => ({ label: label(status), value }))} />
+              <Chart
+                kind="bar"
+                title={t("home.byMonth")}
+                data={data.by_month.map((month) => ({ label: month.month, value: Object.values(month.by_status).reduce((a, b) => a + b, 0) }))}
+              />
+              <Async loaded={usage}>
+                {(grants) => {
+                  const byDay = new Map<string, number>();
+                  grants.flatMap((grant) => grant.days).forEach((day) => byDay.set(day.day, (byDay.get(day.day) ?? 0) + day.calls));
+                  const days = [...byDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, value]) => ({ label: day.slice(5), value }));
+                  return <Chart kind="line" title={t("home.usage")} data={days} />;
+                }}
+              </Async>
+            </div>
+          </>
+        )}
       </Async>
-      <Async loaded={usage}>
-        {(grants) => {
-          const byDay = new Map<string, number>();
-          grants.flatMap((grant) => grant.days).forEach((day) => byDay.set(day.day, (byDay.get(day.day) ?? 0) + day.calls));
-          const days = [...byDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, value]) => ({ label: day.slice(5), value }));
-          return <Chart kind="line" title={t("home.usage")} data={days} />;
-        }}
-      </Async>
-    </div>
+    </>
   );
 }
 
-function Total({ label, value, warn }: { label: string; value: number; warn?: boolean }) {
+function Total({ label, value, warn }: { label: string; value: number | string; warn?: boolean }) {
   return (
     <div className={warn ? "total warn" : "total"}>
       <dt>{label}</dt>
-      <dd>{value.toLocaleString()}</dd>
+      <dd>{typeof value === "number" ? value.toLocaleString() : value}</dd>
     </div>
   );
 }

@@ -149,15 +149,25 @@ pub async fn diff(
     Ok(Json(state.catalog.diff(&caller(&principal), &code(&text)?, params.from, params.to).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CheckParams {
+    /// The entry being edited: it is not its own duplicate, and the checks
+    /// that compare with the stored entry apply.
+    pub code: Option<String>,
+}
+
 /// Runs the automatic checks on a draft without storing it (for inline form feedback).
-#[utoipa::path(post, path = "/api/v1/catalog/check", tag = "catalog", request_body = EntryDraft,
-    responses((status = 200, body = CheckReport), (status = 401, body = HttpError)))]
+#[utoipa::path(post, path = "/api/v1/catalog/check", tag = "catalog", request_body = EntryDraft, params(CheckParams),
+    responses((status = 200, body = CheckReport), (status = 401, body = HttpError), (status = 422, body = HttpError)))]
 pub async fn check(
     State(state): State<AppState>,
     _principal: Principal,
+    Query(params): Query<CheckParams>,
     extract::Json(draft): extract::Json<EntryDraft>,
 ) -> ApiResult<Json<CheckReport>> {
-    Ok(Json(state.catalog.check(&draft, None).await?))
+    let own = params.code.as_deref().map(code).transpose()?;
+    Ok(Json(state.catalog.check(&draft, own.as_ref()).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -11,6 +11,7 @@ use axum::Json;
 use futures::StreamExt;
 use govdata_model::ApiError;
 use govdata_sharing::gateway::{ExportFormat, LookupAnswer, LookupRequest, VerifyAnswer, VerifyRequest};
+use govdata_sharing::report::{ReportQuery, SharingReport};
 use govdata_sharing::service::{ApplicationQuery, ApplicationView, DecisionRequest, GrantView, Side};
 use govdata_sharing::terms::ApplyRequest;
 use govdata_sharing::usage::{GrantUsage, UsageQuery};
@@ -328,6 +329,19 @@ pub async fn rule_objection(
     extract::Json(ruling): extract::Json<RulingRequest>,
 ) -> ApiResult<Json<ObjectionView>> {
     Ok(Json(state.sharing.rule_objection(&caller(&principal), &id, ruling).await?))
+}
+
+/// The sharing report: applications by status and month, overdue ones and
+/// the time providers take to answer — the caller's department's, or every
+/// department's for the authority and the auditor.
+#[utoipa::path(get, path = "/api/v1/sharing/report", tag = "sharing", params(ReportQuery),
+    responses((status = 200, body = SharingReport), (status = 422, body = HttpError)))]
+pub async fn report(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ReportQuery>,
+) -> ApiResult<Json<SharingReport>> {
+    Ok(Json(state.sharing.report(&caller(&principal), query).await?))
 }
 
 /// Gateway usage per grant and day: calls served and refused, rows

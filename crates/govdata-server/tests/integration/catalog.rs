@@ -115,6 +115,33 @@ async fn catalog_lifecycle_with_every_refusal(backend: Backend) {
     let (_, found) = provider.get("/api/v1/catalog/search?q=%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7").await;
     assert_eq!(found["items"][0]["code"], code.as_str(), "the provider finds its own draft: {found}");
 
+    // Inline checks: a stored entry's draft duplicates itself unless the
+    // check is told which entry is being edited.
+    let duplicates_of = |report: &Value| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["related_code"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (status, report) = provider.post("/api/v1/catalog/check", body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(
+        duplicates_of(&report).contains(&code),
+        "a new registration like this one is a duplicate: {report}"
+    );
+    let (_, report) = provider
+        .post(&format!("/api/v1/catalog/check?code={}", code.replace('/', "%2F")), body.clone())
+        .await;
+    assert!(!duplicates_of(&report).contains(&code), "the edited entry is not its own duplicate: {report}");
+    assert_error(
+        &provider.post("/api/v1/catalog/check?code=nonsense", body.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("code"),
+    );
+
     // No publishing without review.
     let publish = json!({"action": "publish"});
     assert_error(&act(&provider, &code, publish.clone()).await, StatusCode::CONFLICT, "conflict", None);

@@ -581,6 +581,32 @@ async fn applications_grants_and_the_gateway(backend: Backend) {
     assert_eq!(received.as_array().unwrap().len(), 3, "{received}");
     let (_, none) = other_consumer.get("/api/v1/sharing/applications?side=consumer").await;
     assert_eq!(none.as_array().unwrap().len(), 0);
+
+    // The sharing report counts the same applications, and times the answers.
+    let (status, report) = provider.get("/api/v1/sharing/report").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let by_status = report["by_status"].as_object().unwrap();
+    assert_eq!(by_status.values().map(|n| n.as_u64().unwrap()).sum::<u64>(), 3, "{report}");
+    assert_eq!((by_status["rejected"].as_u64(), by_status["withdrawn"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(report["answer_times"]["answered"], 2, "approved and rejected, not withdrawn: {report}");
+    assert_eq!(report["answer_times"]["within_deadline"], 1.0);
+    assert_eq!(report["overdue"], 0);
+    // 民政部 counts only what it made or received (its auto-approved 社会组织名录).
+    let (_, own) = other_consumer.get("/api/v1/sharing/report").await;
+    let (_, listed) = other_consumer.get("/api/v1/sharing/applications").await;
+    let counted: u64 = own["by_status"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(counted, listed.as_array().unwrap().len() as u64, "{own}");
+    assert_eq!(
+        own["by_status"].get("rejected"),
+        None,
+        "another department's rejection is not counted: {own}"
+    );
+    assert_error(
+        &provider.get("/api/v1/sharing/report?months=0").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("months"),
+    );
     assert_error(
         &other_consumer.get(&format!("/api/v1/sharing/applications/{application}")).await,
         StatusCode::FORBIDDEN,
