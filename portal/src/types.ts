@@ -147,6 +147,7 @@ export interface GrantTerms {
   legal_basis: string;
   delivery: string[];
   daily_quota: number | null;
+  rate_per_second?: number | null;
 }
 
 export interface ApplicationStep {

@@ -161,6 +161,7 @@ pub async fn seed(
             duration_days: 365,
             delivery: scenario.delivery.to_vec(),
             daily_quota: Some(10_000_000),
+            rate_per_second: None,
         };
         let application = sharing.apply(&consumer, request).await?.remove(0);
         let decide = |decision, legal_basis: Option<&str>| DecisionRequest {

@@ -147,7 +147,7 @@ fn grant_closed(record: &GrantRecord) -> Option<String> {
 
 impl Sharing {
     /// Loads the grant and checks it for this caller and mode; counts the
-    /// call against the daily quota.
+    /// call against the rate limit and the daily quota.
     async fn live_grant(&self, caller: &Caller, grant_id: &str, mode: DeliveryMode) -> Result<LiveGrant> {
         if !caller.context.roles.contains(&Role::Consumer) {
             return Err(SharingError::forbidden("the gateway serves consumer applications and users"));
@@ -167,6 +167,9 @@ impl Sharing {
                 "grant {grant_id} does not allow {} delivery",
                 mode.as_str()
             )));
+        }
+        if let Some(rate) = terms.rate_per_second {
+            self.take_rate(grant_id, rate)?;
         }
         if let Some(quota) = terms.daily_quota {
             self.take_quota(grant_id, quota).await?;

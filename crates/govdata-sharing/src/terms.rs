@@ -73,6 +73,9 @@ pub struct EntryWanted {
     pub row_filter: Option<RowFilter>,
 }
 
+/// Highest gateway rate a grant may allow, in calls per second.
+pub const MAX_RATE_PER_SECOND: u32 = 100_000;
+
 /// A share application (共享申请) for one or more catalog entries.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -88,6 +91,9 @@ pub struct ApplyRequest {
     /// Most gateway calls per day (China Standard Time); none for no limit.
     #[serde(default)]
     pub daily_quota: Option<u64>,
+    /// Most gateway calls per second; none for no limit.
+    #[serde(default)]
+    pub rate_per_second: Option<u32>,
 }
 
 /// What one application asks of one entry, as stored.
@@ -100,6 +106,9 @@ pub struct ApplicationRequest {
     pub duration_days: u32,
     pub delivery: Vec<DeliveryMode>,
     pub daily_quota: Option<u64>,
+    /// Absent in applications stored before rate limits existed.
+    #[serde(default)]
+    pub rate_per_second: Option<u32>,
 }
 
 /// What a grant allows.
@@ -113,6 +122,9 @@ pub struct GrantTerms {
     pub legal_basis: String,
     pub delivery: Vec<DeliveryMode>,
     pub daily_quota: Option<u64>,
+    /// Absent in grants made before rate limits existed.
+    #[serde(default)]
+    pub rate_per_second: Option<u32>,
 }
 
 /// Checks a required free-text field: trimmed, non-empty, at most `max`
@@ -189,6 +201,12 @@ impl ApplyRequest {
         if self.daily_quota == Some(0) {
             return Err(FieldError::new("daily_quota", "must be at least 1, or absent for no limit"));
         }
+        if self.rate_per_second.is_some_and(|rate| rate == 0 || rate > MAX_RATE_PER_SECOND) {
+            return Err(FieldError::new(
+                "rate_per_second",
+                format!("must be 1 to {MAX_RATE_PER_SECOND}, or absent for no limit"),
+            ));
+        }
         Ok(())
     }
 
@@ -257,6 +275,7 @@ impl ApplyRequest {
             duration_days: self.duration_days,
             delivery,
             daily_quota: self.daily_quota,
+            rate_per_second: self.rate_per_second,
         })
     }
 }
@@ -306,6 +325,7 @@ impl ApplicationRequest {
             legal_basis: self.legal_basis.clone(),
             delivery: self.delivery.clone(),
             daily_quota: self.daily_quota,
+            rate_per_second: self.rate_per_second,
         };
         requested.narrowed(entry, masking, row_filter)
     }

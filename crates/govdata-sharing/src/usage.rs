@@ -8,7 +8,10 @@
 //! projection of the `gateway.*` ledger entries, which stay the record.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use govdata_catalog::Caller;
 use govdata_model::org::Role;
@@ -34,10 +37,13 @@ struct Counter {
     pending: UsageRecord,
 }
 
-/// The in-memory side of usage: per grant and day.
+/// The in-memory side of usage: per grant and day, and each grant's rate
+/// limiter (with the rate it was made for, so a renewed grant's new rate
+/// takes effect).
 #[derive(Default)]
 pub(crate) struct UsageBook {
     days: Mutex<HashMap<(String, Date), Counter>>,
+    rates: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
 }
 
 pub(crate) fn today() -> Date {
@@ -84,6 +90,29 @@ impl Sharing {
     /// Notes that a call named this existing grant, so its outcome is counted.
     pub(crate) fn saw_grant(&self, grant_id: &str) {
         self.usage.lock().entry((grant_id.to_owned(), today())).or_default();
+    }
+
+    /// Refuses a call beyond the grant's rate (the limiter allows a burst of
+    /// one second's calls, then `rate` a second). Refused calls count
+    /// nothing against the daily quota.
+    pub(crate) fn take_rate(&self, grant_id: &str, rate: u32) -> Result<()> {
+        let limiter = {
+            let mut rates = self.usage.rates.lock().expect("rate limiters lock is never poisoned");
+            match rates.get(grant_id) {
+                Some((made_for, limiter)) if *made_for == rate => Arc::clone(limiter),
+                _ => {
+                    let per_second = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+                    let limiter = Arc::new(RateLimiter::direct(Quota::per_second(per_second)));
+                    rates.insert(grant_id.to_owned(), (rate, Arc::clone(&limiter)));
+                    limiter
+                }
+            }
+        };
+        limiter.check().map_err(|_| {
+            SharingError::QuotaExceeded(format!(
+                "grant {grant_id} allows {rate} calls per second; retry in a moment"
+            ))
+        })
     }
 
     /// Counts one served call against a daily quota, refusing it when the

@@ -110,6 +110,7 @@ export const coreMessages = {
   "cart.duration": ["使用期限（天）", "Duration (days)"],
   "cart.delivery": ["共享方式", "Delivery"],
   "cart.quota": ["每日调用上限（可选）", "Daily quota (optional)"],
+  "cart.rate": ["每秒调用上限（可选）", "Calls per second (optional)"],
   "cart.rowFilterItem": ["按信息项限定范围（可选）", "Limit rows by item (optional)"],
   "cart.rowFilterPrefixes": ["取值前缀，逗号分隔", "Value prefixes, comma-separated"],
   "cart.submit": ["提交申请", "Submit application"],

@@ -29,6 +29,7 @@ export function Cart() {
   const [legalBasis, setLegalBasis] = useState("");
   const [duration, setDuration] = useState("365");
   const [quota, setQuota] = useState("");
+  const [rate, setRate] = useState("");
   const [delivery, setDelivery] = useState<string[]>(["lookup"]);
   const [filters, setFilters] = useState<Record<string, { item: string; prefixes: string }>>({});
   const [submitted, setSubmitted] = useState<Application[]>();
@@ -73,6 +74,7 @@ export function Cart() {
           duration_days: Number(duration),
           delivery,
           ...(quota.trim() ? { daily_quota: Number(quota) } : {}),
+          ...(rate.trim() ? { rate_per_second: Number(rate) } : {}),
         }),
       (created) => {
         setCart([]);
@@ -154,9 +156,14 @@ export function Cart() {
             {t("cart.quota")}
             <input name="daily_quota" type="number" min={1} value={quota} onChange={(e) => setQuota(e.target.value)} />
           </label>
+          <label>
+            {t("cart.rate")}
+            <input name="rate_per_second" type="number" min={1} value={rate} onChange={(e) => setRate(e.target.value)} />
+          </label>
         </div>
         <FieldMessage error={error} field="duration_days" />
         <FieldMessage error={error} field="daily_quota" />
+        <FieldMessage error={error} field="rate_per_second" />
         <fieldset>
           <legend>{t("cart.delivery")}</legend>
           {available.map((mode) => (
@@ -171,7 +178,7 @@ export function Cart() {
           ))}
         </fieldset>
         <FieldMessage error={error} field="delivery" />
-        <FormError error={error} fields={["entries", "purpose", "legal_basis", "duration_days", "daily_quota", "delivery"]} />
+        <FormError error={error} fields={["entries", "purpose", "legal_basis", "duration_days", "daily_quota", "rate_per_second", "delivery"]} />
         <button type="submit" className="primary" disabled={busy}>
           {t("cart.submit")}
         </button>

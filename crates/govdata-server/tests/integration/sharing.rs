@@ -679,6 +679,37 @@ async fn quota_and_revocation_mid_stream() {
         Some("days"),
     );
 
+    // A rate per second: a quick run of calls meets the limit, which names
+    // the grant and its rate and counts nothing against a quota.
+    let mut by_rate = apply(1_000);
+    by_rate["rate_per_second"] = json!(0);
+    assert_error(
+        &consumer.post("/api/v1/sharing/applications", by_rate.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
+        Some("rate_per_second"),
+    );
+    by_rate["rate_per_second"] = json!(2);
+    let (_, made) = consumer.post("/api/v1/sharing/applications", by_rate).await;
+    let paced = approve(&provider, &consumer, &made).await;
+    let (_, grant) = consumer.get(&format!("/api/v1/sharing/grants/{paced}")).await;
+    assert_eq!(grant["terms"]["rate_per_second"], 2, "{grant}");
+    let mut limited_at = None;
+    for call in 0..50 {
+        let (status, body) = consumer.post(&gateway_path(&paced, "lookup"), json!({"keys": [key]})).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["code"], "rate_limited");
+            assert!(body["message"].as_str().unwrap().contains("2 calls per second"), "{body}");
+            limited_at = Some(call);
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert!(
+        limited_at.is_some_and(|call| call >= 2),
+        "the first two calls pass, a quick run is limited: {limited_at:?}"
+    );
+
     let (_, made) = consumer.post("/api/v1/sharing/applications", apply(10)).await;
     let streaming = approve(&provider, &consumer, &made).await;
     let response = consumer
