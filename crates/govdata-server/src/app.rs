@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 use crate::error::HttpError;
 use crate::routes::{
-    auth, catalog, catalog_transfer, ledger, org, regions, resources, sharing, system, users, validate,
+    auth, catalog, catalog_transfer, ledger, oauth, org, regions, resources, sharing, system, users, validate,
 };
 use crate::state::AppState;
 
@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(users::set_disabled))
         .routes(routes!(users::create_api_key, users::list_api_keys))
         .routes(routes!(users::revoke_api_key))
+        .routes(routes!(oauth::token))
         .routes(routes!(ledger::key))
         .routes(routes!(ledger::checkpoint))
         .routes(routes!(ledger::entries))

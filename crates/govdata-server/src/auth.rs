@@ -12,13 +12,14 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::Argon2;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use axum_extra::extract::CookieJar;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use govdata_model::org::Role;
 use govdata_model::ErrorCode;
 use govdata_store::StoredApiKey;
+use hmac::{Hmac, Mac};
 use ipnet::IpNet;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -67,8 +68,14 @@ impl FromRequestParts<AppState> for Principal {
             let key = value
                 .strip_prefix("Bearer ")
                 .ok_or_else(|| unauthenticated("Authorization must be 'Bearer <api key>'"))?;
-            let client = client_address(parts, &state.config.server.trusted_proxies);
-            return api_key_principal(state, key.trim(), client).await;
+            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|connect| connect.0);
+            let client = client_address(peer, &parts.headers, &state.config.server.trusted_proxies);
+            let credential = key.trim();
+            return if credential.starts_with(ACCESS_TOKEN_PREFIX) {
+                access_token_principal(state, credential, client).await
+            } else {
+                api_key_principal(state, credential, client).await
+            };
         }
         let jar = CookieJar::from_headers(&parts.headers);
         let token = jar
@@ -189,6 +196,13 @@ async fn api_key_principal(
     key: &str,
     client: Option<IpAddr>,
 ) -> Result<Principal, HttpError> {
+    let stored = verified_api_key(state, key).await?;
+    key_principal(stored, client)
+}
+
+/// The stored key whose secret `key` is; every failure is the same
+/// "unknown API key", so a caller learns nothing about which part was wrong.
+pub async fn verified_api_key(state: &AppState, key: &str) -> Result<StoredApiKey, HttpError> {
     let prefix = api_key_prefix(key).ok_or_else(|| unauthenticated("malformed API key"))?;
     let stored =
         state.api_keys.get(&state.store, prefix).await?.ok_or_else(|| unauthenticated("unknown API key"))?;
@@ -196,6 +210,12 @@ async fn api_key_principal(
     if !bool::from(presented.as_bytes().ct_eq(stored.secret_hash.as_bytes())) {
         return Err(unauthenticated("unknown API key"));
     }
+    Ok(stored)
+}
+
+/// The principal of a verified key (or of a token issued for it): refused
+/// once the key is revoked or expired, or from outside its networks.
+pub fn key_principal(stored: StoredApiKey, client: Option<IpAddr>) -> Result<Principal, HttpError> {
     if stored.key.revoked_at.is_some() {
         return Err(unauthenticated("API key revoked"));
     }
@@ -227,6 +247,57 @@ async fn api_key_principal(
     })
 }
 
+/// OAuth2 access tokens (client credentials, RFC 6749 §4.4) start with this.
+pub const ACCESS_TOKEN_PREFIX: &str = "gdt_";
+
+/// An access token for the key `prefix` until `expires` (Unix seconds):
+/// `gdt_<key id>_<expires>_<HMAC>`. It holds no secret and no state: the
+/// HMAC, keyed from the node key, makes it unforgeable, and every use checks
+/// the key itself again, so revoking the key ends its tokens at once.
+pub fn issue_access_token(node_key: &ed25519_dalek::SigningKey, prefix: &str, expires: i64) -> String {
+    let id = prefix.strip_prefix(API_KEY_PREFIX).unwrap_or(prefix);
+    let claims = format!("{id}_{expires}");
+    let mac = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token_mac(node_key, &claims));
+    format!("{ACCESS_TOKEN_PREFIX}{claims}_{mac}")
+}
+
+fn token_mac(node_key: &ed25519_dalek::SigningKey, claims: &str) -> [u8; 32] {
+    let key = Sha256::new()
+        .chain_update(b"govdata oauth2 access token v1")
+        .chain_update(node_key.to_bytes())
+        .finalize();
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes keys of any length");
+    mac.update(claims.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+async fn access_token_principal(
+    state: &AppState,
+    token: &str,
+    client: Option<IpAddr>,
+) -> Result<Principal, HttpError> {
+    let invalid = || unauthenticated("invalid access token; request a new one");
+    let rest = token.strip_prefix(ACCESS_TOKEN_PREFIX).ok_or_else(invalid)?;
+    // The MAC is base64url and may itself hold "_": split from the left.
+    let mut fields = rest.splitn(3, '_');
+    let (Some(id), Some(expires), Some(mac)) = (fields.next(), fields.next(), fields.next()) else {
+        return Err(invalid());
+    };
+    let claims = &rest[..id.len() + 1 + expires.len()];
+    let presented = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(mac).map_err(|_| invalid())?;
+    if !bool::from(presented.as_slice().ct_eq(&token_mac(&state.node.key, claims))) {
+        return Err(invalid());
+    }
+    let expires: i64 = expires.parse().map_err(|_| invalid())?;
+    if expires <= time::OffsetDateTime::now_utc().unix_timestamp() {
+        return Err(unauthenticated("access token expired; request a new one"));
+    }
+    let prefix = format!("{API_KEY_PREFIX}{id}");
+    let stored =
+        state.api_keys.get(&state.store, &prefix).await?.ok_or_else(|| unauthenticated("unknown API key"))?;
+    key_principal(stored, client)
+}
+
 /// A network in an API key's allow-list: `10.0.0.0/8`, `2001:db8::/32`, or a
 /// single address (a /32 or /128). Host bits are cleared so the stored form is
 /// canonical.
@@ -242,14 +313,17 @@ pub fn parse_network(text: &str) -> Option<IpNet> {
 /// The address a request comes from: the TCP peer, or — when that peer is one
 /// of the trusted reverse proxies — the nearest untrusted hop of
 /// `X-Forwarded-For` (read right to left, since a client can forge the left).
-fn client_address(parts: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip().to_canonical();
+pub fn client_address(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpNet],
+) -> Option<IpAddr> {
+    let peer = peer?.ip().to_canonical();
     let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
     if !trusted(&peer) {
         return Some(peer);
     }
-    let forwarded = parts
-        .headers
+    let forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|value| value.to_str().ok())
@@ -381,14 +455,12 @@ mod tests {
         assert_eq!(parse_network("localhost"), None);
     }
 
-    fn request_from(peer: &str, forwarded: Option<&str>) -> Parts {
-        let mut builder = axum::http::Request::builder();
+    fn client(peer: &str, forwarded: Option<&str>, proxies: &[IpNet]) -> Option<IpAddr> {
+        let mut headers = HeaderMap::new();
         if let Some(value) = forwarded {
-            builder = builder.header("x-forwarded-for", value);
+            headers.insert("x-forwarded-for", value.parse().expect("header value"));
         }
-        let (mut parts, ()) = builder.body(()).expect("valid request").into_parts();
-        parts.extensions.insert(ConnectInfo(peer.parse::<SocketAddr>().expect("socket address")));
-        parts
+        client_address(Some(peer.parse().expect("socket address")), &headers, proxies)
     }
 
     #[test]
@@ -396,16 +468,15 @@ mod tests {
         let proxies = [parse_network("10.0.0.0/8").expect("network")];
         let ip = |text: &str| Some(text.parse::<IpAddr>().expect("address"));
         // From an untrusted peer the header is ignored.
-        assert_eq!(
-            client_address(&request_from("198.51.100.9:5000", Some("10.9.9.9")), &proxies),
-            ip("198.51.100.9")
-        );
+        assert_eq!(client("198.51.100.9:5000", Some("10.9.9.9"), &proxies), ip("198.51.100.9"));
         // Through a trusted proxy the nearest untrusted hop counts, not a forged left-most one.
-        let through = request_from("10.0.0.2:5000", Some("6.6.6.6, 203.0.113.5, 10.0.0.7"));
-        assert_eq!(client_address(&through, &proxies), ip("203.0.113.5"));
+        assert_eq!(
+            client("10.0.0.2:5000", Some("6.6.6.6, 203.0.113.5, 10.0.0.7"), &proxies),
+            ip("203.0.113.5")
+        );
         // A garbled hop behind a trusted proxy leaves the client unknown.
-        assert_eq!(client_address(&request_from("10.0.0.2:5000", Some("not-an-ip")), &proxies), None);
+        assert_eq!(client("10.0.0.2:5000", Some("not-an-ip"), &proxies), None);
         // IPv4-mapped IPv6 peers are compared as IPv4.
-        assert_eq!(client_address(&request_from("[::ffff:192.0.2.1]:80", None), &proxies), ip("192.0.2.1"));
+        assert_eq!(client("[::ffff:192.0.2.1]:80", None, &proxies), ip("192.0.2.1"));
     }
 }

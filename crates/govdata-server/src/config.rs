@@ -108,6 +108,8 @@ pub struct AuthConfig {
     pub min_password_length: usize,
     /// Mark cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// Lifetime of an OAuth2 access token (client credentials).
+    pub access_token_minutes: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,6 +183,7 @@ impl Default for AuthConfig {
             lockout_minutes: 15,
             min_password_length: 10,
             secure_cookies: false,
+            access_token_minutes: 60,
         }
     }
 }

@@ -34,6 +34,10 @@ export const adminMessages = {
   "admin.allowedFrom": ["来源网络", "Allowed from"],
   "admin.anywhere": ["不限", "Anywhere"],
   "admin.secret": ["请立即复制密钥，它只显示这一次：", "Copy the key now; it is shown only once:"],
+  "admin.oauth": [
+    "也可按 OAuth2 客户端凭证方式换取访问令牌（POST /api/v1/oauth/token）：client_id 为 {id}，client_secret 为其余部分 {secret}。",
+    "It also works as OAuth2 client credentials (POST /api/v1/oauth/token): client_id {id}, client_secret {secret}.",
+  ],
   "admin.prefix": ["密钥前缀", "Key prefix"],
   "admin.expires": ["到期", "Expires"],
   "admin.revoke": ["吊销", "Revoke"],

@@ -373,6 +373,8 @@ function ApiKeys() {
           {secret ? (
             <p className="notice" role="status">
               {t("admin.secret")} <code className="secret">{secret}</code>
+              <br />
+              {t("admin.oauth", { id: secret.slice(0, 12), secret: secret.slice(13) })}
             </p>
           ) : null}
           <div className="row">

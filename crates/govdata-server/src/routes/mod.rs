@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod catalog_transfer;
 pub mod ledger;
+pub mod oauth;
 pub mod org;
 pub mod regions;
 pub mod resources;

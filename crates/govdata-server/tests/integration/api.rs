@@ -291,6 +291,71 @@ async fn api_keys_and_their_refusals(backend: Backend) {
         None,
     );
 
+    // OAuth2 client credentials: the key's id and the rest of it exchanged
+    // for a bearer token that acts as the key.
+    let (client_id, rest) = secret.split_at("gdk_00000000".len());
+    let client_secret = rest.trim_start_matches('_');
+    let token_url = format!("{}/api/v1/oauth/token", node.base);
+    let http = node.anonymous().client;
+    let form = |body: String| {
+        http.post(&token_url).header("content-type", "application/x-www-form-urlencoded").body(body).send()
+    };
+    let response =
+        form(format!("grant_type=client_credentials&client_id={client_id}&client_secret={client_secret}"))
+            .await
+            .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let issued: serde_json::Value = response.json().await.unwrap();
+    assert_eq!((issued["token_type"].as_str(), issued["expires_in"].as_u64()), (Some("Bearer"), Some(3600)));
+    assert_eq!(issued["scope"], "consumer");
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+    let by_token = Session::with_key(&node.base, &token);
+    let (status, me) = by_token.get("/api/v1/auth/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["api_key_id"], key_id.as_str());
+    let basic = http
+        .post(&token_url)
+        .basic_auth(client_id, Some(client_secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&scope=consumer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::OK, "HTTP Basic client authentication");
+    for (body, status, error) in [
+        (format!("grant_type=client_credentials&client_id={client_id}&client_secret=wrong"), 401, "invalid_client"),
+        (format!("grant_type=password&client_id={client_id}&client_secret={client_secret}"), 400, "unsupported_grant_type"),
+        (format!("client_id={client_id}&client_secret={client_secret}"), 400, "invalid_request"),
+        (format!("grant_type=client_credentials&client_id={client_id}&client_secret={client_secret}&scope=provider"), 400, "invalid_scope"),
+        ("grant_type=client_credentials".to_owned(), 401, "invalid_client"),
+    ] {
+        let refused = form(body.clone()).await.unwrap();
+        assert_eq!(refused.status().as_u16(), status, "{body}");
+        let answer: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(answer["error"], error, "{body}: {answer}");
+        assert!(answer["error_description"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    let json_body =
+        http.post(&token_url).json(&json!({"grant_type": "client_credentials"})).send().await.unwrap();
+    assert_eq!(json_body.status(), StatusCode::BAD_REQUEST, "the token endpoint takes a form");
+    let mut forged = token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    assert_error(
+        &Session::with_key(&node.base, &forged).get("/api/v1/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        None,
+    );
+    let longer = token.replacen("_17", "_27", 1);
+    assert_error(
+        &Session::with_key(&node.base, &longer).get("/api/v1/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        None,
+    );
+
     // Escalation and other departments are refused.
     assert_error(
         &consumer.post("/api/v1/api-keys", json!({"name": "x", "roles": ["provider"]})).await,
@@ -358,6 +423,12 @@ async fn api_keys_and_their_refusals(backend: Backend) {
     let refused = app.get("/api/v1/auth/me").await;
     assert_error(&refused, StatusCode::UNAUTHORIZED, "unauthenticated", None);
     assert!(refused.1["message"].as_str().unwrap().contains("revoked"));
+    let refused = by_token.get("/api/v1/auth/me").await;
+    assert!(
+        refused.1["message"].as_str().unwrap().contains("revoked"),
+        "the key's tokens end with it: {}",
+        refused.1
+    );
     assert_error(
         &consumer.delete(&format!("/api/v1/api-keys/{key_id}")).await,
         StatusCode::CONFLICT,
