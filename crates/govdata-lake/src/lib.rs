@@ -43,4 +43,4 @@ pub use rejects::{RejectSink, RejectedRow, Rejects};
 
 /// Re-exported so that callers use the exact Arrow and DataFusion versions the
 /// lake was built with.
-pub use deltalake::{arrow, datafusion};
+pub use deltalake::{arrow, datafusion, parquet};

@@ -9,6 +9,7 @@
 //! committed before the answer: when it cannot be written the call fails.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::channel::mpsc;
@@ -16,11 +17,14 @@ use futures::{SinkExt, Stream, StreamExt};
 use govdata_catalog::Caller;
 use govdata_lake::arrow::array::{Array, RecordBatch, StringArray};
 use govdata_lake::arrow::compute::cast;
-use govdata_lake::arrow::datatypes::DataType;
+use govdata_lake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use govdata_lake::arrow::util::display::{ArrayFormatter, FormatOptions};
 use govdata_lake::datafusion::logical_expr::{self, col, lit, Expr};
 use govdata_lake::datafusion::prelude::DataFrame;
 use govdata_lake::mapping::EntityKind;
+use govdata_lake::parquet::arrow::ArrowWriter;
+use govdata_lake::parquet::basic::Compression;
+use govdata_lake::parquet::file::properties::WriterProperties;
 use govdata_lake::profile::to_json_rows;
 use govdata_lake::service::EntryData;
 use govdata_lake::table::quote;
@@ -103,6 +107,8 @@ pub struct VerifyAnswer {
 pub enum ExportFormat {
     Csv,
     Ndjson,
+    /// One row group per batch read, the footer once the last batch is sent.
+    Parquet,
 }
 
 impl ExportFormat {
@@ -110,6 +116,7 @@ impl ExportFormat {
         match self {
             ExportFormat::Csv => "text/csv; charset=utf-8",
             ExportFormat::Ndjson => "application/x-ndjson",
+            ExportFormat::Parquet => "application/vnd.apache.parquet",
         }
     }
 }
@@ -397,6 +404,14 @@ impl Sharing {
                            "purpose": grant.terms.purpose, "items": items});
         self.store.record_access(LedgerRecord::new(&caller.actor, "gateway.batch", grant_id, start)).await?;
         let masking = masking_of(&grant.terms, &items);
+        // The schema as delivered: masked columns become text.
+        let schema = match &stream {
+            Some(stream) => mask_batch(&RecordBatch::new_empty(stream.schema()), &masking, &[])?.schema(),
+            None => Arc::new(Schema::new(
+                items.iter().map(|item| Field::new(item, DataType::Utf8, true)).collect::<Vec<_>>(),
+            )),
+        };
+        let mut encoder = Encoder::new(format, &items, schema)?;
         let (mut sender, receiver) = mpsc::channel::<Result<Vec<u8>>>(2);
         let this = self.clone();
         let caller = caller.clone();
@@ -405,8 +420,9 @@ impl Sharing {
             let mut rows = 0u64;
             let mut outcome: Result<(), SharingError> = Ok(());
             let mut delivered = true;
-            if format == ExportFormat::Csv {
-                delivered = sender.send(Ok(csv_header(&items))).await.is_ok();
+            let head = encoder.head();
+            if !head.is_empty() {
+                delivered = sender.send(Ok(head)).await.is_ok();
             }
             if let (Some(mut stream), true) = (stream, delivered) {
                 while let Some(batch) = stream.next().await {
@@ -417,7 +433,7 @@ impl Sharing {
                             return Err(SharingError::forbidden(reason));
                         }
                         let masked = mask_batch(&batch, &masking, grant.record.mask_key.as_bytes())?;
-                        encode(format, &masked).map(|bytes| (bytes, masked.num_rows() as u64))
+                        encoder.batch(&masked).map(|bytes| (bytes, masked.num_rows() as u64))
                     }
                     .await;
                     match chunk {
@@ -433,6 +449,13 @@ impl Sharing {
                             break;
                         }
                     }
+                }
+            }
+            if outcome.is_ok() && delivered {
+                match encoder.finish() {
+                    Ok(tail) if tail.is_empty() => {}
+                    Ok(tail) => delivered = sender.send(Ok(tail)).await.is_ok(),
+                    Err(error) => outcome = Err(error),
                 }
             }
             let served = Served { purpose: grant.terms.purpose.clone(), rows, items: items.clone() };
@@ -574,28 +597,63 @@ fn csv_header(items: &[String]) -> Vec<u8> {
     writer.into_inner().expect("writing to memory")
 }
 
-fn encode(format: ExportFormat, batch: &RecordBatch) -> Result<Vec<u8>> {
-    match format {
-        ExportFormat::Ndjson => {
-            let mut writer = govdata_lake::arrow::json::WriterBuilder::new()
-                .with_explicit_nulls(true)
-                .build::<_, govdata_lake::arrow::json::writer::LineDelimited>(Vec::new());
-            writer.write(batch).map_err(LakeError::from)?;
-            writer.finish().map_err(LakeError::from)?;
-            Ok(writer.into_inner())
+/// Turns masked batches into one export format's bytes. CSV and NDJSON
+/// encode each batch alone; Parquet keeps one writer for the whole export.
+enum Encoder {
+    Csv(Vec<String>),
+    Ndjson,
+    Parquet { writer: Box<ArrowWriter<SharedBuffer>>, written: SharedBuffer },
+}
+
+impl Encoder {
+    fn new(format: ExportFormat, items: &[String], schema: SchemaRef) -> Result<Encoder> {
+        Ok(match format {
+            ExportFormat::Csv => Encoder::Csv(items.to_vec()),
+            ExportFormat::Ndjson => Encoder::Ndjson,
+            ExportFormat::Parquet => {
+                let written = SharedBuffer::default();
+                let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+                let writer =
+                    ArrowWriter::try_new(written.clone(), schema, Some(properties)).map_err(parquet_error)?;
+                Encoder::Parquet { writer: Box::new(writer), written }
+            }
+        })
+    }
+
+    /// What comes before the first row: the CSV header.
+    fn head(&self) -> Vec<u8> {
+        match self {
+            Encoder::Csv(items) => csv_header(items),
+            Encoder::Ndjson | Encoder::Parquet { .. } => Vec::new(),
         }
-        ExportFormat::Csv => {
-            let options = FormatOptions::default();
-            let formatters = batch
-                .columns()
-                .iter()
-                .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(LakeError::from)?;
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            for row in 0..batch.num_rows() {
-                let record: Vec<String> =
-                    batch
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
+        match self {
+            Encoder::Ndjson => {
+                let mut writer = govdata_lake::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build::<_, govdata_lake::arrow::json::writer::LineDelimited>(Vec::new());
+                writer.write(batch).map_err(LakeError::from)?;
+                writer.finish().map_err(LakeError::from)?;
+                Ok(writer.into_inner())
+            }
+            Encoder::Parquet { writer, written } => {
+                writer.write(batch).map_err(parquet_error)?;
+                writer.flush().map_err(parquet_error)?;
+                Ok(written.take())
+            }
+            Encoder::Csv(_) => {
+                let options = FormatOptions::default();
+                let formatters = batch
+                    .columns()
+                    .iter()
+                    .map(|column| ArrayFormatter::try_new(column.as_ref(), &options))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(LakeError::from)?;
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                for row in 0..batch.num_rows() {
+                    let record: Vec<String> = batch
                         .columns()
                         .iter()
                         .zip(&formatters)
@@ -607,10 +665,47 @@ fn encode(format: ExportFormat, batch: &RecordBatch) -> Result<Vec<u8>> {
                             }
                         })
                         .collect();
-                writer.write_record(&record).map_err(|e| LakeError::Io(std::io::Error::other(e)))?;
+                    writer.write_record(&record).map_err(|e| LakeError::Io(std::io::Error::other(e)))?;
+                }
+                writer.into_inner().map_err(|e| LakeError::Io(std::io::Error::other(e.to_string())).into())
             }
-            writer.into_inner().map_err(|e| LakeError::Io(std::io::Error::other(e.to_string())).into())
         }
+    }
+
+    /// What comes after the last row: the Parquet footer.
+    fn finish(self) -> Result<Vec<u8>> {
+        match self {
+            Encoder::Parquet { writer, written } => {
+                writer.close().map_err(parquet_error)?;
+                Ok(written.take())
+            }
+            Encoder::Csv(_) | Encoder::Ndjson => Ok(Vec::new()),
+        }
+    }
+}
+
+fn parquet_error(error: govdata_lake::parquet::errors::ParquetError) -> SharingError {
+    LakeError::Io(std::io::Error::other(error.to_string())).into()
+}
+
+/// The bytes the Parquet writer has produced so far, taken as they are sent.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().expect("export buffer lock is never poisoned"))
+    }
+}
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("export buffer lock is never poisoned").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

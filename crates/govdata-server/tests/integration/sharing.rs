@@ -435,6 +435,27 @@ async fn applications_grants_and_the_gateway(backend: Backend) {
     assert!(rows
         .iter()
         .all(|r| r.as_object().unwrap().len() == 1 && r["姓名"].as_str().unwrap().ends_with('*')));
+    let response = app
+        .send(reqwest::Method::GET, &format!("{}?format=parquet", gateway_path(&grant_id, "export")), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/vnd.apache.parquet");
+    let file = response.bytes().await.unwrap();
+    let reader = govdata_lake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<_> = reader.map(Result::unwrap).collect();
+    let columns: Vec<String> = batches[0].schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(columns, ["公民身份号码", "姓名", "出生日期", "户籍地区划"]);
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 6);
+    let ids = govdata_lake::arrow::compute::cast(
+        batches[0].column(0),
+        &govdata_lake::arrow::datatypes::DataType::Utf8,
+    )
+    .unwrap();
+    let ids = ids.as_any().downcast_ref::<govdata_lake::arrow::array::StringArray>().unwrap();
+    assert!(ids.iter().all(|id| id.unwrap().contains("********")), "masked in Parquet too: {ids:?}");
 
     // Another department's key, or another department's user, gets nothing.
     let stranger = consumer_key(&node, &other_consumer).await;
@@ -455,7 +476,7 @@ async fn applications_grants_and_the_gateway(backend: Backend) {
     let audited = gateway_entries(&node).await;
     let served = audited.iter().filter(|e| e["payload"]["outcome"] == "served").count();
     let refused = audited.iter().filter(|e| e["payload"]["outcome"] == "refused").count();
-    assert_eq!((served, refused), (7, 4), "{audited:#?}");
+    assert_eq!((served, refused), (8, 4), "{audited:#?}");
     assert!(audited.iter().all(|e| e["actor"].as_str().unwrap().starts_with("key:")));
     let lookup = audited.iter().find(|e| e["kind"] == "gateway.lookup").unwrap();
     assert_eq!(lookup["payload"]["purpose"], "养老保险待遇资格认证");
