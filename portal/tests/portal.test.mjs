@@ -134,6 +134,9 @@ describe("portal", () => {
       return main.innerHTML;
     });
     assert.ok(!shown.includes(id) && !shown.includes(name), "the raw values are nowhere in the page but the typed key");
+    // The lookup is counted in the grant's usage once the page reads it again.
+    await page.reload();
+    await page.locator("li[data-grant] .usage").first().filter({ hasText: /调用 [1-9]/ }).waitFor();
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();
   });

@@ -132,6 +132,12 @@ export const coreMessages = {
   "apps.proposed": ["提供部门拟定的授权条件", "Terms proposed by the provider"],
   "grants.title": ["我的数据授权", "My grants"],
   "grants.expires": ["到期时间", "Expires"],
+  "grants.quota": ["每日上限 {quota} 次", "{quota} calls a day"],
+  "grants.rate": ["每秒上限 {rate} 次", "{rate} calls a second"],
+  "grants.usage": [
+    "近30日：调用 {calls} 次，拒绝 {refused} 次，返回 {rows} 行，平均响应 {latency} 毫秒",
+    "Last 30 days: {calls} calls, {refused} refused, {rows} rows, {latency} ms on average",
+  ],
   "grants.lookup": ["按主键查询", "Look up by key"],
   "grants.keys": ["主键（身份证号或统一社会信用代码），每行一个", "Keys (ID numbers or USCCs), one per line"],
   "grants.query": ["查询", "Look up"],

@@ -9,11 +9,36 @@ import { useT } from "../i18n";
 import { useDepartmentName, useSession } from "../session";
 import type { Grant, LookupResult } from "../types";
 
+interface GrantUsage {
+  grant_id: string;
+  calls: number;
+  refused: number;
+  rows_returned: number;
+  mean_latency_us: number;
+}
+
+/** Calls, refusals and rows over the last 30 days, from the gateway's usage statistics. */
+function GrantUsageLine({ usage }: { usage?: GrantUsage }) {
+  const { t } = useT();
+  return (
+    <p className="meta usage">
+      {t("grants.usage", {
+        calls: (usage?.calls ?? 0).toLocaleString(),
+        refused: (usage?.refused ?? 0).toLocaleString(),
+        rows: (usage?.rows_returned ?? 0).toLocaleString(),
+        latency: usage ? (usage.mean_latency_us / 1000).toFixed(1) : "—",
+      })}
+    </p>
+  );
+}
+
 export function Grants() {
   const { t, label } = useT();
   const { me } = useSession();
   const department = useDepartmentName();
   const grants = useLoad(() => get<Grant[]>("/sharing/grants", { side: "consumer" }), [me?.actor]);
+  const usage = useLoad(() => get<GrantUsage[]>("/sharing/usage", { side: "consumer", days: 30 }), [me?.actor]);
+  const usageOf = (id: string) => usage.data?.find((grant) => grant.grant_id === id);
   return (
     <section>
       <h1>{t("grants.title")}</h1>
@@ -31,7 +56,10 @@ export function Grants() {
                     {t("grants.expires")} {new Date(grant.expires_at).toLocaleDateString("zh-CN")}
                   </span>
                   <span>{grant.terms.delivery.map(label).join("、")}</span>
+                  {grant.terms.daily_quota ? <span>{t("grants.quota", { quota: grant.terms.daily_quota.toLocaleString() })}</span> : null}
+                  {grant.terms.rate_per_second ? <span>{t("grants.rate", { rate: grant.terms.rate_per_second })}</span> : null}
                 </p>
+                <GrantUsageLine usage={usageOf(grant.id)} />
                 <table>
                   <thead>
                     <tr>
