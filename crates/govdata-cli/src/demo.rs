@@ -232,7 +232,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
                     args.data_dir.display()
                 );
             }
-            credentials.nodes.push(seed_node(args, plan, &config, &store).await?);
+            credentials.nodes.push(seed_node(args, plan, &config, &store, &identity).await?);
         }
         nodes.push((config, store, identity));
     }
@@ -293,6 +293,7 @@ async fn seed_node(
     plan: &NodePlan,
     config: &Config,
     store: &Store,
+    identity: &govdata_server::identity::NodeIdentity,
 ) -> anyhow::Result<NodeCredentials> {
     let actor = "demo:seed";
     let node_seed = args.seed ^ u64::from_le_bytes(*b"govdata\0").wrapping_mul(plan.region.parse::<u64>()?);
@@ -395,11 +396,9 @@ async fn seed_node(
             system_id: system.clone(),
         })
         .collect();
-    let catalog_service = govdata_catalog::Catalog::new(
-        store.clone(),
-        govdata_model::calendar::WorkingCalendar::china(),
-        config.catalog.registration_days,
-    );
+    // Seeded through the search projection, so the node serves an index in
+    // step with its store from the first request.
+    let catalog_service = govdata_server::state::catalog_service(store, config, identity)?;
     let entries = match plan.level {
         Level::National => args.catalog_entries,
         _ => args.catalog_entries / 4,

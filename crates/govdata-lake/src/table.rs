@@ -13,7 +13,7 @@ use deltalake::datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConte
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::protocol::SaveMode;
-use deltalake::{DeltaTable, DeltaTableError};
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -115,9 +115,22 @@ impl LakeTable {
         &self.path
     }
 
+    /// The table as last committed, or an unloaded handle while no job has
+    /// committed one. (Loading a table that has no log yet is an error that
+    /// delta-rs logs, though here it only means "not written yet".)
+    async fn open(&self) -> Result<DeltaTable, LakeError> {
+        let has_log =
+            std::fs::read_dir(self.path.join("_delta_log")).is_ok_and(|mut entries| entries.next().is_some());
+        Ok(if has_log {
+            DeltaTable::try_from_url(self.url.clone()).await?
+        } else {
+            DeltaTableBuilder::from_url(self.url.clone())?.build()?
+        })
+    }
+
     /// The table at `as_of`; `None` while no job has written it yet.
     pub async fn load(&self, as_of: AsOf) -> Result<Option<DeltaTable>, LakeError> {
-        let mut table = DeltaTable::try_from_url(self.url.clone()).await?;
+        let mut table = self.open().await?;
         if table.version().is_none() {
             return Ok(None);
         }
@@ -172,7 +185,7 @@ impl LakeTable {
         mode: &WriteMode,
         job_id: &str,
     ) -> Result<u64, LakeError> {
-        let table = DeltaTable::try_from_url(self.url.clone()).await?;
+        let table = self.open().await?;
         let commit = CommitProperties::default()
             .with_metadata([(JOB_METADATA_KEY.to_owned(), serde_json::Value::from(job_id))]);
         let state = Arc::new(ctx.state());

@@ -85,15 +85,10 @@ async fn reconcile_search(state: AppState) {
             Ok(report) if report.is_clean() => {
                 tracing::debug!(documents = report.expected, "search index in step")
             }
+            // The index logs what it repaired (a warning, with the first codes).
             Ok(report) => {
                 let repaired = report.missing.len() + report.stale.len() + report.extra.len();
                 metrics::counter!("govdata_search_drift_repaired_total").increment(repaired as u64);
-                tracing::warn!(
-                    missing = report.missing.len(),
-                    stale = report.stale.len(),
-                    extra = report.extra.len(),
-                    "search index drifted from the store; repaired"
-                );
             }
             Err(error) => tracing::error!(%error, "search reconciliation failed"),
         }

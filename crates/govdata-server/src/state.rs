@@ -26,19 +26,25 @@ pub struct Shared {
     pub node: NodeIdentity,
 }
 
+/// The catalog service with the node's search projection
+/// (`<data_dir>/search`), which only one process may hold open at a time.
+pub fn catalog_service(store: &Store, config: &Config, node: &NodeIdentity) -> anyhow::Result<Catalog> {
+    let index = Arc::new(SearchIndex::open(&config.data_dir.join("search"))?);
+    let label = NodeLabel {
+        id: node.info.id.clone(),
+        name: node.info.name.clone(),
+        region: node.info.region.clone(),
+    };
+    Ok(Catalog::new(store.clone(), WorkingCalendar::china(), config.catalog.registration_days)
+        .with_search(index, label))
+}
+
 impl AppState {
     /// Opens the node's search index (`<data_dir>/search`; one serving
     /// process per directory), its lake (`<data_dir>/lake`) and the services
     /// over the store.
     pub fn new(store: Store, config: Config, node: NodeIdentity) -> anyhow::Result<Self> {
-        let index = Arc::new(SearchIndex::open(&config.data_dir.join("search"))?);
-        let label = NodeLabel {
-            id: node.info.id.clone(),
-            name: node.info.name.clone(),
-            region: node.info.region.clone(),
-        };
-        let catalog = Catalog::new(store.clone(), WorkingCalendar::china(), config.catalog.registration_days)
-            .with_search(index, label);
+        let catalog = catalog_service(&store, &config, &node)?;
         let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")));
         let sharing =
             Sharing::new(store.clone(), resources.clone(), WorkingCalendar::china(), config.sharing.clone());
