@@ -32,7 +32,7 @@ export function App() {
         <Switch>
           <Route path="/" component={Home} />
           <Route path="/catalog" component={Search} />
-          <Route path="/catalog/:code">{(params) => <EntryPage code={decodeURIComponent(params.code)} />}</Route>
+          <Route path="/catalog/:code">{(params) => <EntryPage code={decoded(params.code)} />}</Route>
           <Route path="/login" component={Login} />
           <Route path="/cart">{() => <Guard role="consumer"><Cart /></Guard>}</Route>
           <Route path="/applications">{() => <Guard><Applications side="consumer" /></Guard>}</Route>
@@ -44,8 +44,8 @@ export function App() {
           <Route path="/credentials">{() => <Guard roles={["provider", "consumer", "analyst"]}><Credentials /></Guard>}</Route>
           <Route path="/provide">{() => <Guard role="provider"><Provider /></Guard>}</Route>
           <Route path="/provide/new">{() => <Guard role="provider"><ProviderEntryForm /></Guard>}</Route>
-          <Route path="/provide/edit/:code">{(params) => <Guard role="provider"><ProviderEntryForm key={params.code} code={decodeURIComponent(params.code)} /></Guard>}</Route>
-          <Route path="/provide/resources/:code">{(params) => <Guard role="provider"><ProviderResources code={decodeURIComponent(params.code)} /></Guard>}</Route>
+          <Route path="/provide/edit/:code">{(params) => <Guard role="provider"><ProviderEntryForm key={params.code} code={decoded(params.code)} /></Guard>}</Route>
+          <Route path="/provide/resources/:code">{(params) => <Guard role="provider"><ProviderResources code={decoded(params.code)} /></Guard>}</Route>
           <Route path="/provide/import">{() => <Guard role="provider"><ProviderImport /></Guard>}</Route>
           <Route path="/audit">{() => <Guard roles={["auditor", "authority"]}><Audit /></Guard>}</Route>
           <Route>
@@ -55,6 +55,15 @@ export function App() {
       </main>
     </>
   );
+}
+
+/** A path segment as written in the address; a malformed escape is kept as typed (and found by nobody). */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** Pages that need a login (and optionally one of some roles) send others to log in. */
@@ -82,7 +91,7 @@ function Header() {
   return (
     <header className="top">
       <a className="skip" href="#main">
-        {language === "zh" ? "跳到正文" : "Skip to content"}
+        {t("nav.skip")}
       </a>
       <div className="brand">
         <strong>{t("app.title")}</strong>

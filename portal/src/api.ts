@@ -42,6 +42,9 @@ export function withQuery(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path;
 }
 
+/** Dispatched on `window` whenever the node answers 401. */
+export const SESSION_ENDED = "govdata:session-ended";
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -56,6 +59,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const text = await response.text();
   const parsed = text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined;
   if (!response.ok) {
+    if (response.status === 401) window.dispatchEvent(new Event(SESSION_ENDED));
     const error = parsed ?? {};
     throw new ApiError(response.status, {
       code: error.code ?? String(response.status),

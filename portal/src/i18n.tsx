@@ -54,7 +54,10 @@ export function useT() {
     [index],
   );
   const label = useCallback((value: string) => labels[value]?.[index] ?? value, [index]);
-  return { t, label, language };
+  const locale = language === "zh" ? "zh-CN" : "en";
+  const time = useCallback((at: string) => new Date(at).toLocaleString(locale, { hour12: false }), [locale]);
+  const date = useCallback((at: string) => new Date(at).toLocaleDateString(locale), [locale]);
+  return { t, label, language, time, date };
 }
 
 export function gradeLabel(grade: { level: string; sublevel?: number } | null | undefined, language: Language) {

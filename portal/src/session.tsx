@@ -2,7 +2,7 @@
 // lives in the browser until the application is submitted.
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { ApiError, get, post } from "./api";
+import { ApiError, SESSION_ENDED, get, post } from "./api";
 import type { Department, Me, NodeInfo, Role } from "./types";
 
 export interface CartEntry {
@@ -21,19 +21,35 @@ interface Session {
   has: (role: Role) => boolean;
   login: (username: string, password: string) => Promise<void>;
   logout: () => Promise<void>;
+  refreshDepartments: () => Promise<void>;
   cart: CartEntry[];
   setCart: (cart: CartEntry[]) => void;
 }
 
 const Context = createContext<Session | null>(null);
-const CART_KEY = "govdata.cart";
+/** Each account's cart is its own: kept per actor, so the next person at the browser never sees it. */
+const cartKey = (actor: string) => `govdata.cart.${actor}`;
+
+function storedCart(actor: string | undefined): CartEntry[] {
+  if (!actor) return [];
+  try {
+    const parsed: unknown = JSON.parse(localStorage.getItem(cartKey(actor)) ?? "[]");
+    return Array.isArray(parsed)
+      ? parsed.filter((entry): entry is CartEntry =>
+          typeof entry?.code === "string" && Array.isArray(entry?.items) && Array.isArray(entry?.chosen) && Array.isArray(entry?.shareModes),
+        )
+      : [];
+  } catch {
+    return [];
+  }
+}
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);
   const [node, setNode] = useState<NodeInfo | null>(null);
   const [departments, setDepartments] = useState(new Map<string, Department>());
   const [ready, setReady] = useState(false);
-  const [cart, setCartState] = useState<CartEntry[]>(() => JSON.parse(localStorage.getItem(CART_KEY) ?? "[]"));
+  const [cart, setCartState] = useState<CartEntry[]>([]);
 
   const refresh = useCallback(async () => {
     try {
@@ -52,7 +68,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     get<NodeInfo>("/node").then(setNode);
     void refresh();
+    // Any request answered 401 means the session is over (expired, ended or disabled).
+    const ended = () => setMe(null);
+    window.addEventListener(SESSION_ENDED, ended);
+    return () => window.removeEventListener(SESSION_ENDED, ended);
   }, [refresh]);
+
+  useEffect(() => setCartState(storedCart(me?.actor)), [me?.actor]);
 
   const value = useMemo<Session>(
     () => ({
@@ -66,12 +88,19 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         await refresh();
       },
       logout: async () => {
-        await post("/auth/logout");
-        setMe(null);
+        try {
+          await post("/auth/logout");
+        } finally {
+          setMe(null);
+        }
+      },
+      refreshDepartments: async () => {
+        const list = await get<Department[]>("/departments");
+        setDepartments(new Map(list.map((department) => [department.id, department])));
       },
       cart,
       setCart: (next) => {
-        localStorage.setItem(CART_KEY, JSON.stringify(next));
+        if (me) localStorage.setItem(cartKey(me.actor), JSON.stringify(next));
         setCartState(next);
       },
     }),

@@ -103,6 +103,9 @@ describe("portal", () => {
     await row.waitFor();
     await row.getByRole("button", { name: "详情" }).click();
     await page.getByText("医保参保人员身份核验").waitFor();
+    // Enter in the comment decides nothing: approving is an explicit click.
+    await page.getByLabel("审批意见").fill("同意，限医保身份核验使用");
+    await page.getByLabel("审批意见").press("Enter");
     await page.getByLabel("出生日期").selectOption("year");
     await shot(page, "approval");
     await page.getByRole("button", { name: "同意", exact: true }).click();

@@ -32,7 +32,8 @@ export function Admin() {
     { id: "node", label: t("admin.node"), show: true },
     { id: "departments", label: t("admin.departments"), show: has("admin") || has("auditor") || has("security_admin") },
     { id: "users", label: t("admin.users"), show: has("admin") || has("security_admin") || has("auditor") },
-    { id: "keys", label: t("admin.keys"), show: true },
+    // The administrator holds no department role, so keys are not theirs to see.
+    { id: "keys", label: t("admin.keys"), show: !has("admin") },
   ].filter((tab) => tab.show);
   const [tab, setTab] = useState(tabs[0].id);
   return (
@@ -96,7 +97,7 @@ function useSubmit<T>(send: () => Promise<T>, onDone: (result: T) => void) {
 
 function Departments() {
   const { t } = useT();
-  const { has } = useSession();
+  const { has, refreshDepartments } = useSession();
   const list = useLoad(() => get<Department[]>("/departments"), []);
   const [form, setForm] = useState({ name: "", uscc: "", region: "" });
   const create = useSubmit(
@@ -104,6 +105,7 @@ function Departments() {
     () => {
       setForm({ name: "", uscc: "", region: "" });
       list.reload();
+      void refreshDepartments();
     },
   );
   return (
@@ -355,7 +357,7 @@ function ApiKeys() {
                   <td>
                     {key.revoked_at ? (
                       <span className="tag warn">{t("admin.revoked")}</span>
-                    ) : (
+                    ) : has("auditor") ? null : (
                       <button type="button" className="link" onClick={() => revoke(key)}>
                         {t("admin.revoke")}
                       </button>

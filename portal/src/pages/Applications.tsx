@@ -93,7 +93,7 @@ function ApplicationRow(props: {
   onChanged: (message: string) => void;
   statusLabel: string;
 }) {
-  const { t } = useT();
+  const { t, time } = useT();
   const { application } = props;
   return (
     <>
@@ -106,8 +106,8 @@ function ApplicationRow(props: {
           <span className="tag">{props.statusLabel}</span>
           {application.overdue ? <span className="tag warn">{t("common.overdue")}</span> : null}
         </td>
-        <td>{["submitted", "awaiting_authority"].includes(application.status) ? localTime(application.due_at) : "—"}</td>
-        <td>{localTime(application.created_at)}</td>
+        <td>{["submitted", "awaiting_authority"].includes(application.status) ? time(application.due_at) : "—"}</td>
+        <td>{time(application.created_at)}</td>
         <td>
           <button type="button" className="link" aria-expanded={props.open} onClick={props.onToggle}>
             {t("common.details")}
@@ -125,13 +125,16 @@ function ApplicationRow(props: {
   );
 }
 
-const localTime = (at: string) => new Date(at).toLocaleString("zh-CN", { hour12: false });
-
 function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (message: string) => void }) {
-  const { t, label } = useT();
-  const decided = (changed: Application) => onChanged(`${t("apps.decided")} ${label(changed.status)}`);
+  const { t, label, time } = useT();
   const { me, has } = useSession();
   const detail = useLoad(() => get<Application>(`/sharing/applications/${id}`), [id]);
+  const [objected, setObjected] = useState(false);
+  const changed = (message: string) => {
+    detail.reload();
+    onChanged(message);
+  };
+  const decided = (application: Application) => changed(`${t("apps.decided")} ${label(application.status)}`);
   return (
     <Async loaded={detail}>
       {(application) => {
@@ -179,7 +182,7 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (message:
             <ol className="timeline">
               {application.steps?.map((step) => (
                 <li key={step.seq}>
-                  <time>{localTime(step.at)}</time> {label(step.action)} · {step.actor}
+                  <time>{time(step.at)}</time> {label(step.action)} · {step.actor}
                   {step.comment ? `：${step.comment}` : ""}
                   {step.legal_basis && step.action === "reject" ? `（${step.legal_basis}）` : ""}
                 </li>
@@ -187,8 +190,14 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (message:
             </ol>
             {mayDecide ? <DecisionForm application={application} onDone={decided} /> : null}
             {open && mine && has("consumer") ? <WithdrawForm id={application.id} onDone={decided} /> : null}
-            {application.status === "rejected" && mine && has("consumer") ? (
-              <RaiseObjection target={{ application_id: application.id }} onDone={() => onChanged(t("objections.raised"))} />
+            {application.status === "rejected" && mine && has("consumer") && !objected ? (
+              <RaiseObjection
+                target={{ application_id: application.id }}
+                onDone={() => {
+                  setObjected(true);
+                  changed(t("objections.raised"));
+                }}
+              />
             ) : null}
           </div>
         );
@@ -205,8 +214,7 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
   const { error, busy, run } = useAction();
   const items = application.proposed_terms?.items ?? application.request.items;
 
-  const decide = (decision: "approve" | "reject", event?: FormEvent) => {
-    event?.preventDefault();
+  const decide = (decision: "approve" | "reject") => {
     void run(
       () =>
         post<Application>(`/sharing/applications/${application.id}/decision`, {
@@ -220,7 +228,8 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
   };
 
   return (
-    <form className="decision" onSubmit={(event) => decide("approve", event)}>
+    // Enter in a text field decides nothing: approving and rejecting are explicit clicks.
+    <form className="decision" onSubmit={(event) => event.preventDefault()}>
       <fieldset>
         <legend>{t("apps.masking")}</legend>
         {items.map((item) => (
@@ -261,7 +270,7 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
       <FieldMessage error={error} field="legal_basis" />
       <FormError error={error} fields={["masking", "legal_basis"]} />
       <div className="actions">
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="button" className="primary" disabled={busy} onClick={() => decide("approve")}>
           {t("apps.approve")}
         </button>
         <button type="button" className="danger" disabled={busy} onClick={() => decide("reject")}>

@@ -33,7 +33,7 @@ interface EntryPage {
 const PAGE = 50;
 
 export function Audit() {
-  const { t } = useT();
+  const { t, time } = useT();
   const keys = useLoad(() => get<LedgerKeys>("/ledger/key"), []);
   const checkpoint = useLoad(() => fetch("/api/v1/ledger/checkpoint").then((r) => r.text()), []);
   const [filters, setFilters] = useState({ actor: "", kind: "", subject: "" });
@@ -94,7 +94,7 @@ export function Audit() {
                 {(filtered ? page.entries : [...page.entries].reverse()).map((entry) => (
                   <tr key={entry.index} data-index={entry.index}>
                     <td>{entry.index}</td>
-                    <td>{new Date(entry.entry.at).toLocaleString("zh-CN", { hour12: false })}</td>
+                    <td>{time(entry.entry.at)}</td>
                     <td>{entry.entry.actor}</td>
                     <td>
                       <code>{entry.entry.kind}</code>
@@ -107,8 +107,9 @@ export function Audit() {
                 ))}
               </tbody>
             </table>
-            <nav className="pager" aria-label="pagination">
-              <button type="button" disabled={page.from === 0} onClick={() => setFrom(Math.max(0, page.from - PAGE))}>
+            <nav className="pager" aria-label={t("common.pagination")}>
+              {/* Filtered pages follow `next` forward only: 50 indices back is not 50 matches back. */}
+              <button type="button" disabled={filtered || page.from === 0} onClick={() => setFrom(Math.max(0, page.from - PAGE))}>
                 {t("audit.earlier")}
               </button>
               <button type="button" disabled={page.next === null} onClick={() => setFrom(page.next ?? undefined)}>

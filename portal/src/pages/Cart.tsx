@@ -30,7 +30,7 @@ export function Cart() {
   const [duration, setDuration] = useState("365");
   const [quota, setQuota] = useState("");
   const [rate, setRate] = useState("");
-  const [delivery, setDelivery] = useState<string[]>(["lookup"]);
+  const [delivery, setDelivery] = useState<string[]>([]);
   const [filters, setFilters] = useState<Record<string, { item: string; prefixes: string }>>({});
   const [submitted, setSubmitted] = useState<Application[]>();
   const { error, busy, run } = useAction();
@@ -52,6 +52,9 @@ export function Cart() {
     );
 
   const available = DELIVERY.filter((mode) => cart.every((entry) => offered(entry).includes(mode)));
+  // Only modes every entry offers can be asked for; with none chosen, the first of them.
+  const chosenModes = delivery.filter((mode) => available.includes(mode));
+  const sentModes = chosenModes.length ? chosenModes : available.slice(0, 1);
   const update = (code: string, change: Partial<CartEntry>) =>
     setCart(cart.map((entry) => (entry.code === code ? { ...entry, ...change } : entry)));
 
@@ -72,7 +75,7 @@ export function Cart() {
           purpose: purpose.trim(),
           legal_basis: legalBasis.trim(),
           duration_days: Number(duration),
-          delivery,
+          delivery: sentModes,
           ...(quota.trim() ? { daily_quota: Number(quota) } : {}),
           ...(rate.trim() ? { rate_per_second: Number(rate) } : {}),
         }),
@@ -87,6 +90,7 @@ export function Cart() {
     <section>
       <h1>{t("cart.title")}</h1>
       <form onSubmit={submit} className="application-form" noValidate>
+        <FieldMessage error={error} field="entries" />
         {cart.map((entry, index) => (
           <fieldset key={entry.code} className="cart-entry">
             <legend>
@@ -170,8 +174,8 @@ export function Cart() {
             <label key={mode} className="check">
               <input
                 type="checkbox"
-                checked={delivery.includes(mode)}
-                onChange={(e) => setDelivery(e.target.checked ? [...delivery, mode] : delivery.filter((m) => m !== mode))}
+                checked={sentModes.includes(mode)}
+                onChange={(e) => setDelivery(e.target.checked ? [...sentModes, mode] : sentModes.filter((m) => m !== mode))}
               />
               {label(mode)}
             </label>

@@ -158,7 +158,7 @@ function NewDemand({ onDone }: { onDone: () => void }) {
 }
 
 function DemandCard({ demand, onDone }: { demand: Demand; onDone: () => void }) {
-  const { t, label } = useT();
+  const { t, label, date } = useT();
   const { has, me } = useSession();
   const department = useDepartmentName();
   const mayAnswer = demand.status === "open" && has("provider") && demand.provider_department_id === me?.department_id;
@@ -170,7 +170,7 @@ function DemandCard({ demand, onDone }: { demand: Demand; onDone: () => void }) 
         <span>
           {department(demand.consumer_department_id)} → {department(demand.provider_department_id)}
         </span>
-        <span>{new Date(demand.created_at).toLocaleDateString("zh-CN")}</span>
+        <span>{date(demand.created_at)}</span>
       </p>
       <p>{demand.request.description}</p>
       <dl className="attributes">
@@ -260,7 +260,7 @@ function DemandAnswer({ demand, onDone }: { demand: Demand; onDone: () => void }
 }
 
 function ObjectionCard({ objection, onDone }: { objection: Objection; onDone: () => void }) {
-  const { t, label } = useT();
+  const { t, label, date } = useT();
   const { has, me } = useSession();
   const department = useDepartmentName();
   const open = objection.status === "open";
@@ -274,7 +274,7 @@ function ObjectionCard({ objection, onDone }: { objection: Objection; onDone: ()
         <span>
           {department(objection.consumer_department_id)} → {department(objection.provider_department_id)}
         </span>
-        <span>{new Date(objection.created_at).toLocaleDateString("zh-CN")}</span>
+        <span>{date(objection.created_at)}</span>
       </p>
       <p>{objection.statement}</p>
       {objection.provider_response ? (

@@ -5,18 +5,19 @@ import { useState } from "react";
 import { Link } from "wouter";
 import { codePath, get } from "../api";
 import { Async, useLoad } from "../components/Async";
-import { gradeLabel, useT } from "../i18n";
+import { gradeLabel, useT, type MessageKey } from "../i18n";
 import { useSession } from "../session";
 import type { EntryDiff, EntryView } from "../types";
 
 export function EntryPage({ code }: { code: string }) {
-  const { me } = useSession();
+  const { me, ready } = useSession();
   const { t } = useT();
   const [version, setVersion] = useState<number>();
   const view = useLoad(
     () => get<EntryView>(`/catalog/entries/${codePath(code)}`, { version }),
     [code, version, me?.actor],
   );
+  if (!ready) return <p className="loading">{t("common.loading")}</p>;
   if (!me)
     return (
       <section className="panel">
@@ -58,7 +59,7 @@ function EntryDetail({ view, onVersion }: { view: EntryView; onVersion: (version
         <dd>{meta.keywords.join("、") || "—"}</dd>
         <dt>{t("entry.format")}</dt>
         <dd>
-          {meta.format_class} / {meta.format_type}
+          {t(`format.${meta.format_class}` as MessageKey)} / {meta.format_type}
         </dd>
         <dt>{t("entry.shareType")}</dt>
         <dd>{label(meta.share_type)}</dd>
@@ -102,7 +103,7 @@ function EntryDetail({ view, onVersion }: { view: EntryView; onVersion: (version
               <td>{item.type_code}</td>
               <td>{item.length ?? "—"}</td>
               <td>{gradeLabel(item.grade, language)}</td>
-              <td>{item.sensitivity ?? "—"}</td>
+              <td>{item.sensitivity ? t(`sensitivity.${item.sensitivity}` as MessageKey) : "—"}</td>
               <td>{label(item.share_type ?? meta.share_type)}</td>
             </tr>
           ))}
@@ -127,6 +128,7 @@ function CartButton({ view }: { view: EntryView }) {
   if (meta.share_type === "not_shared") return <p className="hint">{t("entry.notShared")}</p>;
   const shareable = meta.items.filter((item) => (item.share_type ?? meta.share_type) !== "not_shared").map((item) => item.name);
   if (cart.some((entry) => entry.code === view.entry.code)) return <p className="hint">{t("entry.inCart")}</p>;
+  if (cart.length >= 20) return <p className="hint">{t("entry.cartFull")}</p>;
   return (
     <button
       type="button"
@@ -160,8 +162,9 @@ function Versions({ view, onVersion }: { view: EntryView; onVersion: (version: n
       </ul>
       {numbers.length > 1 ? (
         <div className="compare">
+          <span>{t("entry.compare")}</span>
           <label>
-            {t("entry.compare")}
+            {t("entry.compareFrom")}
             <select value={from} onChange={(e) => setFrom(Number(e.target.value))}>
               {numbers.map((n) => (
                 <option key={n} value={n}>
@@ -171,13 +174,16 @@ function Versions({ view, onVersion }: { view: EntryView; onVersion: (version: n
             </select>
           </label>
           <span aria-hidden="true">→</span>
-          <select aria-label={t("entry.compare")} value={to} onChange={(e) => setTo(Number(e.target.value))}>
-            {numbers.map((n) => (
-              <option key={n} value={n}>
-                v{n}
-              </option>
-            ))}
-          </select>
+          <label>
+            {t("entry.compareTo")}
+            <select value={to} onChange={(e) => setTo(Number(e.target.value))}>
+              {numbers.map((n) => (
+                <option key={n} value={n}>
+                  v{n}
+                </option>
+              ))}
+            </select>
+          </label>
           {from !== to ? <Diff code={view.entry.code} from={from} to={to} /> : null}
         </div>
       ) : null}

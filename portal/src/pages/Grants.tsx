@@ -33,7 +33,7 @@ function GrantUsageLine({ usage }: { usage?: GrantUsage }) {
 }
 
 export function Grants() {
-  const { t, label } = useT();
+  const { t, label, date } = useT();
   const { me } = useSession();
   const department = useDepartmentName();
   const grants = useLoad(() => get<Grant[]>("/sharing/grants", { side: "consumer" }), [me?.actor]);
@@ -53,7 +53,7 @@ export function Grants() {
                 <p className="meta">
                   <span className="tag">{label(grant.state)}</span>
                   <span>
-                    {t("grants.expires")} {new Date(grant.expires_at).toLocaleDateString("zh-CN")}
+                    {t("grants.expires")} {date(grant.expires_at)}
                   </span>
                   <span>{grant.terms.delivery.map(label).join("、")}</span>
                   {grant.terms.daily_quota ? <span>{t("grants.quota", { quota: grant.terms.daily_quota.toLocaleString() })}</span> : null}

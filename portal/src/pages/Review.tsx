@@ -79,7 +79,7 @@ export function Review() {
 
 function ReviewForm({ entry, onDone }: { entry: CatalogEntry; onDone: (message: string) => void }) {
   const { t, label } = useT();
-  const checks = useLoad(() => post<{ findings: Finding[] }>("/catalog/check", entry.metadata), [entry.code, entry.version]);
+  const checks = useLoad(() => post<{ findings: Finding[] }>(`/catalog/check?code=${codePath(entry.code)}`, entry.metadata), [entry.code, entry.version]);
   const [comment, setComment] = useState("");
   const [reasons, setReasons] = useState([{ field: "summary", reason: "" }]);
   const { error, busy, run } = useAction();

@@ -2,7 +2,7 @@
 // (OR within a facet, AND across), highlights, relevance or recency, paging.
 // The whole state is in the address, so a search can be linked and reloaded.
 
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link, useLocation, useSearch } from "wouter";
 import { codePath, get } from "../api";
 import { Async, useLoad } from "../components/Async";
@@ -21,6 +21,8 @@ export function Search() {
   const page = Math.max(1, Number(params.get("page") ?? 1) || 1);
   const sort = params.get("sort") === "recent" ? "recent" : "relevance";
   const [text, setText] = useState(q);
+  // Back and forward change the address: the box shows the query of the results.
+  useEffect(() => setText(q), [q]);
 
   const go = (change: Record<string, string | null>) => {
     const next = new URLSearchParams(search);
@@ -145,7 +147,7 @@ export function Pager({ page, pages, onPage }: { page: number; pages: number; on
   const { t } = useT();
   if (pages <= 1) return null;
   return (
-    <nav className="pager" aria-label="pagination">
+    <nav className="pager" aria-label={t("common.pagination")}>
       <button type="button" disabled={page <= 1} onClick={() => onPage(page - 1)}>
         {t("common.previous")}
       </button>
