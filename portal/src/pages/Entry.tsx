@@ -163,27 +163,9 @@ function Versions({ view, onVersion }: { view: EntryView; onVersion: (version: n
       {numbers.length > 1 ? (
         <div className="compare">
           <span>{t("entry.compare")}</span>
-          <label>
-            {t("entry.compareFrom")}
-            <select value={from} onChange={(e) => setFrom(Number(e.target.value))}>
-              {numbers.map((n) => (
-                <option key={n} value={n}>
-                  v{n}
-                </option>
-              ))}
-            </select>
-          </label>
+          <VersionSelect label={t("entry.compareFrom")} versions={numbers} value={from} onChange={setFrom} />
           <span aria-hidden="true">→</span>
-          <label>
-            {t("entry.compareTo")}
-            <select value={to} onChange={(e) => setTo(Number(e.target.value))}>
-              {numbers.map((n) => (
-                <option key={n} value={n}>
-                  v{n}
-                </option>
-              ))}
-            </select>
-          </label>
+          <VersionSelect label={t("entry.compareTo")} versions={numbers} value={to} onChange={setTo} />
           {from !== to ? <Diff code={view.entry.code} from={from} to={to} /> : null}
         </div>
       ) : null}
@@ -202,6 +184,21 @@ function Versions({ view, onVersion }: { view: EntryView; onVersion: (version: n
         ))}
       </ol>
     </section>
+  );
+}
+
+function VersionSelect(props: { label: string; versions: number[]; value: number; onChange: (version: number) => void }) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.value} onChange={(e) => props.onChange(Number(e.target.value))}>
+        {props.versions.map((n) => (
+          <option key={n} value={n}>
+            v{n}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
