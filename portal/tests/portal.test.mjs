@@ -144,6 +144,33 @@ describe("portal", () => {
     await page.context().close();
   });
 
+  test("the provider revokes the grant at once; the consumer can no longer look up", async () => {
+    const page = await pageAs(PROVIDER);
+    await page.getByRole("link", { name: "我的授权" }).click();
+    const grant = page.locator("li[data-grant]", { hasText: "国家卫生健康委员会" }).first();
+    await grant.getByRole("button", { name: "撤销授权" }).click();
+    await grant.locator('.field-error[data-field="reason"]').waitFor();
+    await grant.getByLabel("撤销理由").fill("申请部门超范围使用，暂停共享");
+    await grant.getByRole("button", { name: "撤销授权" }).click();
+    await page.locator("li[data-grant]", { hasText: "国家卫生健康委员会" }).first().locator(".tag", { hasText: "已撤销" }).waitFor();
+    await shot(page, "grants-provider");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+
+    const consumer = await pageAs(CONSUMER);
+    await consumer.getByRole("link", { name: "我的授权" }).click();
+    const held = consumer.locator("li[data-grant]").first();
+    await held.locator(".tag", { hasText: "已撤销" }).waitFor();
+    await held.getByText("申请部门超范围使用，暂停共享").waitFor();
+    assert.equal(await held.getByRole("button", { name: "查询" }).count(), 0, "no lookup through a revoked grant");
+    const refused = await consumer.request.post(`/api/v1/gateway/grants/${await held.getAttribute("data-grant")}/lookup`, {
+      data: { keys: [person().id] },
+      headers: { "x-csrf-token": (await consumer.context().cookies()).find((c) => c.name === "govdata_csrf").value },
+    });
+    assert.equal(refused.status(), 403, "the gateway refuses a revoked grant");
+    await consumer.context().close();
+  });
+
   test("the authority returns a submitted catalog entry with a reason per field", async () => {
     const page = await pageAs("authority");
     // The authority's dashboard adds every department's sharing report.
@@ -246,7 +273,7 @@ describe("portal", () => {
   test("the administrator creates an account; a weak password is refused at its field", async () => {
     const page = await pageAs("admin");
     await page.getByRole("link", { name: "系统管理" }).click();
-    await page.getByRole("tab", { name: "用户与角色" }).click();
+    await page.getByRole("button", { name: "用户与角色" }).click();
     const form = page.locator("form.panel");
     await form.getByLabel("用户名").fill("weijian.analyst");
     await form.getByLabel("姓名").fill("国家卫生健康委员会数据分析员");

@@ -72,7 +72,7 @@ describe("provider pages", () => {
     await row.getByRole("button", { name: "提交审核" }).click();
     await page.getByRole("status").filter({ hasText: `《${ENTRY_NAME}》：待审核` }).waitFor();
     await row.locator(".tag", { hasText: "待审核" }).waitFor();
-    await page.getByRole("tab", { name: "待审核" }).click();
+    await page.getByRole("button", { name: "待审核", exact: true }).click();
     await page.waitForURL(/status=submitted/);
     await page.locator("li[data-entry]", { hasText: ENTRY_NAME }).waitFor();
     assert.deepEqual(page.scriptErrors, []);
@@ -82,7 +82,7 @@ describe("provider pages", () => {
   test("a returned entry shows the reviewer's reasons, is edited in place and revised to a draft", async () => {
     const page = await pageAs(PROVIDER);
     await page.goto("/provide");
-    await page.getByRole("tab", { name: "已退回" }).click();
+    await page.getByRole("button", { name: "已退回", exact: true }).click();
     const row = page.locator("li[data-entry]").first();
     await row.locator(".return-reasons", { hasText: "summary" }).waitFor();
     const name = (await row.locator("h2 a").textContent()).trim();

@@ -39,9 +39,9 @@ export function Admin() {
   return (
     <section>
       <h1>{t("admin.title")}</h1>
-      <div role="tablist" className="tabs">
+      <div className="tabs">
         {tabs.map((item) => (
-          <button key={item.id} type="button" role="tab" aria-selected={tab === item.id} onClick={() => setTab(item.id)}>
+          <button key={item.id} type="button" aria-pressed={tab === item.id} onClick={() => setTab(item.id)}>
             {item.label}
           </button>
         ))}

@@ -76,13 +76,19 @@ export function Applications({ side }: { side: "consumer" | "inbox" }) {
   );
 }
 
+/** Entry names by code, read once per page load however many rows name the entry. */
+const entryNames = new Map<string, Promise<string>>();
+
 function EntryName({ code }: { code: string }) {
-  const entry = useLoad(() => get<EntryView>(`/catalog/entries/${codePath(code)}`), [code]);
-  return (
-    <Link href={`/catalog/${codePath(code)}`}>
-      {entry.data?.entry.metadata.name ?? code}
-    </Link>
-  );
+  const name = useLoad(() => {
+    if (!entryNames.has(code)) {
+      const read = get<EntryView>(`/catalog/entries/${codePath(code)}`).then((view) => view.entry.metadata.name);
+      read.catch(() => entryNames.delete(code));
+      entryNames.set(code, read);
+    }
+    return entryNames.get(code)!;
+  }, [code]);
+  return <Link href={`/catalog/${codePath(code)}`}>{name.data ?? code}</Link>;
 }
 
 function ApplicationRow(props: {

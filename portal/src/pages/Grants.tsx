@@ -32,23 +32,46 @@ function GrantUsageLine({ usage }: { usage?: GrantUsage }) {
   );
 }
 
+type View = "consumer" | "provider" | "all";
+
 export function Grants() {
   const { t, label, date } = useT();
-  const { me } = useSession();
+  const { me, has } = useSession();
   const department = useDepartmentName();
-  const grants = useLoad(() => get<Grant[]>("/sharing/grants", { side: "consumer" }), [me?.actor]);
-  const usage = useLoad(() => get<GrantUsage[]>("/sharing/usage", { side: "consumer", days: 30 }), [me?.actor]);
+  const oversees = has("authority") || has("auditor");
+  const views: View[] = [
+    ...(has("consumer") || !has("provider") ? (["consumer"] as const) : []),
+    ...(has("provider") ? (["provider"] as const) : []),
+    ...(oversees ? (["all"] as const) : []),
+  ];
+  const [view, setView] = useState<View>(views[0]);
+  const side = view === "all" ? undefined : view;
+  const grants = useLoad(() => get<Grant[]>("/sharing/grants", { side }), [me?.actor, view]);
+  const usage = useLoad(() => get<GrantUsage[]>("/sharing/usage", { side, days: 30 }), [me?.actor, view]);
   const usageOf = (id: string) => usage.data?.find((grant) => grant.grant_id === id);
+  // Revocation and renewal: the provider department, or the authority for another department's use.
+  const mayManage = (grant: Grant) =>
+    (has("provider") && grant.provider_department_id === me?.department_id) ||
+    (has("authority") && grant.consumer_department_id !== me?.department_id);
   return (
     <section>
       <h1>{t("grants.title")}</h1>
+      {views.length > 1 ? (
+        <div className="tabs">
+          {views.map((option) => (
+            <button key={option} type="button" aria-pressed={view === option} onClick={() => setView(option)}>
+              {t(`grants.view.${option}`)}
+            </button>
+          ))}
+        </div>
+      ) : null}
       <Async loaded={grants} empty={(list) => list.length === 0}>
         {(list) => (
           <ul className="grants">
             {list.map((grant) => (
               <li key={grant.id} className="panel" data-grant={grant.id}>
                 <h2>
-                  {grant.entry_code} · {department(grant.provider_department_id)}
+                  {grant.entry_code} · {department(grant.provider_department_id)} → {department(grant.consumer_department_id)}
                 </h2>
                 <p className="meta">
                   <span className="tag">{label(grant.state)}</span>
@@ -76,7 +99,16 @@ export function Grants() {
                     ))}
                   </tbody>
                 </table>
-                {grant.state === "active" && grant.terms.delivery.includes("lookup") ? <Lookup grant={grant} /> : null}
+                {grant.revoke_reason ? (
+                  <p className="hint">
+                    {t("grants.revokedBecause")}
+                    {grant.revoke_reason}
+                  </p>
+                ) : null}
+                {grant.state === "active" && grant.terms.delivery.includes("lookup") && grant.consumer_department_id === me?.department_id && has("consumer") ? (
+                  <Lookup grant={grant} />
+                ) : null}
+                {mayManage(grant) && grant.state !== "revoked" ? <Manage grant={grant} onDone={grants.reload} /> : null}
               </li>
             ))}
           </ul>
@@ -135,5 +167,50 @@ function Lookup({ grant }: { grant: Grant }) {
         )
       ) : null}
     </form>
+  );
+}
+
+/** Revoke (at once, even for an export already streaming) or renew for a number of days from now. */
+function Manage({ grant, onDone }: { grant: Grant; onDone: () => void }) {
+  const { t } = useT();
+  const [reason, setReason] = useState("");
+  const [days, setDays] = useState("365");
+  const revoke = useAction();
+  const renew = useAction();
+  return (
+    <div className="manage row">
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          void revoke.run(() => post(`/sharing/grants/${grant.id}/revoke`, { reason: reason.trim() }), onDone);
+        }}
+      >
+        <label>
+          {t("grants.revokeReason")}
+          <input name="reason" value={reason} onChange={(e) => setReason(e.target.value)} />
+          <FieldMessage error={revoke.error} field="reason" />
+        </label>
+        <FormError error={revoke.error} fields={["reason"]} />
+        <button type="submit" className="danger" disabled={revoke.busy}>
+          {t("grants.revoke")}
+        </button>
+      </form>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          void renew.run(() => post(`/sharing/grants/${grant.id}/renew`, { days: Number(days) }), onDone);
+        }}
+      >
+        <label>
+          {t("grants.renewDays")}
+          <input name="days" type="number" min={1} max={1098} value={days} onChange={(e) => setDays(e.target.value)} />
+          <FieldMessage error={renew.error} field="days" />
+        </label>
+        <FormError error={renew.error} fields={["days"]} />
+        <button type="submit" disabled={renew.busy}>
+          {t("grants.renew")}
+        </button>
+      </form>
+    </div>
   );
 }

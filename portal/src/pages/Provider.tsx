@@ -64,9 +64,9 @@ export function Provider() {
           </Link>
         </div>
       </div>
-      <div role="tablist" className="tabs" aria-label={t("common.status")}>
+      <div className="tabs" role="group" aria-label={t("common.status")}>
         {["", ...STATUSES].map((tab) => (
-          <button key={tab || "all"} type="button" role="tab" aria-selected={status === tab} onClick={() => go(tab, 1)}>
+          <button key={tab || "all"} type="button" aria-pressed={status === tab} onClick={() => go(tab, 1)}>
             {tab ? label(tab) : t("provide.all")}
           </button>
         ))}

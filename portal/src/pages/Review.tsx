@@ -36,9 +36,9 @@ export function Review() {
   return (
     <section>
       <h1>{t("review.title")}</h1>
-      <div role="tablist" className="tabs">
+      <div className="tabs">
         {(["submitted", "approved"] as const).map((tab) => (
-          <button key={tab} type="button" role="tab" aria-selected={status === tab} onClick={() => setStatus(tab)}>
+          <button key={tab} type="button" aria-pressed={status === tab} onClick={() => setStatus(tab)}>
             {t(tab === "submitted" ? "review.submitted" : "review.approved")}
           </button>
         ))}
