@@ -310,6 +310,12 @@ pub fn parse_network(text: &str) -> Option<IpNet> {
     Some(net.trunc())
 }
 
+/// One `X-Forwarded-For` hop: an address, or an address with a port as
+/// some proxies send it (`203.0.113.5:4711`, `[2001:db8::1]:443`).
+fn forwarded_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+}
+
 /// The address a request comes from: the TCP peer, or — when that peer is one
 /// of the trusted reverse proxies — the nearest untrusted hop of
 /// `X-Forwarded-For` (read right to left, since a client can forge the left).
@@ -328,7 +334,7 @@ pub fn client_address(
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .map(|hop| hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()))
+        .map(|hop| forwarded_hop(hop.trim()).map(|ip| ip.to_canonical()))
         .collect::<Vec<_>>();
     let mut client = peer;
     for hop in forwarded.into_iter().rev() {
@@ -336,7 +342,7 @@ pub fn client_address(
             break;
         }
         // A malformed hop from a trusted proxy: the client is unknown.
-        client = hop.ok()?;
+        client = hop?;
     }
     Some(client)
 }
@@ -478,5 +484,8 @@ mod tests {
         assert_eq!(client("10.0.0.2:5000", Some("not-an-ip"), &proxies), None);
         // IPv4-mapped IPv6 peers are compared as IPv4.
         assert_eq!(client("[::ffff:192.0.2.1]:80", None, &proxies), ip("192.0.2.1"));
+        // Hops with a port, as some proxies write them.
+        assert_eq!(client("10.0.0.2:5000", Some("203.0.113.5:4711"), &proxies), ip("203.0.113.5"));
+        assert_eq!(client("10.0.0.2:5000", Some("[2001:db8::1]:443"), &proxies), ip("2001:db8::1"));
     }
 }

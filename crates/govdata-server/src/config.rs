@@ -266,6 +266,9 @@ impl Config {
         if self.auth.session_ttl_minutes == 0 {
             return invalid("auth.session_ttl_minutes", "must be at least 1".into());
         }
+        if !(1..=1440).contains(&self.auth.access_token_minutes) {
+            return invalid("auth.access_token_minutes", "must be 1 to 1440 (a day)".into());
+        }
         if self.sharing.answer_days == 0 {
             return invalid("sharing.answer_days", "must be at least 1 working day".into());
         }

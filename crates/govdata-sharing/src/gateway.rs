@@ -399,10 +399,6 @@ impl Sharing {
                     .unwrap_err());
             }
         };
-        // Recorded before the first byte leaves; the outcome follows at the end.
-        let start = json!({"grant": grant_id, "mode": "batch", "asked": asked, "outcome": "started",
-                           "purpose": grant.terms.purpose, "items": items});
-        self.store.record_access(LedgerRecord::new(&caller.actor, "gateway.batch", grant_id, start)).await?;
         let masking = masking_of(&grant.terms, &items);
         // The schema as delivered: masked columns become text.
         let schema = match &stream {
@@ -412,6 +408,10 @@ impl Sharing {
             )),
         };
         let mut encoder = Encoder::new(format, &items, schema)?;
+        // Recorded before the first byte leaves; the outcome follows at the end.
+        let start = json!({"grant": grant_id, "mode": "batch", "asked": asked, "outcome": "started",
+                           "purpose": grant.terms.purpose, "items": items});
+        self.store.record_access(LedgerRecord::new(&caller.actor, "gateway.batch", grant_id, start)).await?;
         let (mut sender, receiver) = mpsc::channel::<Result<Vec<u8>>>(2);
         let this = self.clone();
         let caller = caller.clone();
@@ -451,24 +451,32 @@ impl Sharing {
                     }
                 }
             }
+            // The tail (Parquet's footer) completes the file: it leaves only
+            // once the outcome is in the ledger.
+            let mut tail = Vec::new();
             if outcome.is_ok() && delivered {
                 match encoder.finish() {
-                    Ok(tail) if tail.is_empty() => {}
-                    Ok(tail) => delivered = sender.send(Ok(tail)).await.is_ok(),
+                    Ok(bytes) => tail = bytes,
                     Err(error) => outcome = Err(error),
                 }
             }
             let served = Served { purpose: grant.terms.purpose.clone(), rows, items: items.clone() };
             let mut asked = asked;
             asked["client_disconnected"] = json!(!delivered);
+            // What left before a failure (a revocation mid-stream) is recorded too.
+            asked["rows_delivered"] = json!(rows);
             let result = match outcome {
                 Ok(()) => Ok(((), served)),
                 Err(error) => Err(error),
             };
-            if let Err(error) =
-                this.audited(&caller, &grant_id, DeliveryMode::Batch, asked, started, result).await
-            {
-                let _ = sender.send(Err(error)).await;
+            match this.audited(&caller, &grant_id, DeliveryMode::Batch, asked, started, result).await {
+                Ok(()) if !tail.is_empty() => {
+                    let _ = sender.send(Ok(tail)).await;
+                }
+                Ok(()) => {}
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                }
             }
         });
         Ok(receiver)
@@ -597,6 +605,10 @@ fn csv_header(items: &[String]) -> Vec<u8> {
     writer.into_inner().expect("writing to memory")
 }
 
+/// A Parquet row group closes once it holds this many rows or bytes.
+const PARQUET_ROW_GROUP_ROWS: usize = 1_000_000;
+const PARQUET_ROW_GROUP_BYTES: usize = 64 * 1024 * 1024;
+
 /// Turns masked batches into one export format's bytes. CSV and NDJSON
 /// encode each batch alone; Parquet keeps one writer for the whole export.
 enum Encoder {
@@ -640,7 +652,13 @@ impl Encoder {
             }
             Encoder::Parquet { writer, written } => {
                 writer.write(batch).map_err(parquet_error)?;
-                writer.flush().map_err(parquet_error)?;
+                // A row group closes at a useful size (readers slow down, and the
+                // footer grows, with many small ones); its bytes then go out.
+                if writer.in_progress_rows() >= PARQUET_ROW_GROUP_ROWS
+                    || writer.in_progress_size() >= PARQUET_ROW_GROUP_BYTES
+                {
+                    writer.flush().map_err(parquet_error)?;
+                }
                 Ok(written.take())
             }
             Encoder::Csv(_) => {

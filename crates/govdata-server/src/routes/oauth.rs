@@ -16,6 +16,7 @@ use govdata_model::ErrorCode;
 use govdata_store::LedgerRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{client_address, issue_access_token, key_principal, verified_api_key};
 use crate::state::AppState;
@@ -107,23 +108,43 @@ pub async fn token(
     }
     let (client_id, secret) = client_credentials(&headers, &request)?;
     let key = format!("{client_id}_{secret}");
-    let stored = verified_api_key(&state, &key)
-        .await
-        .map_err(|_| OAuthError::new("invalid_client", "unknown client or wrong secret"))?;
+    let stored = verified_api_key(&state, &key).await.map_err(|refused| match refused.code {
+        ErrorCode::Unauthenticated => OAuthError::new("invalid_client", "unknown client or wrong secret"),
+        _ => OAuthError::new("server_error", "the credentials could not be checked; try again"),
+    })?;
     let roles: Vec<&str> = stored.key.roles.iter().map(|role| role.as_str()).collect();
+    // A token carries exactly the key's roles: a narrower one needs a key with fewer roles.
     if let Some(scope) = &request.scope {
-        if let Some(extra) = scope.split_whitespace().find(|wanted| !roles.contains(wanted)) {
-            return Err(OAuthError::new("invalid_scope", format!("the key does not hold the role {extra}")));
+        let mut wanted: Vec<&str> = scope.split_whitespace().collect();
+        wanted.sort_unstable();
+        let mut held = roles.clone();
+        held.sort_unstable();
+        if wanted != held {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                format!(
+                    "a token carries the key's roles ({}); omit scope or name exactly those",
+                    roles.join(" ")
+                ),
+            ));
         }
     }
     let scope = roles.join(" ");
     let key_id = stored.key.id.clone();
+    let key_expires_at = stored.key.expires_at.clone();
     let prefix = stored.key.prefix.clone();
     let client = client_address(Some(peer), &headers, &state.config.server.trusted_proxies);
     let principal = key_principal(stored, client)
         .map_err(|refused| OAuthError::new("invalid_client", refused.message))?;
-    let lifetime = u64::from(state.config.auth.access_token_minutes) * 60;
-    let expires = time::OffsetDateTime::now_utc() + time::Duration::seconds(lifetime as i64);
+    let now = time::OffsetDateTime::now_utc();
+    let mut expires = now + time::Duration::minutes(i64::from(state.config.auth.access_token_minutes));
+    // Never past the key's own expiry.
+    if let Some(key_expiry) =
+        key_expires_at.as_deref().and_then(|at| time::OffsetDateTime::parse(at, &Rfc3339).ok())
+    {
+        expires = expires.min(key_expiry);
+    }
+    let lifetime = u64::try_from((expires - now).whole_seconds()).unwrap_or_default();
     let record = LedgerRecord {
         actor: principal.actor,
         kind: "oauth.token".into(),
@@ -149,7 +170,8 @@ fn client_credentials(headers: &HeaderMap, request: &TokenRequest) -> Result<(St
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|value| value.split_once(' '))
+        .and_then(|(scheme, encoded)| scheme.eq_ignore_ascii_case("basic").then_some(encoded))
         .map(|encoded| {
             base64::engine::general_purpose::STANDARD
                 .decode(encoded.trim())
