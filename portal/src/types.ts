@@ -175,6 +175,7 @@ export interface Application {
     duration_days: number;
     delivery: string[];
     daily_quota: number | null;
+    rate_per_second?: number | null;
   };
   proposed_terms: GrantTerms | null;
   due_at: string;

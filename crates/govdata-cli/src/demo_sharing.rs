@@ -170,6 +170,8 @@ pub async fn seed(
             legal_basis: legal_basis.map(str::to_owned),
             masking: BTreeMap::new(),
             row_filter: None,
+            daily_quota: None,
+            rate_per_second: None,
         };
         let status = match scenario.outcome {
             Outcome::Approve | Outcome::ApproveThenRevoke(_) => {

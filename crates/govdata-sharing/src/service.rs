@@ -33,7 +33,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::masking::MaskRule;
-use crate::terms::{needs_authority, text, ApplicationRequest, ApplyRequest, GrantTerms, RowFilter};
+use crate::terms::{
+    needs_authority, text, ApplicationRequest, ApplyRequest, GrantTerms, Narrowing, RowFilter,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SharingError {
@@ -250,6 +252,23 @@ pub struct DecisionRequest {
     /// A narrower scope than the consumer asked for (approval only).
     #[serde(default)]
     pub row_filter: Option<RowFilter>,
+    /// A lower daily quota than asked for, or one where none was (approval only).
+    #[serde(default)]
+    pub daily_quota: Option<u64>,
+    /// A lower rate per second than asked for, or one where none was (approval only).
+    #[serde(default)]
+    pub rate_per_second: Option<u32>,
+}
+
+impl DecisionRequest {
+    fn narrowing(&self) -> Narrowing {
+        Narrowing {
+            masking: self.masking.clone(),
+            row_filter: self.row_filter.clone(),
+            daily_quota: self.daily_quota,
+            rate_per_second: self.rate_per_second,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -424,7 +443,7 @@ impl Sharing {
             };
             let (status, steps, grant) =
                 if self.config.auto_approve_unconditional && stored.is_unconditional(&entry) {
-                    let terms = stored.terms(&entry, &BTreeMap::new(), None)?;
+                    let terms = stored.terms(&entry);
                     let grant = Self::new_grant(
                         &id,
                         &entry,
@@ -612,9 +631,9 @@ impl Sharing {
                 // narrow them, never widen them.
                 let base = match &record.proposed_terms {
                     Some(proposed) => from_value(proposed, "proposed_terms")?,
-                    None => request.terms(&entry, &BTreeMap::new(), None)?,
+                    None => request.terms(&entry),
                 };
-                let terms = base.narrowed(&entry, &decision.masking, decision.row_filter.clone())?;
+                let terms = base.narrowed(&entry, &decision.narrowing())?;
                 if status == ApplicationStatus::Submitted && needs_authority(&entry) && is_provider {
                     (ApplicationStatus::AwaitingAuthority, "forward", Some(to_value(&terms)?), None, None)
                 } else {

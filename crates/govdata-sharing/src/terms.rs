@@ -295,14 +295,9 @@ impl ApplicationRequest {
             })
     }
 
-    /// The grant terms for this request: default masking per item unless
-    /// `masking` overrides it, and the approver's narrower row filter if given.
-    pub fn terms(
-        &self,
-        entry: &CatalogEntry,
-        masking: &BTreeMap<String, MaskRule>,
-        row_filter: Option<RowFilter>,
-    ) -> Result<GrantTerms, FieldError> {
+    /// The grant terms as asked for: default masking per item (from its
+    /// sensitivity), the consumer's scope, quota and rate.
+    pub fn terms(&self, entry: &CatalogEntry) -> GrantTerms {
         let sensitivity = SensitivityRules::default();
         let defaults = self
             .items
@@ -317,7 +312,7 @@ impl ApplicationRequest {
                 (name.clone(), rule)
             })
             .collect();
-        let requested = GrantTerms {
+        GrantTerms {
             items: self.items.clone(),
             masking: defaults,
             row_filter: self.row_filter.clone(),
@@ -326,22 +321,46 @@ impl ApplicationRequest {
             delivery: self.delivery.clone(),
             daily_quota: self.daily_quota,
             rate_per_second: self.rate_per_second,
-        };
-        requested.narrowed(entry, masking, row_filter)
+        }
+    }
+}
+
+/// What an approver may change in the terms asked for: only ever narrower.
+#[derive(Debug, Clone, Default)]
+pub struct Narrowing {
+    /// Other masking for some items (of the terms only).
+    pub masking: BTreeMap<String, MaskRule>,
+    /// A scope inside the current one: on the same item, each prefix
+    /// extending one of the current prefixes.
+    pub row_filter: Option<RowFilter>,
+    /// A daily quota at most the current one.
+    pub daily_quota: Option<u64>,
+    /// A rate at most the current one.
+    pub rate_per_second: Option<u32>,
+}
+
+/// `proposed` when it does not exceed `current` (none is unlimited).
+fn at_most<T: PartialOrd + Copy + std::fmt::Display>(
+    field: &str,
+    current: Option<T>,
+    proposed: Option<T>,
+    zero: T,
+) -> Result<Option<T>, FieldError> {
+    match (current, proposed) {
+        (_, None) => Ok(current),
+        (_, Some(value)) if value <= zero => Err(FieldError::new(field, "must be at least 1")),
+        (Some(limit), Some(value)) if value > limit => Err(FieldError::new(
+            field,
+            format!("a decision lowers the {limit} asked for; it does not raise it"),
+        )),
+        (_, Some(value)) => Ok(Some(value)),
     }
 }
 
 impl GrantTerms {
-    /// These terms with an approver's changes: other masking for some items
-    /// (of these terms only), and a row filter inside the current one — on
-    /// the same item, each prefix extending one of the current prefixes.
-    pub fn narrowed(
-        mut self,
-        entry: &CatalogEntry,
-        masking: &BTreeMap<String, MaskRule>,
-        row_filter: Option<RowFilter>,
-    ) -> Result<GrantTerms, FieldError> {
-        for (name, rule) in masking {
+    /// These terms with an approver's changes, each only narrower.
+    pub fn narrowed(mut self, entry: &CatalogEntry, narrowing: &Narrowing) -> Result<GrantTerms, FieldError> {
+        for (name, rule) in &narrowing.masking {
             if !self.items.contains(name) {
                 return Err(FieldError::new(
                     format!("masking.{name}"),
@@ -350,7 +369,10 @@ impl GrantTerms {
             }
             self.masking.insert(name.clone(), *rule);
         }
-        if let Some(filter) = row_filter {
+        self.daily_quota = at_most("daily_quota", self.daily_quota, narrowing.daily_quota, 0)?;
+        self.rate_per_second =
+            at_most("rate_per_second", self.rate_per_second, narrowing.rate_per_second, 0)?;
+        if let Some(filter) = narrowing.row_filter.clone() {
             filter.validate("row_filter", entry)?;
             if let Some(current) = &self.row_filter {
                 if filter.item != current.item {

@@ -132,6 +132,8 @@ export const coreMessages = {
   "apps.masking": ["脱敏方式", "Masking"],
   "apps.defaultMasking": ["默认", "Default"],
   "apps.comment": ["审批意见", "Comment"],
+  "apps.quota": ["每日调用上限（只可降低）", "Daily quota (may only be lowered)"],
+  "apps.rate": ["每秒调用上限（只可降低）", "Calls per second (may only be lowered)"],
   "apps.rejectBasis": ["驳回的法定依据", "Legal basis for the rejection"],
   "apps.decided": ["已处理。", "Decision recorded."],
   "apps.proposed": ["提供部门拟定的授权条件", "Terms proposed by the provider"],

@@ -217,6 +217,8 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
   const [masking, setMasking] = useState<Record<string, string>>({});
   const [comment, setComment] = useState("");
   const [basis, setBasis] = useState("");
+  const [quota, setQuota] = useState("");
+  const [rate, setRate] = useState("");
   const { error, busy, run } = useAction();
   const items = application.proposed_terms?.items ?? application.request.items;
 
@@ -228,6 +230,8 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
           ...(comment.trim() ? { comment: comment.trim() } : {}),
           ...(decision === "reject" ? { legal_basis: basis.trim() } : {}),
           ...(decision === "approve" && Object.keys(masking).length ? { masking } : {}),
+          ...(decision === "approve" && quota.trim() ? { daily_quota: Number(quota) } : {}),
+          ...(decision === "approve" && rate.trim() ? { rate_per_second: Number(rate) } : {}),
         }),
       onDone,
     );
@@ -265,6 +269,18 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
           </label>
         ))}
       </fieldset>
+      <div className="row">
+        <label>
+          {t("apps.quota")}
+          <input name="daily_quota" type="number" min={1} value={quota} placeholder={application.request.daily_quota?.toString() ?? ""} onChange={(e) => setQuota(e.target.value)} />
+          <FieldMessage error={error} field="daily_quota" />
+        </label>
+        <label>
+          {t("apps.rate")}
+          <input name="rate_per_second" type="number" min={1} value={rate} placeholder={application.request.rate_per_second?.toString() ?? ""} onChange={(e) => setRate(e.target.value)} />
+          <FieldMessage error={error} field="rate_per_second" />
+        </label>
+      </div>
       <label>
         {t("apps.comment")}
         <input name="comment" value={comment} maxLength={1000} onChange={(e) => setComment(e.target.value)} />
@@ -274,7 +290,7 @@ function DecisionForm({ application, onDone }: { application: Application; onDon
         <input name="legal_basis" value={basis} maxLength={500} onChange={(e) => setBasis(e.target.value)} />
       </label>
       <FieldMessage error={error} field="legal_basis" />
-      <FormError error={error} fields={["masking", "legal_basis"]} />
+      <FormError error={error} fields={["masking", "legal_basis", "daily_quota", "rate_per_second"]} />
       <div className="actions">
         <button type="button" className="primary" disabled={busy} onClick={() => decide("approve")}>
           {t("apps.approve")}

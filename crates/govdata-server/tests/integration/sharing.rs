@@ -700,6 +700,35 @@ async fn quota_and_revocation_mid_stream() {
         Some("days"),
     );
 
+    // The provider may lower the quota and set a rate, never raise them.
+    let (_, made) = consumer.post("/api/v1/sharing/applications", apply(1_000)).await;
+    let lowered = made[0]["id"].as_str().unwrap().to_owned();
+    for (body, field) in [
+        (json!({"decision": "approve", "daily_quota": 5_000}), "daily_quota"),
+        (json!({"decision": "approve", "rate_per_second": 0}), "rate_per_second"),
+    ] {
+        assert_error(
+            &provider.post(&application_path(&lowered, "decision"), body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some(field),
+        );
+    }
+    let (status, approved) = provider
+        .post(
+            &application_path(&lowered, "decision"),
+            json!({"decision": "approve", "daily_quota": 500, "rate_per_second": 5}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    let (_, grants) = consumer.get("/api/v1/sharing/grants?side=consumer").await;
+    let granted =
+        grants.as_array().unwrap().iter().find(|g| g["application_id"] == lowered.as_str()).unwrap();
+    assert_eq!(
+        (granted["terms"]["daily_quota"].as_u64(), granted["terms"]["rate_per_second"].as_u64()),
+        (Some(500), Some(5))
+    );
+
     // A rate per second: a quick run of calls meets the limit, which names
     // the grant and its rate and counts nothing against a quota.
     let mut by_rate = apply(1_000);
