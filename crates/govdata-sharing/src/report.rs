@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::service::{Result, Sharing};
+use crate::service::{Result, Sharing, CHINA};
 
 /// Longest report window, in months.
 pub const MAX_REPORT_MONTHS: u32 = 36;
@@ -72,8 +72,10 @@ impl Sharing {
     }
 }
 
-/// Midnight UTC on the first day of the month `months - 1` before now's.
+/// Midnight, China Standard Time, on the first day of the month
+/// `months - 1` before now's (months are counted in China Standard Time).
 fn window_start(now: OffsetDateTime, months: u32) -> OffsetDateTime {
+    let now = now.to_offset(CHINA);
     let mut year = now.year();
     let mut month = u8::from(now.month()) as i32 - (months as i32 - 1);
     while month < 1 {
@@ -84,7 +86,14 @@ fn window_start(now: OffsetDateTime, months: u32) -> OffsetDateTime {
     time::Date::from_calendar_date(year, month, 1)
         .expect("the first of a month exists")
         .midnight()
-        .assume_utc()
+        .assume_offset(CHINA)
+        .to_offset(time::UtcOffset::UTC)
+}
+
+/// The month (`YYYY-MM`, China Standard Time) of a UTC hour `YYYY-MM-DDTHH`.
+fn china_month(utc_hour: &str) -> Option<String> {
+    let at = OffsetDateTime::parse(&format!("{utc_hour}:00:00Z"), &Rfc3339).ok()?.to_offset(CHINA);
+    Some(format!("{:04}-{:02}", at.year(), u8::from(at.month())))
 }
 
 fn timestamp(at: OffsetDateTime) -> String {
@@ -94,9 +103,11 @@ fn timestamp(at: OffsetDateTime) -> String {
 fn summarize(since: OffsetDateTime, rows: ApplicationStatisticsRows) -> SharingReport {
     let mut by_status = BTreeMap::new();
     let mut by_month: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for (month, status, count) in rows.by_month_and_status {
+    for (hour, status, count) in rows.by_hour_and_status {
         *by_status.entry(status.clone()).or_default() += count;
-        *by_month.entry(month).or_default().entry(status).or_default() += count;
+        if let Some(month) = china_month(&hour) {
+            *by_month.entry(month).or_default().entry(status).or_default() += count;
+        }
     }
     let parse = |text: &str| OffsetDateTime::parse(text, &Rfc3339).ok();
     let mut hours = Vec::new();
@@ -138,20 +149,24 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn windows_start_on_the_first_of_a_month() {
+    fn windows_start_on_the_first_of_a_month_in_beijing() {
         let now = datetime!(2026-02-17 09:30 UTC);
-        assert_eq!(window_start(now, 1), datetime!(2026-02-01 0:00 UTC));
-        assert_eq!(window_start(now, 3), datetime!(2025-12-01 0:00 UTC));
-        assert_eq!(window_start(now, 14), datetime!(2025-01-01 0:00 UTC));
+        assert_eq!(window_start(now, 1), datetime!(2026-01-31 16:00 UTC), "1 February in Beijing");
+        assert_eq!(window_start(now, 3), datetime!(2025-11-30 16:00 UTC));
+        assert_eq!(window_start(now, 14), datetime!(2024-12-31 16:00 UTC));
+        // 20:00 UTC on 31 January is already February in Beijing.
+        assert_eq!(window_start(datetime!(2026-01-31 20:00 UTC), 1), datetime!(2026-01-31 16:00 UTC));
+        assert_eq!(china_month("2026-01-31T17").as_deref(), Some("2026-02"));
+        assert_eq!(china_month("2026-01-31T15").as_deref(), Some("2026-01"));
     }
 
     #[test]
     fn answer_times_and_counts() {
         let rows = ApplicationStatisticsRows {
-            by_month_and_status: vec![
-                ("2026-01".into(), "approved".into(), 3),
-                ("2026-01".into(), "rejected".into(), 1),
-                ("2026-02".into(), "approved".into(), 2),
+            by_hour_and_status: vec![
+                ("2026-01-05T03".into(), "approved".into(), 3),
+                ("2026-01-20T10".into(), "rejected".into(), 1),
+                ("2026-01-31T18".into(), "approved".into(), 2),
             ],
             overdue: 4,
             answers: vec![

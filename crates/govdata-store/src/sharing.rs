@@ -541,8 +541,10 @@ impl Store {
 /// applications (either side) or every department's.
 #[derive(Debug, Clone, Default)]
 pub struct ApplicationStatisticsRows {
-    /// `(month "YYYY-MM" of submission, status, count)` since the window start.
-    pub by_month_and_status: Vec<(String, String, u64)>,
+    /// `(hour "YYYY-MM-DDTHH" of submission in UTC, status, count)` since the
+    /// window start: by hour, so the caller can count months in its own
+    /// time zone.
+    pub by_hour_and_status: Vec<(String, String, u64)>,
     /// Open applications past their answer deadline (any age).
     pub overdue: u64,
     /// `(submitted at, first answer at, due at)` of applications submitted
@@ -560,17 +562,17 @@ impl Store {
         since: &str,
         now: &str,
     ) -> Result<ApplicationStatisticsRows> {
-        let by_month_and_status = sqlx::query(
-            "SELECT substr(created_at, 1, 7) AS month, status, COUNT(*) AS count FROM share_applications \
+        let by_hour_and_status = sqlx::query(
+            "SELECT substr(created_at, 1, 13) AS hour, status, COUNT(*) AS count FROM share_applications \
              WHERE created_at >= $1 AND ($2 IS NULL OR consumer_department_id = $2 OR provider_department_id = $2) \
-             GROUP BY substr(created_at, 1, 7), status ORDER BY month, status",
+             GROUP BY substr(created_at, 1, 13), status ORDER BY hour, status",
         )
         .bind(since)
         .bind(department_id)
         .fetch_all(self.read())
         .await?
         .iter()
-        .map(|row| Ok((row.try_get("month")?, row.try_get("status")?, count(row.try_get("count")?))))
+        .map(|row| Ok((row.try_get("hour")?, row.try_get("status")?, count(row.try_get("count")?))))
         .collect::<Result<_>>()?;
         let overdue: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM share_applications WHERE status IN ('submitted', 'awaiting_authority') \
@@ -594,7 +596,7 @@ impl Store {
         .iter()
         .map(|row| Ok((row.try_get("submitted_at")?, row.try_get("answered_at")?, row.try_get("due_at")?)))
         .collect::<Result<_>>()?;
-        Ok(ApplicationStatisticsRows { by_month_and_status, overdue: count(overdue), answers })
+        Ok(ApplicationStatisticsRows { by_hour_and_status, overdue: count(overdue), answers })
     }
 }
 
