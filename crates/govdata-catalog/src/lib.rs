@@ -21,8 +21,8 @@ pub mod transfer;
 use govdata_model::calendar::WorkingCalendar;
 use govdata_model::catalog::{
     check_draft, diff_versions, transition, Action, ActionKind, ActorContext, CatalogEntry, CheckContext,
-    CheckReport, EntryDiff, EntryDraft, EntryStatus, HistoryStep, ResourceCode, Transition, TransitionError,
-    VersionState,
+    CheckReport, EntryDiff, EntryDraft, EntryStatus, EntrySummary, HistoryStep, ResourceCode, Transition,
+    TransitionError, VersionState,
 };
 use govdata_model::org::Role;
 use govdata_model::{ApiError, ErrorCode, FieldError};
@@ -56,9 +56,31 @@ impl Caller {
     /// Published versions, and earlier ones they superseded, are public;
     /// drafts, reviews and withdrawals are not.
     fn may_see(&self, entry: &CatalogEntry) -> bool {
-        matches!(entry.status, EntryStatus::Published | EntryStatus::Superseded)
+        self.may_see_version(entry.status, &entry.metadata.provider.department_id)
+    }
+
+    /// A finding about an entry this caller may not see keeps its place and
+    /// severity but loses the entry's code and name.
+    fn redact_unseen(&self, existing: &[EntrySummary], report: &mut CheckReport) {
+        for finding in &mut report.findings {
+            let unseen = finding
+                .related_code
+                .as_ref()
+                .and_then(|code| existing.iter().find(|other| &other.code == code))
+                .is_some_and(|other| !self.may_see_version(other.status, &other.provider_department_id));
+            if unseen {
+                finding.related_code = None;
+                finding.message = "duplicates an entry that another department has registered but not yet \
+                                   published (一数一源); the data authority can say which"
+                    .into();
+            }
+        }
+    }
+
+    fn may_see_version(&self, status: EntryStatus, provider_department_id: &str) -> bool {
+        matches!(status, EntryStatus::Published | EntryStatus::Superseded)
             || self.reviews()
-            || self.context.department_id == entry.metadata.provider.department_id
+            || self.context.department_id == provider_department_id
     }
 }
 
@@ -405,14 +427,28 @@ impl Catalog {
         Ok(updated)
     }
 
-    /// Runs the automatic checks on a draft without storing anything.
-    pub async fn check(&self, draft: &EntryDraft, own_code: Option<&ResourceCode>) -> Result<CheckReport> {
+    /// Runs the automatic checks on a draft without storing anything, for
+    /// `viewer` (`None`: the node's operator, who sees every entry).
+    ///
+    /// One data, one source holds across departments, so a duplicate of an
+    /// entry the viewer may not see is still found — but reported without
+    /// that entry's code and name.
+    pub async fn check(
+        &self,
+        viewer: Option<&Caller>,
+        draft: &EntryDraft,
+        own_code: Option<&ResourceCode>,
+    ) -> Result<CheckReport> {
         let existing = self.store.catalog_summaries().await?;
         let mut context = CheckContext::new(&existing);
         if let Some(code) = own_code {
             context = context.with_own_code(code);
         }
-        Ok(check_draft(draft, &context))
+        let mut report = check_draft(draft, &context);
+        if let Some(viewer) = viewer {
+            viewer.redact_unseen(&existing, &mut report);
+        }
+        Ok(report)
     }
 
     /// Performs a lifecycle action on a version (default: the latest; for a
@@ -447,7 +483,7 @@ impl Catalog {
         let step_transition = transition(&state, &action, &caller.context)?;
         let checks = match action {
             Action::Submit => {
-                let report = self.check(&current.metadata, Some(code)).await?;
+                let report = self.check(Some(caller), &current.metadata, Some(code)).await?;
                 if !report.passed() {
                     return Err(CatalogError::ChecksFailed(report));
                 }

@@ -966,7 +966,8 @@ impl Catalog {
                 skipped.push(done.code.clone());
                 continue;
             }
-            let checks = govdata_model::catalog::check_draft(&entry.draft, &context);
+            let mut checks = govdata_model::catalog::check_draft(&entry.draft, &context);
+            caller.redact_unseen(&summaries, &mut checks);
             for finding in checks.errors() {
                 let (row, column) = locate(&finding.field);
                 report.error(row, column.as_deref(), finding.message.clone());

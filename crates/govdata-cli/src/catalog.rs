@@ -114,7 +114,7 @@ pub async fn run(config: &Config, command: CatalogCommand) -> anyhow::Result<()>
             print_json(&catalog.register(&caller(&store, &user).await?, read_draft(&file)?).await?)
         }
         CatalogCommand::Check { file } => {
-            let report = catalog.check(&read_draft(&file)?, None).await?;
+            let report = catalog.check(None, &read_draft(&file)?, None).await?;
             print_json(&report)?;
             anyhow::ensure!(report.passed(), "the draft fails the automatic checks");
             Ok(())

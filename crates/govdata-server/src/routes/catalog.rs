@@ -162,12 +162,12 @@ pub struct CheckParams {
     responses((status = 200, body = CheckReport), (status = 401, body = HttpError), (status = 422, body = HttpError)))]
 pub async fn check(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
     Query(params): Query<CheckParams>,
     extract::Json(draft): extract::Json<EntryDraft>,
 ) -> ApiResult<Json<CheckReport>> {
     let own = params.code.as_deref().map(code).transpose()?;
-    Ok(Json(state.catalog.check(&draft, own.as_ref()).await?))
+    Ok(Json(state.catalog.check(Some(&caller(&principal)), &draft, own.as_ref()).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

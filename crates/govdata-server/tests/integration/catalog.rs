@@ -135,6 +135,15 @@ async fn catalog_lifecycle_with_every_refusal(backend: Backend) {
         .post(&format!("/api/v1/catalog/check?code={}", code.replace('/', "%2F")), body.clone())
         .await;
     assert!(!duplicates_of(&report).contains(&code), "the edited entry is not its own duplicate: {report}");
+    // Another department's unpublished entry is still a duplicate (一数一源),
+    // but its code and name are not the caller's to read; a reviewer's are.
+    let theirs = serde_json::to_value(draft(&other, "企业登记基本信息")).unwrap();
+    let (_, report) = stranger.post("/api/v1/catalog/check", theirs.clone()).await;
+    let duplicate = report["findings"].as_array().unwrap().iter().find(|f| f["check"] == "duplicate");
+    assert!(duplicate.is_some_and(|f| f.get("related_code").is_none()), "{report}");
+    assert!(!report.to_string().contains(&code), "{report}");
+    let (_, reviewed) = reviewer.post("/api/v1/catalog/check", theirs).await;
+    assert!(duplicates_of(&reviewed).contains(&code), "{reviewed}");
     assert_error(
         &provider.post("/api/v1/catalog/check?code=nonsense", body.clone()).await,
         StatusCode::UNPROCESSABLE_ENTITY,
