@@ -54,10 +54,31 @@ export function useT() {
     [index],
   );
   const label = useCallback((value: string) => labels[value]?.[index] ?? value, [index]);
+  /** A search facet's value in the chosen language; the server's (Chinese) label where the portal has none. */
+  const facetValue = useCallback(
+    (facet: string, value: string, serverLabel: string) => {
+      const message = (key: string) => (key in messages ? messages[key as MessageKey][index] : undefined);
+      const grade = /^general_(\d)$/.exec(value);
+      const translated =
+        facet === "open_type"
+          ? labels[`open.${value}`]?.[index]
+          : facet === "class"
+            ? message(`class.${value}`)
+            : facet === "format_class"
+              ? message(`format.${value}`)
+              : facet === "grade" && grade
+                ? gradeLabel({ level: "general", sublevel: Number(grade[1]) }, language)
+                : facet === "provider" || facet === "node" || facet === "region"
+                  ? undefined
+                  : labels[value]?.[index];
+      return translated ?? serverLabel;
+    },
+    [index, language],
+  );
   const locale = language === "zh" ? "zh-CN" : "en";
   const time = useCallback((at: string) => new Date(at).toLocaleString(locale, { hour12: false }), [locale]);
   const date = useCallback((at: string) => new Date(at).toLocaleDateString(locale), [locale]);
-  return { t, label, language, time, date };
+  return { t, label, language, time, date, facetValue };
 }
 
 export function gradeLabel(grade: { level: string; sublevel?: number } | null | undefined, language: Language) {

@@ -36,6 +36,8 @@ describe("portal", () => {
     await page.getByRole("button", { name: "English" }).click();
     await page.getByRole("link", { name: "Catalog" }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+    // Facet values are named in English too (the charts carry their numbers as text).
+    await page.locator('[role="img"][aria-label*="Department resources"]').waitFor();
     await page.getByRole("button", { name: "中文" }).click();
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();

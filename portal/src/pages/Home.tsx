@@ -27,14 +27,14 @@ export function Home() {
 }
 
 /** A facet as chart points, named in the portal's language where it knows the value. */
-export const facetSeries = (facet: FacetValue[] | undefined, label: (value: string) => string, prefix = ""): Series[] =>
-  (facet ?? []).map((value) => {
-    const known = label(prefix + value.value);
-    return { label: known === prefix + value.value ? value.label : known, value: value.count };
-  });
+const facetSeries = (
+  facet: string,
+  values: FacetValue[] | undefined,
+  name: (facet: string, value: string, serverLabel: string) => string,
+): Series[] => (values ?? []).map((value) => ({ label: name(facet, value.value, value.label), value: value.count }));
 
 function CatalogDashboard({ result }: { result: SearchResult }) {
-  const { t, label } = useT();
+  const { t, facetValue } = useT();
   const count = (facet: string, value: string) => result.facets[facet]?.find((v) => v.value === value)?.count ?? 0;
   const openable = result.total - count("open_type", "not_open");
   return (
@@ -46,11 +46,11 @@ function CatalogDashboard({ result }: { result: SearchResult }) {
         <Total label={t("home.openable")} value={openable} />
       </dl>
       <div className="charts">
-        <Chart kind="bar" title={t("home.byProvider")} data={facetSeries(result.facets.provider, label).slice(0, 15)} />
-        <Chart kind="pie" title={t("home.byClass")} data={facetSeries(result.facets.class, label)} />
-        <Chart kind="pie" title={t("home.byShareType")} data={facetSeries(result.facets.share_type, label)} />
-        <Chart kind="pie" title={t("home.byOpenType")} data={facetSeries(result.facets.open_type, label, "open.")} />
-        <Chart kind="bar" title={t("home.byGrade")} data={facetSeries(result.facets.grade, label)} />
+        <Chart kind="bar" title={t("home.byProvider")} data={facetSeries("provider", result.facets.provider, facetValue).slice(0, 15)} />
+        <Chart kind="pie" title={t("home.byClass")} data={facetSeries("class", result.facets.class, facetValue)} />
+        <Chart kind="pie" title={t("home.byShareType")} data={facetSeries("share_type", result.facets.share_type, facetValue)} />
+        <Chart kind="pie" title={t("home.byOpenType")} data={facetSeries("open_type", result.facets.open_type, facetValue)} />
+        <Chart kind="bar" title={t("home.byGrade")} data={facetSeries("grade", result.facets.grade, facetValue)} />
       </div>
     </>
   );

@@ -8,6 +8,7 @@ import { codePath, get, post } from "../api";
 import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { gradeLabel, useT } from "../i18n";
 import { useDepartmentName, useSession } from "../session";
+import { Pager } from "./Search";
 import type { CatalogEntry } from "../types";
 
 interface Finding {
@@ -18,6 +19,8 @@ interface Finding {
   related_code?: string;
 }
 
+const REVIEW_PAGE = 50;
+
 const ENTRY_FIELDS = ["name", "summary", "keywords", "classification", "format_type", "share_type", "share_condition", "legal_basis", "share_modes", "open_type", "open_condition", "update_cycle", "system_id"];
 
 export function Review() {
@@ -26,7 +29,9 @@ export function Review() {
   const [status, setStatus] = useState<"submitted" | "approved">("submitted");
   const [open, setOpen] = useState<string>();
   const [notice, setNotice] = useState<string>();
-  const list = useLoad(() => get<CatalogEntry[]>("/catalog/entries", { status, size: 200 }), [status, me?.actor]);
+  const [page, setPage] = useState(1);
+  // The listing has no total: a full page means there may be another.
+  const list = useLoad(() => get<CatalogEntry[]>("/catalog/entries", { status, page, size: REVIEW_PAGE }), [status, page, me?.actor]);
   const department = useDepartmentName();
   const done = (message: string) => {
     setNotice(message);
@@ -38,7 +43,15 @@ export function Review() {
       <h1>{t("review.title")}</h1>
       <div className="tabs">
         {(["submitted", "approved"] as const).map((tab) => (
-          <button key={tab} type="button" aria-pressed={status === tab} onClick={() => setStatus(tab)}>
+          <button
+            key={tab}
+            type="button"
+            aria-pressed={status === tab}
+            onClick={() => {
+              setStatus(tab);
+              setPage(1);
+            }}
+          >
             {t(tab === "submitted" ? "review.submitted" : "review.approved")}
           </button>
         ))}
@@ -73,6 +86,7 @@ export function Review() {
           </ul>
         )}
       </Async>
+      <Pager page={page} pages={list.data && list.data.length === REVIEW_PAGE ? page + 1 : page} onPage={setPage} />
     </section>
   );
 }

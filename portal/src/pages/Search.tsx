@@ -13,7 +13,7 @@ const FACETS = ["provider", "class", "share_type", "open_type", "grade", "update
 const PAGE_SIZE = 20;
 
 export function Search() {
-  const { t, label, language } = useT();
+  const { t, label, language, facetValue } = useT();
   const search = useSearch();
   const [, navigate] = useLocation();
   const params = new URLSearchParams(search);
@@ -72,12 +72,10 @@ export function Search() {
                   <fieldset key={facet} className="facet">
                     <legend>{t(`facet.${facet}` as MessageKey)}</legend>
                     {data.facets[facet].slice(0, 12).map((value) => {
-                      const key = facet === "open_type" ? `open.${value.value}` : value.value;
-                      const known = label(key);
                       return (
                         <label key={value.value} className="check">
                           <input type="checkbox" checked={chosen.has(value.value)} onChange={() => toggle(facet, value.value)} />
-                          <span>{known === key ? value.label : known}</span>
+                          <span>{facetValue(facet, value.value, value.label)}</span>
                           <span className="count">{value.count}</span>
                         </label>
                       );
