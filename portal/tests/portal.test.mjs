@@ -329,6 +329,16 @@ describe("portal", () => {
     await authority.context().close();
   });
 
+  test("the security administrator sees any department's application credentials", async () => {
+    const page = await pageAs("secadmin");
+    await page.getByRole("link", { name: "系统管理" }).click();
+    await page.getByRole("button", { name: "应用凭证（API 密钥）" }).click();
+    await page.getByLabel("所属部门").first().selectOption({ label: "人力资源和社会保障部" });
+    await page.locator("table.keys tr", { hasText: "社保待遇资格认证应用" }).waitFor();
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
   test("pages that need a login say so", async () => {
     const page = await pageAs();
     await page.goto("/applications");

@@ -305,8 +305,14 @@ function UserState({ user, onChanged }: { user: User; onChanged: () => void }) {
 
 function ApiKeys() {
   const { t, label } = useT();
-  const { me, has } = useSession();
-  const list = useLoad(() => get<ApiKey[]>("/api-keys"), [me?.actor]);
+  const { me, has, departments } = useSession();
+  // The security administrator and the auditor look after every department's keys.
+  const anyDepartment = has("security_admin") || has("auditor");
+  const [department, setDepartment] = useState(me?.department_id ?? "");
+  const list = useLoad(
+    () => get<ApiKey[]>("/api-keys", anyDepartment ? { department_id: department } : undefined),
+    [me?.actor, department],
+  );
   const held = has("security_admin") ? KEY_ROLES : KEY_ROLES.filter(has);
   const [form, setForm] = useState({ name: "", roles: held.slice(0, 1), days: "365", networks: "" });
   const [secret, setSecret] = useState<string>();
@@ -317,6 +323,7 @@ function ApiKeys() {
         roles: form.roles,
         expires_in_days: Number(form.days),
         allowed_networks: form.networks.split(/\s+/).filter(Boolean),
+        ...(anyDepartment ? { department_id: department } : {}),
       }),
     (created) => {
       setSecret(created.secret);
@@ -330,6 +337,18 @@ function ApiKeys() {
   };
   return (
     <>
+      {anyDepartment ? (
+        <label className="narrow-field">
+          {t("admin.department")}
+          <select name="department_id" value={department} onChange={(e) => setDepartment(e.target.value)}>
+            {[...departments.values()].map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : null}
       {error ? <ErrorNotice error={error} /> : null}
       <Async loaded={list} empty={(keys) => keys.length === 0}>
         {(keys) => (
