@@ -21,7 +21,7 @@ export class ApiError extends Error {
 }
 
 /** The CSRF token login set as a cookie readable by scripts (not the session). */
-function csrfToken(): string | undefined {
+export function csrfToken(): string | undefined {
   return document.cookie
     .split("; ")
     .find((pair) => pair.startsWith("govdata_csrf="))
@@ -58,16 +58,18 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   });
   const text = await response.text();
   const parsed = text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined;
-  if (!response.ok) {
-    if (response.status === 401) window.dispatchEvent(new Event(SESSION_ENDED));
-    const error = parsed ?? {};
-    throw new ApiError(response.status, {
-      code: error.code ?? String(response.status),
-      message: error.message ?? response.statusText,
-      field: error.field,
-    });
-  }
+  if (!response.ok) throw refusal(response.status, response.statusText, parsed);
   return parsed as T;
+}
+
+/** The error for a non-2xx answer; a 401 also ends the session in the page. */
+export function refusal(status: number, statusText: string, body: { code?: string; message?: string; field?: string } | undefined): ApiError {
+  if (status === 401) window.dispatchEvent(new Event(SESSION_ENDED));
+  return new ApiError(status, {
+    code: body?.code ?? String(status),
+    message: body?.message ?? statusText,
+    field: body?.field,
+  });
 }
 
 export const get = <T>(path: string, query?: Query) => api<T>("GET", withQuery(path, query));

@@ -120,3 +120,19 @@ export function useDepartmentName() {
   const { departments } = useSession();
   return (id: string) => departments.get(id)?.name ?? id;
 }
+
+/** The node's departments as `<option>`s, by id; `except` leaves one out. */
+export function DepartmentOptions({ except }: { except?: string }) {
+  const { departments } = useSession();
+  return (
+    <>
+      {[...departments.values()]
+        .filter((department) => department.id !== except)
+        .map((department) => (
+          <option key={department.id} value={department.id}>
+            {department.name}
+          </option>
+        ))}
+    </>
+  );
+}

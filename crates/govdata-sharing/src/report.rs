@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use govdata_catalog::Caller;
 use govdata_model::org::Role;
 use govdata_model::FieldError;
+use govdata_store::timestamp::format;
 use govdata_store::ApplicationStatisticsRows;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -67,7 +68,7 @@ impl Sharing {
         let department = (!oversees).then_some(caller.context.department_id.as_str());
         let now = OffsetDateTime::now_utc();
         let since = window_start(now, months);
-        let rows = self.store.application_statistics(department, &timestamp(since), &timestamp(now)).await?;
+        let rows = self.store.application_statistics(department, &format(since), &format(now)).await?;
         Ok(summarize(since, rows))
     }
 }
@@ -96,10 +97,6 @@ fn china_month(utc_hour: &str) -> Option<String> {
     Some(format!("{:04}-{:02}", at.year(), u8::from(at.month())))
 }
 
-fn timestamp(at: OffsetDateTime) -> String {
-    govdata_store::timestamp::format(at)
-}
-
 fn summarize(since: OffsetDateTime, rows: ApplicationStatisticsRows) -> SharingReport {
     let mut by_status = BTreeMap::new();
     let mut by_month: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
@@ -123,7 +120,7 @@ fn summarize(since: OffsetDateTime, rows: ApplicationStatisticsRows) -> SharingR
     let answered = hours.len() as u64;
     let share = |n: u64| (answered > 0).then(|| n as f64 / answered as f64);
     SharingReport {
-        since: timestamp(since),
+        since: format(since),
         by_status,
         by_month: by_month.into_iter().map(|(month, by_status)| MonthCounts { month, by_status }).collect(),
         overdue: rows.overdue,

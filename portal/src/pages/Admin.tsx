@@ -7,7 +7,7 @@ import { useState, type FormEvent, type ReactNode } from "react";
 import { api, del, get, post } from "../api";
 import { Async, ErrorNotice, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
-import { useDepartmentName, useSession } from "../session";
+import { DepartmentOptions, useDepartmentName, useSession } from "../session";
 import type { Department, Role, User } from "../types";
 
 const ROLES: Role[] = ["admin", "security_admin", "auditor", "authority", "provider", "consumer", "analyst"];
@@ -175,7 +175,7 @@ function RoleChoice({ value, onChange, roles, legend }: { value: Role[]; onChang
 
 function Users() {
   const { t, label } = useT();
-  const { has, departments } = useSession();
+  const { has } = useSession();
   const department = useDepartmentName();
   const list = useLoad(() => get<User[]>("/users"), []);
   const empty = { username: "", display_name: "", department_id: "", password: "", roles: [] as Role[] };
@@ -235,11 +235,7 @@ function Users() {
               {t("admin.department")}
               <select name="department_id" value={form.department_id} onChange={(e) => setForm({ ...form, department_id: e.target.value })}>
                 <option value="">—</option>
-                {[...departments.values()].map((d) => (
-                  <option key={d.id} value={d.id}>
-                    {d.name}
-                  </option>
-                ))}
+                <DepartmentOptions />
               </select>
               <FieldMessage error={create.error} field="department_id" />
             </label>
@@ -305,7 +301,7 @@ function UserState({ user, onChanged }: { user: User; onChanged: () => void }) {
 
 function ApiKeys() {
   const { t, label } = useT();
-  const { me, has, departments } = useSession();
+  const { me, has } = useSession();
   // The security administrator and the auditor look after every department's keys.
   const anyDepartment = has("security_admin") || has("auditor");
   const [department, setDepartment] = useState(me?.department_id ?? "");
@@ -341,11 +337,7 @@ function ApiKeys() {
         <label className="narrow-field">
           {t("admin.department")}
           <select name="department_id" value={department} onChange={(e) => setDepartment(e.target.value)}>
-            {[...departments.values()].map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name}
-              </option>
-            ))}
+            <DepartmentOptions />
           </select>
         </label>
       ) : null}

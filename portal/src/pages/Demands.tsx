@@ -9,7 +9,7 @@ import { Link } from "wouter";
 import { codePath, get, post } from "../api";
 import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
-import { useDepartmentName, useSession } from "../session";
+import { DepartmentOptions, useDepartmentName, useSession } from "../session";
 
 interface Demand {
   id: string;
@@ -86,7 +86,7 @@ export function Demands() {
 
 function NewDemand({ onDone }: { onDone: () => void }) {
   const { t } = useT();
-  const { departments, me } = useSession();
+  const { me } = useSession();
   const empty = { description: "", items: "", purpose: "", legal_basis: "", entry_code: "", provider_department_id: "" };
   const [form, setForm] = useState(empty);
   const action = useAction();
@@ -137,13 +137,7 @@ function NewDemand({ onDone }: { onDone: () => void }) {
               onChange={(e) => setForm({ ...form, provider_department_id: e.target.value })}
             >
               <option value="">—</option>
-              {[...departments.values()]
-                .filter((department) => department.id !== me?.department_id)
-                .map((department) => (
-                  <option key={department.id} value={department.id}>
-                    {department.name}
-                  </option>
-                ))}
+              <DepartmentOptions except={me?.department_id} />
             </select>
             <FieldMessage error={action.error} field="provider_department_id" />
           </label>

@@ -3,14 +3,7 @@
 // no upload progress; the CSRF token travels as api.ts sends it.
 
 import { useT } from "../i18n";
-import { ApiError } from "../api";
-
-function csrfToken(): string | undefined {
-  return document.cookie
-    .split("; ")
-    .find((pair) => pair.startsWith("govdata_csrf="))
-    ?.slice("govdata_csrf=".length);
-}
+import { csrfToken, refusal } from "../api";
 
 interface SendOptions {
   /** Share of the body sent so far, 0–1. */
@@ -41,13 +34,7 @@ export function sendFile<T>(path: string, file: Blob, { onProgress, isResult }: 
         resolve(body as T);
         return;
       }
-      reject(
-        new ApiError(request.status, {
-          code: body?.code ?? String(request.status),
-          message: body?.message ?? request.statusText,
-          field: body?.field,
-        }),
-      );
+      reject(refusal(request.status, request.statusText, body));
     };
     request.send(file);
   });
