@@ -27,10 +27,13 @@ use govdata_model::catalog::{
 use govdata_model::org::Role;
 use govdata_model::{ApiError, ErrorCode, FieldError};
 use govdata_search::{
-    pick_searchable_version, ReconcileReport, SearchDoc, SearchError, SearchIndex, SearchQuery,
+    pick_searchable_version, DocKey, ReconcileReport, SearchDoc, SearchError, SearchIndex, SearchQuery,
     SearchResults, Viewer,
 };
-use govdata_store::{CatalogChange, CatalogFilter, Store, StoreError};
+use govdata_store::{
+    AppliedBatch, CascadeAction, CascadeChange, CatalogChange, CatalogFilter, FederatedEntry, HomeNode,
+    Store, StoreError,
+};
 use serde::Serialize;
 use std::sync::Arc;
 use time::{Date, OffsetDateTime};
@@ -269,7 +272,7 @@ impl Catalog {
             let (node, code) = (projection.node.id.clone(), code.to_string());
             blocking(move || match doc {
                 Some(doc) => index.upsert(&[doc]),
-                None => index.remove(&node, &code),
+                None => index.remove(&[DocKey::new(node, code)]),
             })
             .await
         }
@@ -306,8 +309,68 @@ impl Catalog {
                 expected.push(self.search_doc(&projection.node, entry.clone()).await?);
             }
         }
+        expected.extend(
+            self.store
+                .federated_entries()
+                .await?
+                .into_iter()
+                .map(|held| home_doc(&held.home, held.entry, held.provider_name)),
+        );
         let index = projection.index.clone();
         blocking(move || index.reconcile(expected)).await
+    }
+
+    /// Applies a batch of published changes received from child `from`
+    /// (the national one ledger, DESIGN.md §5) and projects what changed
+    /// into search: new published versions replace the entry's document,
+    /// withdrawals remove it. With `relay`, applied changes travel on up.
+    pub async fn apply_cascade(
+        &self,
+        from: &str,
+        changes: &[CascadeChange],
+        backlog: u64,
+        relay: bool,
+    ) -> Result<AppliedBatch> {
+        let batch = self.store.apply_cascade(from, changes, backlog, relay).await?;
+        if let Some(projection) = &self.search {
+            let mut upserts = Vec::new();
+            let mut removals = Vec::new();
+            for change in &batch.applied {
+                match (&change.action, &change.entry) {
+                    (CascadeAction::Publish, Some(entry)) => upserts.push(home_doc(
+                        &change.home,
+                        entry.clone(),
+                        change.provider_name.clone().unwrap_or_default(),
+                    )),
+                    _ => removals.push(DocKey::new(change.home.id.clone(), change.code.clone())),
+                }
+            }
+            let index = projection.index.clone();
+            let projected = blocking(move || {
+                index.upsert(&upserts)?;
+                index.remove(&removals)
+            })
+            .await;
+            if let Err(error) = projected {
+                tracing::warn!(%from, %error, "search projection of received changes failed; the reconciler will repair it");
+            }
+        }
+        Ok(batch)
+    }
+
+    /// A descendant's published entry, as this node holds it. Open-data
+    /// visitors see it only when it is open (the rule of local entries).
+    pub async fn federated_entry(
+        &self,
+        caller: Option<&Caller>,
+        home: &str,
+        code: &str,
+    ) -> Result<FederatedEntry> {
+        let held = self.store.federated_entry(home, code).await?;
+        if caller.is_none() && held.entry.metadata.open_type == govdata_model::catalog::OpenType::NotOpen {
+            return Err(CatalogError::NotFound(code.to_owned()));
+        }
+        Ok(held)
     }
 
     /// Provider rules shared by registration and editing: the caller provides
@@ -687,6 +750,17 @@ impl Catalog {
 }
 
 /// Runs index work on the blocking pool: tantivy does disk I/O and CPU work.
+/// The search document of a descendant's entry, under its home node.
+fn home_doc(home: &HomeNode, entry: CatalogEntry, provider_name: String) -> SearchDoc {
+    SearchDoc {
+        entry,
+        node_id: home.id.clone(),
+        node_name: home.name.clone(),
+        region: home.region.clone(),
+        provider_name,
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, SearchError> + Send + 'static,
 ) -> Result<T> {

@@ -1,9 +1,12 @@
-//! `govdata demo`: a small federation on one machine — the national hub and
-//! two provincial nodes, each with its own data directory and port — seeded
-//! with a realistic organisation built from the real division codes, users
-//! for every role, an application API key, and synthetic base-library rows.
-//! Credentials go to `<data-dir>/demo-credentials.json`. A second run on the
-//! same directory serves what is there without seeding again.
+//! `govdata demo`: a small federation on one machine — the national hub, two
+//! provincial nodes and a department node under Guangdong, each with its own
+//! data directory and port — seeded with a realistic organisation built from
+//! the real division codes, users for every role, an application API key,
+//! and synthetic base-library rows. Each child joins its parent with a join
+//! token over HTTP, as a real node would, and its catalog cascades up, so the
+//! national search shows every node's entries. Credentials go to
+//! `<data-dir>/demo-credentials.json`. A second run on the same directory
+//! serves what is there without seeding or joining again.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +17,8 @@ use govdata_lake::service::Resources;
 use govdata_model::org::{Level, Role};
 use govdata_model::validate::divisions;
 use govdata_server::config::NATIONAL_REGION;
+use govdata_server::federation;
+use govdata_server::identity::NodeIdentity;
 use govdata_server::routes::org::{DepartmentRequest, SystemRequest};
 use govdata_server::routes::users::{ApiKeyRequest, UserRequest};
 use govdata_server::Config;
@@ -45,7 +50,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 20_000)]
     enterprises: usize,
     /// Catalog entries at the national hub (four in five get published); each
-    /// provincial node gets a quarter as many.
+    /// provincial node gets a quarter as many, the department node an eighth.
     #[arg(long, default_value_t = 1300)]
     catalog_entries: usize,
     /// Seed the data directory and exit without serving.
@@ -59,6 +64,8 @@ struct NodePlan {
     name: &'static str,
     level: Level,
     region: &'static str,
+    /// Slug of the parent node; none at the national hub.
+    parent: Option<&'static str>,
     /// Department names with a short ASCII slug for usernames; the first is
     /// the data authority (数据主管部门).
     departments: &'static [(&'static str, &'static str)],
@@ -99,12 +106,16 @@ const ZHEJIANG_DEPARTMENTS: &[(&str, &str)] = &[
     ("国家税务总局浙江省税务局", "shuiwu"),
 ];
 
+const GUANGDONG_POLICE_DEPARTMENTS: &[(&str, &str)] =
+    &[("广东省公安厅科技信息化总队", "data"), ("广东省公安厅治安管理局", "gongan")];
+
 const NODES: &[NodePlan] = &[
     NodePlan {
         slug: "national",
         name: "国家政务数据共享平台",
         level: Level::National,
         region: NATIONAL_REGION,
+        parent: None,
         departments: NATIONAL_DEPARTMENTS,
     },
     NodePlan {
@@ -112,6 +123,7 @@ const NODES: &[NodePlan] = &[
         name: "广东省政务大数据平台",
         level: Level::Provincial,
         region: "440000",
+        parent: Some("national"),
         departments: GUANGDONG_DEPARTMENTS,
     },
     NodePlan {
@@ -119,9 +131,23 @@ const NODES: &[NodePlan] = &[
         name: "浙江省公共数据平台",
         level: Level::Provincial,
         region: "330000",
+        parent: Some("national"),
         departments: ZHEJIANG_DEPARTMENTS,
     },
+    NodePlan {
+        slug: "guangdong-police",
+        name: "广东省公安厅数据共享平台",
+        level: Level::Department,
+        region: "440000",
+        parent: Some("guangdong"),
+        departments: GUANGDONG_POLICE_DEPARTMENTS,
+    },
 ];
+
+fn port_of(args: &DemoArgs, slug: &str) -> anyhow::Result<u16> {
+    let index = NODES.iter().position(|plan| plan.slug == slug).context("a demo node")?;
+    args.port.checked_add(index as u16).context("--port leaves no room for the other nodes")
+}
 
 /// The information systems (政务信息系统) each kind of department runs.
 fn systems_of(slug: &str) -> &'static [(&'static str, &'static str)] {
@@ -199,17 +225,16 @@ pub struct DemoFile {
     pub rows: usize,
 }
 
-fn node_config(args: &DemoArgs, plan: &NodePlan, index: usize) -> anyhow::Result<Config> {
+fn node_config(args: &DemoArgs, plan: &NodePlan) -> anyhow::Result<Config> {
     let mut config = Config { data_dir: args.data_dir.join(plan.slug), ..Config::default() };
     config.node.id = Some(plan.slug.to_owned());
     config.node.name = plan.name.to_owned();
     config.node.level = plan.level;
     config.node.region = plan.region.to_owned();
-    if plan.level != Level::National {
-        config.node.parent_url = Some(format!("http://127.0.0.1:{}", args.port));
+    if let Some(parent) = plan.parent {
+        config.node.parent_url = Some(format!("http://127.0.0.1:{}", port_of(args, parent)?));
     }
-    let port = args.port.checked_add(index as u16).context("--port leaves no room for the other nodes")?;
-    config.server.listen = ([127, 0, 0, 1], port).into();
+    config.server.listen = ([127, 0, 0, 1], port_of(args, plan.slug)?).into();
     config.validate()?;
     Ok(config)
 }
@@ -221,8 +246,8 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let mut nodes = Vec::new();
     let mut credentials = Credentials { seed: args.seed, nodes: Vec::new() };
     let already_seeded = credentials_path.exists();
-    for (index, plan) in NODES.iter().enumerate() {
-        let config = node_config(args, plan, index)?;
+    for plan in NODES {
+        let config = node_config(args, plan)?;
         let (store, identity) = govdata_server::open(&config).await?;
         if !already_seeded {
             if !store.departments().await?.is_empty() {
@@ -261,15 +286,18 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     }
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut servers = tokio::task::JoinSet::new();
+    let mut joiners = Vec::new();
     for (config, store, identity) in nodes {
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("binding {}", config.server.listen))?;
+        joiners.push((config.clone(), store.clone(), identity.clone()));
         let mut stopped = stop.subscribe();
         servers.spawn(govdata_server::serve(listener, store, identity, config, async move {
             let _ = stopped.recv().await;
         }));
     }
+    join_federation(&joiners).await?;
     println!("ready");
     tokio::select! {
         () = crate::shutdown_signal() => {}
@@ -278,6 +306,34 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let _ = stop.send(());
     while let Some(result) = servers.join_next().await {
         result??;
+    }
+    Ok(())
+}
+
+/// Joins each child to its parent over HTTP with a fresh join token, as an
+/// operator would (`govdata federation join-token` at the parent, `govdata
+/// federation join` at the child); nodes already joined are left alone.
+async fn join_federation(nodes: &[(Config, Store, NodeIdentity)]) -> anyhow::Result<()> {
+    let actor = "demo:seed";
+    for plan in NODES {
+        let Some(parent_slug) = plan.parent else { continue };
+        let find = |slug: &str| {
+            nodes.iter().find(|(_, _, identity)| identity.info.id == slug).context("a demo node")
+        };
+        let (config, store, identity) = find(plan.slug)?;
+        if store.federation_parent().await?.is_some() {
+            continue;
+        }
+        let (parent_config, parent_store, parent_identity) = find(parent_slug)?;
+        let token =
+            federation::issue_join_token(parent_store, parent_identity, parent_config, actor, plan.slug)
+                .await
+                .map_err(crate::admin::http_error)?;
+        let parent_url = parent_config.public_url();
+        federation::join_parent(store, identity, config, actor, &parent_url, &token.token)
+            .await
+            .map_err(crate::admin::http_error)
+            .with_context(|| format!("joining {} to {parent_slug}", plan.slug))?;
     }
     Ok(())
 }
@@ -401,6 +457,7 @@ async fn seed_node(
     let catalog_service = govdata_server::state::catalog_service(store, config, identity)?;
     let entries = match plan.level {
         Level::National => args.catalog_entries,
+        Level::Department => args.catalog_entries / 8,
         _ => args.catalog_entries / 4,
     };
     let catalog =

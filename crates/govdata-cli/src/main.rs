@@ -12,6 +12,7 @@ mod demo;
 mod demo_catalog;
 mod demo_lake;
 mod demo_sharing;
+mod federation;
 mod ledger;
 mod synth;
 
@@ -91,6 +92,11 @@ enum NodeCommand {
         #[command(subcommand)]
         command: admin::ApiKeyCommand,
     },
+    /// Federation with the parent and child nodes: join tokens, joining, topology.
+    Federation {
+        #[command(subcommand)]
+        command: federation::FederationCommand,
+    },
     /// The tamper-evident ledger: verify, prove, checkpoint, witness.
     Ledger {
         #[command(subcommand)]
@@ -164,6 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         NodeCommand::User { command } => admin::user(&config, command).await,
         NodeCommand::ApiKey { command } => admin::api_key(&config, command).await,
         NodeCommand::Ledger { command } => ledger::run(&config, command).await,
+        NodeCommand::Federation { command } => federation::run(&config, command).await,
     }
 }
 

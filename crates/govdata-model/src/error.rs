@@ -1,10 +1,10 @@
 //! The one error vocabulary of the product. Every crate's error type maps to an
 //! [`ErrorCode`]; the server renders it, and only it, as an HTTP status.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Every error a caller can see. The `code` string is part of the public API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request body or a parameter is malformed (bad JSON, wrong type, unknown field).

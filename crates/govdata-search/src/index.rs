@@ -227,11 +227,15 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Removes the entry `code` of `node_id`; nothing happens if absent.
-    pub fn remove(&self, node_id: &str, code: &str) -> Result<(), SearchError> {
-        let term = self.key_term(&DocKey::new(node_id, code));
+    /// Removes entries by key, one commit; absent keys are ignored.
+    pub fn remove(&self, keys: &[DocKey]) -> Result<(), SearchError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
         self.write(|writer, _| {
-            writer.delete_term(term);
+            for key in keys {
+                writer.delete_term(self.key_term(key));
+            }
             Ok(())
         })
     }

@@ -64,9 +64,9 @@ fn upsert_replaces_by_node_and_code() {
     withdrawn.entry.status = EntryStatus::Withdrawn;
     index.upsert(&[withdrawn]).unwrap();
     assert_eq!(index.doc_count().unwrap(), 1);
-    index.remove(HZ.0, &doc.entry.code.to_string()).unwrap();
+    index.remove(&[DocKey::new(HZ.0, doc.entry.code.to_string())]).unwrap();
     assert_eq!(index.doc_count().unwrap(), 0);
-    index.remove(HZ.0, "no/such").unwrap();
+    index.remove(&[DocKey::new(HZ.0, "no/such")]).unwrap();
 }
 
 #[test]

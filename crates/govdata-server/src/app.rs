@@ -21,7 +21,8 @@ use utoipa_axum::routes;
 
 use crate::error::HttpError;
 use crate::routes::{
-    auth, catalog, catalog_transfer, ledger, oauth, org, regions, resources, sharing, system, users, validate,
+    auth, catalog, catalog_transfer, federation, ledger, oauth, org, regions, resources, sharing, system,
+    users, validate,
 };
 use crate::state::AppState;
 
@@ -124,6 +125,15 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(ledger::entry))
         .routes(routes!(ledger::inclusion))
         .routes(routes!(ledger::consistency))
+        .routes(routes!(federation::create_join_token))
+        .routes(routes!(federation::join))
+        .routes(routes!(federation::join_parent))
+        .routes(routes!(federation::receive_catalog))
+        .routes(routes!(federation::cosign_checkpoint))
+        .routes(routes!(federation::topology))
+        .routes(routes!(federation::set_status))
+        .routes(routes!(federation::witness))
+        .routes(routes!(federation::federated_entry))
         .split_for_parts();
     let openapi_json = openapi.to_json().expect("the OpenAPI document serializes");
     let max_body = state.config.server.max_body_bytes;

@@ -27,7 +27,33 @@ pub struct Config {
     pub lake: LakeConfig,
     pub sharing: govdata_sharing::SharingConfig,
     pub ledger: LedgerConfig,
+    pub federation: FederationConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationConfig {
+    /// How often the outbox is checked for changes to send up, in ms.
+    pub sync_interval_ms: u64,
+    /// Most changes sent to the parent in one signed request.
+    pub batch_size: u32,
+    /// How often this node's ledger checkpoint is presented to the parent
+    /// for cosigning, in seconds.
+    pub witness_interval_seconds: u64,
+    /// How long a join token stays valid, in hours.
+    pub join_token_hours: u32,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            sync_interval_ms: 200,
+            batch_size: 1000,
+            witness_interval_seconds: 60,
+            join_token_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +99,8 @@ pub struct NodeConfig {
     pub region: String,
     /// Base URL of the parent node; none at the national hub.
     pub parent_url: Option<String>,
+    /// The URL other nodes reach this one at; defaults to `http://<server.listen>`.
+    pub public_url: Option<String>,
     /// The node's Ed25519 private key (PKCS#8 PEM); created on first start.
     /// Defaults to `<data_dir>/node.key`.
     pub key_file: Option<PathBuf>,
@@ -147,6 +175,7 @@ impl Default for Config {
             lake: LakeConfig::default(),
             sharing: govdata_sharing::SharingConfig::default(),
             ledger: LedgerConfig::default(),
+            federation: FederationConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -160,6 +189,7 @@ impl Default for NodeConfig {
             level: Level::National,
             region: NATIONAL_REGION.to_owned(),
             parent_url: None,
+            public_url: None,
             key_file: None,
         }
     }
@@ -214,6 +244,11 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The URL other nodes reach this one at.
+    pub fn public_url(&self) -> String {
+        self.node.public_url.clone().unwrap_or_else(|| format!("http://{}", self.server.listen))
+    }
+
     /// Loads defaults, then `file` if given, then `GOVDATA_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -252,10 +287,24 @@ impl Config {
                 return invalid("node.region", check.errors.join("; "));
             }
         }
-        if let Some(url) = &self.node.parent_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return invalid("node.parent_url", "must be an http:// or https:// URL".into());
+        for (field, url) in
+            [("node.parent_url", &self.node.parent_url), ("node.public_url", &self.node.public_url)]
+        {
+            if url.as_ref().is_some_and(|url| !(url.starts_with("http://") || url.starts_with("https://"))) {
+                return invalid(field, "must be an http:// or https:// URL".into());
             }
+        }
+        if !(10..=60_000).contains(&self.federation.sync_interval_ms) {
+            return invalid("federation.sync_interval_ms", "must be 10 to 60000".into());
+        }
+        if !(1..=5000).contains(&self.federation.batch_size) {
+            return invalid("federation.batch_size", "must be 1 to 5000".into());
+        }
+        if !(1..=86_400).contains(&self.federation.witness_interval_seconds) {
+            return invalid("federation.witness_interval_seconds", "must be 1 to 86400 (a day)".into());
+        }
+        if !(1..=720).contains(&self.federation.join_token_hours) {
+            return invalid("federation.join_token_hours", "must be 1 to 720 (30 days)".into());
         }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024".into());

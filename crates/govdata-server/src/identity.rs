@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, ConfigError};
 use crate::secrets;
 
+#[derive(Clone)]
 pub struct NodeIdentity {
     pub key: SigningKey,
     pub info: NodeInfo,

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod federation;
 pub mod identity;
 pub mod policy;
 pub mod routes;
@@ -53,6 +54,7 @@ pub async fn serve(
     let reconciler = tokio::spawn(reconcile_search(state.clone()));
     let jobs = tokio::spawn(state.resources.clone().run_jobs());
     let usage = tokio::spawn(state.sharing.clone().run_usage_flusher());
+    let federation = tokio::spawn(federation::sync::run(state.clone()));
     let sharing = state.sharing.clone();
     let app = app::router(state);
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().as_str(), "serving");
@@ -64,6 +66,7 @@ pub async fn serve(
     reconciler.abort();
     jobs.abort();
     usage.abort();
+    federation.abort();
     if let Err(error) = sharing.flush_usage().await {
         tracing::warn!(%error, "gateway usage of the last seconds not stored");
     }

@@ -36,6 +36,8 @@ pub enum Action<'a> {
     },
     /// Read ledger entries (who did what).
     ReadLedger,
+    /// Issue join tokens, join a parent, suspend or resume joined nodes.
+    ManageFederation,
 }
 
 /// Roles that act for their own department's applications.
@@ -67,6 +69,7 @@ impl Principal {
                     || (self.department_id == department_id && DEPARTMENT_ROLES.iter().any(|r| self.has(*r)))
             }
             Action::ReadLedger => self.has(Role::Auditor) || self.has(Role::Authority),
+            Action::ManageFederation => self.has(Role::Admin),
         };
         if allowed {
             Ok(())
@@ -94,6 +97,7 @@ fn refusal(action: Action<'_>) -> String {
             "API keys of another department are managed by the security_admin role".into()
         }
         Action::ReadLedger => "reading the ledger needs the auditor or authority role".into(),
+        Action::ManageFederation => "managing the federation needs the admin role".into(),
     }
 }
 

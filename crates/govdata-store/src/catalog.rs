@@ -209,6 +209,18 @@ impl Store {
                 .bind(&code)
                 .execute(tx.conn())
                 .await?;
+            let entry = published.map(|version| {
+                change
+                    .updates
+                    .iter()
+                    .map(|(entry, _)| entry)
+                    .chain(&change.new_version)
+                    .find(|entry| entry.version == version)
+                    .ok_or_else(|| {
+                        StoreError::Conflict(format!("version {version} of {code} is not in this change"))
+                    })
+            });
+            crate::federation::enqueue_local(&mut tx, &code, entry.transpose()?).await?;
         }
         if let Some(step) = &change.history {
             append_history(&mut tx, &code, step).await?;

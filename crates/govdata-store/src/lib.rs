@@ -15,6 +15,7 @@
 
 mod catalog;
 mod error;
+mod federation;
 mod identity;
 mod lake;
 mod ledger;
@@ -36,6 +37,10 @@ use sqlx::{AnyPool, Connection};
 
 pub use catalog::{CatalogChange, CatalogFilter, CatalogHead};
 pub use error::StoreError;
+pub use federation::{
+    AppliedBatch, CascadeAction, CascadeChange, FederatedEntry, FederationNode, HomeNode, NewFederationNode,
+    NodeRelation, NodeStatus,
+};
 pub use identity::{NewApiKey, NewUser, SessionRecord, StoredApiKey, StoredUser};
 pub use lake::{
     JobOutcome, JobRecord, JobStatus, NewJob, ResourceFilter, ResourceRecord, ResourceWrite, MAX_JOB_PAGE,

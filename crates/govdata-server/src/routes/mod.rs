@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod catalog_transfer;
+pub mod federation;
 pub mod ledger;
 pub mod oauth;
 pub mod org;

@@ -31,6 +31,15 @@ pub async fn metrics() -> impl IntoResponse {
 
 /// Who this node is: id, name, level, region, parent and public key.
 #[utoipa::path(get, path = "/api/v1/node", tag = "system", responses((status = 200, body = NodeInfo)))]
-pub async fn node(State(state): State<AppState>) -> Json<NodeInfo> {
-    Json(state.node.info.clone())
+pub async fn node(State(state): State<AppState>) -> ApiResult<Json<NodeInfo>> {
+    Ok(Json(node_info(&state).await?))
+}
+
+/// This node's identity; `parent` is the parent it joined, else the configured one.
+pub async fn node_info(state: &AppState) -> ApiResult<NodeInfo> {
+    let mut info = state.node.info.clone();
+    if let Some(parent) = state.store.federation_parent().await? {
+        info.parent = Some(parent.url);
+    }
+    Ok(info)
 }

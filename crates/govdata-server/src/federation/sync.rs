@@ -1,0 +1,111 @@
+//! The task that keeps this node's parent up to date: it sends the outbox
+//! in signed batches (resuming from the sequence the parent acknowledged, so
+//! a parent that was down or cut off gets the whole backlog when it
+//! returns) and presents the ledger checkpoint for cosigning.
+
+use std::time::{Duration, Instant};
+
+use govdata_store::{FederationNode, NodeStatus};
+
+use super::client::PeerClient;
+use super::local_home;
+use crate::routes::federation::{CascadeAnswer, CascadeBatch, CheckpointPresentation, CosignAnswer};
+use crate::state::AppState;
+
+/// Most bytes of changes in one request (the receiver takes up to
+/// [`super::MAX_SIGNED_BODY`]).
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// Longest wait between attempts while the parent is unreachable.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Runs until the node stops.
+pub async fn run(state: AppState) {
+    let client = PeerClient::new(&state.node.key, &state.node.info.id);
+    let interval = Duration::from_millis(state.config.federation.sync_interval_ms);
+    let witness_every = Duration::from_secs(state.config.federation.witness_interval_seconds);
+    let mut delay = interval;
+    let mut last_witnessed: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(delay).await;
+        let parent = match state.store.federation_parent().await {
+            Ok(Some(parent)) if parent.status == NodeStatus::Active => parent,
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "reading the federation parent failed");
+                continue;
+            }
+        };
+        let result = async {
+            push_outbox(&state, &client, &parent).await?;
+            if last_witnessed.is_none_or(|at| at.elapsed() >= witness_every) {
+                present_checkpoint(&state, &client, &parent).await?;
+                last_witnessed = Some(Instant::now());
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        delay = match result {
+            Ok(()) => interval,
+            Err(error) => {
+                tracing::warn!(parent = %parent.id, %error, "federation sync failed; retrying");
+                metrics::counter!("govdata_federation_sync_failures_total").increment(1);
+                (delay * 2).clamp(interval, MAX_BACKOFF)
+            }
+        };
+    }
+}
+
+/// Sends every change after the acknowledged sequence, batch by batch.
+async fn push_outbox(state: &AppState, client: &PeerClient, parent: &FederationNode) -> anyhow::Result<()> {
+    let home = local_home(&state.node.info);
+    let batch_size = state.config.federation.batch_size;
+    let mut acked = parent.synced_seq;
+    loop {
+        let mut changes = state.store.outbox_after(acked, batch_size, &home).await?;
+        fit_in_request(&mut changes);
+        let backlog = state.store.outbox_backlog(acked).await?;
+        metrics::gauge!("govdata_federation_outbox_backlog").set(backlog as f64);
+        let (Some(first), Some(last)) = (changes.first().map(|c| c.seq), changes.last().map(|c| c.seq))
+        else {
+            return Ok(());
+        };
+        let sent = changes.len() as u64;
+        let batch = CascadeBatch { changes, backlog: backlog - sent };
+        let answer: CascadeAnswer = client.post(&parent.url, "/api/v1/federation/catalog", &batch).await?;
+        if answer.acked_seq != last {
+            anyhow::bail!("parent acknowledged sequence {} of a batch ending at {last}", answer.acked_seq);
+        }
+        state.store.acknowledge_outbox(&parent.id, first, last, answer.applied).await?;
+        metrics::counter!("govdata_federation_changes_sent_total").increment(sent);
+        acked = last;
+    }
+}
+
+/// Presents the latest checkpoint; keeps the parent's cosignature.
+async fn present_checkpoint(
+    state: &AppState,
+    client: &PeerClient,
+    parent: &FederationNode,
+) -> anyhow::Result<()> {
+    let checkpoint = state.store.checkpoint(&state.node.key).await?;
+    let presentation =
+        CheckpointPresentation { checkpoint: checkpoint.note, hash: state.store.ledger_hash().to_string() };
+    let answer: CosignAnswer =
+        client.post(&parent.url, "/api/v1/federation/checkpoints", &presentation).await?;
+    state.store.record_parent_cosignature(&parent.id, &answer.cosigned_checkpoint, answer.size).await?;
+    Ok(())
+}
+
+/// Shortens a batch to what fits in one request; always keeps the first change.
+fn fit_in_request(changes: &mut Vec<govdata_store::CascadeChange>) {
+    let mut bytes = 0;
+    let fitting = changes
+        .iter()
+        .take_while(|change| {
+            bytes += serde_json::to_vec(change).map_or(0, |b| b.len()) + 1;
+            bytes <= MAX_BATCH_BYTES
+        })
+        .count();
+    changes.truncate(fitting.max(1));
+}

@@ -1,0 +1,435 @@
+//! Federation endpoints (DESIGN.md §5): join tokens and joining, the
+//! catalog cascade and checkpoint witnessing between nodes (signed, see
+//! [`crate::federation`]), the topology, and descendants' entries.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::Json;
+use govdata_ledger::hash::{proof_from_hex, HashAlg};
+use govdata_ledger::note::{add_signatures, Checkpoint, VerifierKey};
+use govdata_ledger::witness::{Witness, WitnessError};
+use govdata_model::catalog::CatalogEntry;
+use govdata_model::org::{Level, NodeInfo};
+use govdata_model::ErrorCode;
+use govdata_store::{CascadeChange, FederationNode, HomeNode, NodeRelation, NodeStatus};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Principal;
+use crate::error::{ApiResult, HttpError};
+use crate::extract::{parse_json, Json as JsonBody, Path};
+use crate::federation::client::PeerClient;
+use crate::federation::{self, peer_error, signature, SignedRequest};
+use crate::policy::Action;
+use crate::routes::catalog::caller;
+use crate::routes::ledger::ConsistencyProof;
+use crate::routes::system::node_info;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinTokenRequest {
+    /// Id of the child node that will join with the token.
+    pub node_id: String,
+}
+
+/// Issues a one-time join token for a child node (administrator).
+#[utoipa::path(post, path = "/api/v1/federation/join-tokens", tag = "federation", request_body = JoinTokenRequest,
+    responses((status = 201, body = federation::JoinToken), (status = 403, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn create_join_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(request): JsonBody<JoinTokenRequest>,
+) -> ApiResult<(StatusCode, Json<federation::JoinToken>)> {
+    principal.authorize(Action::ManageFederation)?;
+    let token = federation::issue_join_token(
+        &state.store,
+        &state.node,
+        &state.config,
+        &principal.actor,
+        &request.node_id,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(token)))
+}
+
+/// A child joins with a join token. The request is signed (RFC 9421) with
+/// the key it names; that key is pinned. Answers this node's identity.
+#[utoipa::path(post, path = "/api/v1/federation/join", tag = "federation", request_body = federation::JoinRequest,
+    responses((status = 200, body = NodeInfo), (status = 401, body = HttpError), (status = 409, body = HttpError),
+              (status = 422, body = HttpError)))]
+pub async fn join(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<NodeInfo>> {
+    let request: federation::JoinRequest = parse_json(&body)?;
+    let child = request.validate(&state.node.info)?;
+    let now = SystemTime::now();
+    let presented = signature::inspect(method.as_str(), uri.path(), uri.query(), &headers, &body, now)
+        .map_err(|e| HttpError::new(ErrorCode::Unauthenticated, format!("signed request refused: {e}")))?;
+    if presented.key_id() != child.id {
+        return Err(HttpError::new(
+            ErrorCode::Unauthenticated,
+            "the signature's keyid is not the joining node's id",
+        ));
+    }
+    let key = signature::verifying_key(&child.public_key).expect("validated above");
+    presented.verify(&key).map_err(|e| HttpError::new(ErrorCode::Unauthenticated, e.to_string()))?;
+    federation::remember_nonce(&state.store, &child.id, presented.nonce(), now).await?;
+    match state.store.join_child(&federation::token_hash(&request.token), child).await {
+        Err(govdata_store::StoreError::NotFound(_)) => {
+            Err(HttpError::field(ErrorCode::Unauthenticated, "token", "no such join token"))
+        }
+        Err(govdata_store::StoreError::Conflict(message)) => {
+            Err(HttpError::field(ErrorCode::Conflict, "token", message))
+        }
+        other => {
+            other?;
+            Ok(Json(node_info(&state).await?))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParentRequest {
+    /// The parent's base URL; defaults to `node.parent_url` of the configuration.
+    pub parent_url: Option<String>,
+    /// The join token the parent's administrator issued for this node.
+    pub token: String,
+}
+
+/// Joins this node to its parent (administrator of this node).
+#[utoipa::path(post, path = "/api/v1/federation/parent", tag = "federation", request_body = ParentRequest,
+    responses((status = 200, body = FederationNode), (status = 403, body = HttpError), (status = 422, body = HttpError),
+              (status = 503, body = HttpError)))]
+pub async fn join_parent(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(request): JsonBody<ParentRequest>,
+) -> ApiResult<Json<FederationNode>> {
+    principal.authorize(Action::ManageFederation)?;
+    if request.token.trim().is_empty() {
+        return Err(HttpError::invalid("token", "must not be empty"));
+    }
+    let url = request
+        .parent_url
+        .or_else(|| state.config.node.parent_url.clone())
+        .ok_or_else(|| HttpError::invalid("parent_url", "required: node.parent_url is not configured"))?;
+    let parent = federation::join_parent(
+        &state.store,
+        &state.node,
+        &state.config,
+        &principal.actor,
+        &url,
+        &request.token,
+    )
+    .await?;
+    Ok(Json(parent))
+}
+
+/// A batch of published catalog changes, as a child sends it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CascadeBatch {
+    pub changes: Vec<CascadeChange>,
+    /// How many more changes the sender holds after this batch.
+    pub backlog: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CascadeAnswer {
+    /// The highest sender sequence of the batch: everything up to it is held.
+    pub acked_seq: u64,
+    /// Changes that were new here.
+    pub applied: u64,
+    /// Changes already held (a resent batch).
+    pub skipped: u64,
+}
+
+/// Most changes accepted in one batch.
+const MAX_BATCH: usize = 5000;
+
+/// Receives published catalog changes from a child (signed).
+#[utoipa::path(post, path = "/api/v1/federation/catalog", tag = "federation", request_body = CascadeBatch,
+    responses((status = 200, body = CascadeAnswer), (status = 401, body = HttpError), (status = 403, body = HttpError),
+              (status = 422, body = HttpError)))]
+pub async fn receive_catalog(
+    State(state): State<AppState>,
+    signed: SignedRequest,
+) -> ApiResult<Json<CascadeAnswer>> {
+    let from = require_child(&signed.node)?;
+    let batch: CascadeBatch = parse_json(&signed.body)?;
+    if batch.changes.is_empty() || batch.changes.len() > MAX_BATCH {
+        return Err(HttpError::invalid("changes", format!("must hold 1 to {MAX_BATCH} changes")));
+    }
+    for (i, change) in batch.changes.iter().enumerate() {
+        check_change(&state, from, change)
+            .map_err(|message| HttpError::invalid(format!("changes[{i}]"), message))?;
+    }
+    let relay = state.node.info.level != Level::National;
+    let applied = state.catalog.apply_cascade(&from.id, &batch.changes, batch.backlog, relay).await?;
+    metrics::counter!("govdata_federation_changes_applied_total").increment(applied.applied.len() as u64);
+    Ok(Json(CascadeAnswer {
+        acked_seq: applied.acked_seq,
+        applied: applied.applied.len() as u64,
+        skipped: applied.skipped as u64,
+    }))
+}
+
+fn require_child(node: &FederationNode) -> Result<&FederationNode, HttpError> {
+    if node.relation == NodeRelation::Child {
+        Ok(node)
+    } else {
+        Err(HttpError::forbidden(format!("node {} is not a child of this node", node.id)))
+    }
+}
+
+/// A change must come from the child's own subtree: its own entries, or its
+/// descendants' (whose regions lie inside the child's), never this node's.
+fn check_change(state: &AppState, from: &FederationNode, change: &CascadeChange) -> Result<(), String> {
+    if change.home.id == state.node.info.id {
+        return Err("names this node as the entry's home".into());
+    }
+    if change.home.id == from.id && change.home.region != from.region {
+        return Err(format!("home region {} is not the sending node's {}", change.home.region, from.region));
+    }
+    let prefix = from.region.trim_end_matches("00");
+    if from.level != Level::National.as_str() && !change.home.region.starts_with(prefix) {
+        return Err(format!(
+            "home region {} is outside the sending node's region {}",
+            change.home.region, from.region
+        ));
+    }
+    match (&change.action, &change.entry) {
+        (govdata_store::CascadeAction::Publish, Some(entry)) if entry.code.to_string() == change.code => {
+            Ok(())
+        }
+        (govdata_store::CascadeAction::Publish, Some(_)) => {
+            Err("the entry's code is not the change's code".into())
+        }
+        (govdata_store::CascadeAction::Publish, None) => {
+            Err("a publish change carries the published entry".into())
+        }
+        (govdata_store::CascadeAction::Withdraw, _) => Ok(()),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointPresentation {
+    /// The child's signed checkpoint note, as `GET /api/v1/ledger/checkpoint` serves it.
+    pub checkpoint: String,
+    /// The child's ledger hash: `sha256` or `sm3`.
+    pub hash: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CosignAnswer {
+    /// The checkpoint with this node's cosignature line appended.
+    pub cosigned_checkpoint: String,
+    pub size: u64,
+}
+
+/// Cosigns a child's checkpoint when it is consistent with the last one
+/// cosigned (the proof is read from the child); flags the child when not.
+#[utoipa::path(post, path = "/api/v1/federation/checkpoints", tag = "federation", request_body = CheckpointPresentation,
+    responses((status = 200, body = CosignAnswer), (status = 401, body = HttpError), (status = 409, body = HttpError),
+              (status = 422, body = HttpError)))]
+pub async fn cosign_checkpoint(
+    State(state): State<AppState>,
+    signed: SignedRequest,
+) -> ApiResult<Json<CosignAnswer>> {
+    let child = require_child(&signed.node)?;
+    let presentation: CheckpointPresentation = parse_json(&signed.body)?;
+    let hash: HashAlg =
+        presentation.hash.parse().map_err(|_| HttpError::invalid("hash", "must be sha256 or sm3"))?;
+    let key = signature::verifying_key(&child.public_key).ok_or_else(|| {
+        HttpError::from(govdata_store::StoreError::Corrupt(format!("pinned key of {}", child.id)))
+    })?;
+    let origin = format!("govdata/{}", child.id);
+    let log_key =
+        VerifierKey::ed25519(&origin, key).map_err(|e| HttpError::invalid("checkpoint", e.to_string()))?;
+    let (presented, _) =
+        Checkpoint::open(&presentation.checkpoint, std::slice::from_ref(&log_key)).map_err(|e| {
+            HttpError::invalid("checkpoint", format!("does not verify under node {}'s key: {e}", child.id))
+        })?;
+    let last = state.store.witnessed(&origin).await?.map(|w| w.checkpoint);
+    let proof = match &last {
+        Some(last) if last.size > 0 && last.size < presented.size => {
+            let client = PeerClient::new(&state.node.key, &state.node.info.id);
+            let path = format!("/api/v1/ledger/proof/consistency?from={}&to={}", last.size, presented.size);
+            let proof: ConsistencyProof = client.get(&child.url, &path).await.map_err(peer_error)?;
+            proof_from_hex(&proof.hashes)
+                .map_err(|e| HttpError::invalid("checkpoint", format!("child's proof: {e}")))?
+        }
+        _ => Vec::new(),
+    };
+    let witness = Witness::new(state.store.ledger_origin(), state.node.key.clone(), hash, vec![log_key])
+        .map_err(|e| HttpError::invalid("checkpoint", e.to_string()))?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    match witness.witness(last.as_ref(), &presentation.checkpoint, &proof, now) {
+        Ok((cosigned, line)) => {
+            state
+                .store
+                .record_cosigned(
+                    &format!("node:{}", child.id),
+                    last.as_ref(),
+                    &cosigned,
+                    &presentation.checkpoint,
+                    &line,
+                )
+                .await?;
+            Ok(Json(CosignAnswer {
+                cosigned_checkpoint: add_signatures(&presentation.checkpoint, &[line]),
+                size: cosigned.size,
+            }))
+        }
+        Err(WitnessError::Note(e)) => Err(HttpError::invalid("checkpoint", e.to_string())),
+        Err(refusal) => {
+            let reason = refusal.to_string();
+            tracing::error!(child = %child.id, %reason, "child's ledger history is inconsistent with what was cosigned");
+            state.store.flag_witness_alarm(&child.id, &reason).await?;
+            Err(HttpError::field(ErrorCode::Conflict, "checkpoint", format!("refused to cosign: {reason}")))
+        }
+    }
+}
+
+/// A joined node as the topology shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TopologyNode {
+    #[serde(flatten)]
+    pub node: FederationNode,
+    /// Parent: changes of this node not yet acknowledged. Child: what it reported.
+    pub backlog: u64,
+    /// Child: its subtree's published entries held here.
+    pub entries: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Topology {
+    pub node: NodeInfo,
+    pub nodes: Vec<TopologyNode>,
+    /// Published entries held here per home node (descendants only).
+    pub federated_entries: Vec<NodeEntries>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NodeEntries {
+    pub node_id: String,
+    pub entries: u64,
+}
+
+/// This node, its parent and children: level, region, status, last sync, backlog.
+#[utoipa::path(get, path = "/api/v1/federation/nodes", tag = "federation",
+    responses((status = 200, body = Topology), (status = 401, body = HttpError)))]
+pub async fn topology(State(state): State<AppState>, _principal: Principal) -> ApiResult<Json<Topology>> {
+    let counts = state.store.federated_counts().await?;
+    let mut nodes = Vec::new();
+    for node in state.store.federation_nodes().await? {
+        let backlog = match node.relation {
+            NodeRelation::Parent => state.store.outbox_backlog(node.synced_seq).await?,
+            NodeRelation::Child => node.reported_backlog,
+        };
+        let entries = federated_via(&state, &node).await?;
+        nodes.push(TopologyNode { node, backlog, entries });
+    }
+    Ok(Json(Topology {
+        node: node_info(&state).await?,
+        nodes,
+        federated_entries: counts
+            .into_iter()
+            .map(|(node_id, entries)| NodeEntries { node_id, entries })
+            .collect(),
+    }))
+}
+
+async fn federated_via(state: &AppState, node: &FederationNode) -> ApiResult<u64> {
+    Ok(match node.relation {
+        NodeRelation::Child => state.store.federated_counts_via(&node.id).await?,
+        NodeRelation::Parent => 0,
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeStatusRequest {
+    pub status: NodeStatus,
+    /// Why (kept in the ledger).
+    pub reason: String,
+}
+
+/// Suspends or resumes a joined node (administrator): a suspended node's
+/// signed requests are refused, and nothing is sent to a suspended parent.
+#[utoipa::path(post, path = "/api/v1/federation/nodes/{id}/status", tag = "federation", request_body = NodeStatusRequest,
+    params(("id" = String, Path, description = "node id")),
+    responses((status = 200, body = FederationNode), (status = 403, body = HttpError), (status = 404, body = HttpError)))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<NodeStatusRequest>,
+) -> ApiResult<Json<FederationNode>> {
+    principal.authorize(Action::ManageFederation)?;
+    let reason = crate::routes::text_field("reason", &request.reason, 500)?;
+    Ok(Json(state.store.set_node_status(&principal.actor, &id, request.status, &reason).await?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WitnessView {
+    /// The parent that cosigned; absent before this node joined one.
+    pub parent: Option<String>,
+    /// The last checkpoint the parent cosigned, with its cosignature line.
+    pub checkpoint: Option<String>,
+    /// The parent's witness key (C2SP tlog-cosignature v1) to verify it.
+    pub witness_key: Option<String>,
+}
+
+/// The parent's latest cosignature of this node's ledger (public, like the checkpoint).
+#[utoipa::path(get, path = "/api/v1/federation/witness", tag = "federation",
+    responses((status = 200, body = WitnessView)))]
+pub async fn witness(State(state): State<AppState>) -> ApiResult<Json<WitnessView>> {
+    let Some(parent) = state.store.federation_parent().await? else {
+        return Ok(Json(WitnessView { parent: None, checkpoint: None, witness_key: None }));
+    };
+    let witness_key = signature::verifying_key(&parent.public_key)
+        .and_then(|key| VerifierKey::cosignature_v1(&format!("govdata/{}", parent.id), key).ok())
+        .map(|key| key.to_string());
+    Ok(Json(WitnessView { parent: Some(parent.id), checkpoint: parent.cosigned_checkpoint, witness_key }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FederatedEntryView {
+    /// The node that owns the entry.
+    pub home: HomeNode,
+    pub provider_name: String,
+    /// The child it arrived through.
+    pub via_node: String,
+    #[schema(value_type = Object)]
+    pub entry: CatalogEntry,
+}
+
+/// A descendant node's published entry, as held in this node's one ledger.
+#[utoipa::path(get, path = "/api/v1/federation/entries/{node}/{code}", tag = "federation",
+    params(("node" = String, Path, description = "home node id"),
+           ("code" = String, Path, description = "resource code, `/` percent-encoded")),
+    responses((status = 200, body = FederatedEntryView), (status = 404, body = HttpError)))]
+pub async fn federated_entry(
+    State(state): State<AppState>,
+    principal: Option<Principal>,
+    Path((node, code)): Path<(String, String)>,
+) -> ApiResult<Json<FederatedEntryView>> {
+    let caller = principal.as_ref().map(caller);
+    let held = state.catalog.federated_entry(caller.as_ref(), &node, &code).await?;
+    Ok(Json(FederatedEntryView {
+        home: held.home,
+        provider_name: held.provider_name,
+        via_node: held.via_node,
+        entry: held.entry,
+    }))
+}

@@ -1,0 +1,738 @@
+//! Federation state (DESIGN.md §5): the parent and children this node is
+//! joined to (keys pinned at join), one-time join tokens, nonces of accepted
+//! signed requests, the catalog outbox and the one ledger of descendants'
+//! entries.
+//!
+//! Cascade invariants:
+//! - A published change (publish, new published version, withdrawal) enters
+//!   the outbox in the transaction that makes it ([`Store::apply_catalog_change`]),
+//!   so a change is never committed without its way up, nor sent without
+//!   being committed.
+//! - Outbox sequences come from one counter row taken under its row lock, so
+//!   they are handed out in commit order on both backends: a reader that saw
+//!   sequence n has seen every sequence below it.
+//! - A received change is applied only when its `home_seq` (the sequence the
+//!   owning node gave it) is newer than what is held for that entry: resent,
+//!   replayed or reordered batches change nothing, so delivery is
+//!   at-least-once and the effect exactly-once.
+
+use govdata_model::catalog::CatalogEntry;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+
+use crate::{timestamp, Result, Store, StoreError, WriteTx};
+
+/// How a node stands to this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRelation {
+    Parent,
+    Child,
+}
+
+impl NodeRelation {
+    fn as_str(self) -> &'static str {
+        match self {
+            NodeRelation::Parent => "parent",
+            NodeRelation::Child => "child",
+        }
+    }
+}
+
+/// Whether a joined node's signed requests are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Active,
+    Suspended,
+}
+
+impl NodeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeStatus::Active => "active",
+            NodeStatus::Suspended => "suspended",
+        }
+    }
+}
+
+/// A node joined to this one.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FederationNode {
+    pub id: String,
+    pub relation: NodeRelation,
+    pub name: String,
+    pub level: String,
+    pub region: String,
+    pub url: String,
+    /// Base64 of the pinned raw Ed25519 public key.
+    pub public_key: String,
+    pub status: NodeStatus,
+    pub joined_at: String,
+    pub key_rotated_at: Option<String>,
+    pub last_seen_at: Option<String>,
+    /// Parent: the highest outbox sequence it acknowledged. Child: the
+    /// highest of its sequences received here.
+    pub synced_seq: u64,
+    pub last_sync_at: Option<String>,
+    /// Child: its backlog (changes not yet sent) as it last reported it.
+    pub reported_backlog: u64,
+    /// Parent: the last checkpoint of this node's ledger it cosigned.
+    pub cosigned_checkpoint: Option<String>,
+    /// Child: why its ledger history was refused, if it was.
+    pub witness_alarm: Option<String>,
+}
+
+/// A node to record as joined.
+#[derive(Debug, Clone)]
+pub struct NewFederationNode {
+    pub id: String,
+    pub name: String,
+    pub level: String,
+    pub region: String,
+    pub url: String,
+    pub public_key: String,
+}
+
+/// The node a change belongs to (its owner, where it was registered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HomeNode {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CascadeAction {
+    /// A version was published (first or a revision).
+    Publish,
+    /// The entry was withdrawn: it leaves every ancestor's one ledger.
+    Withdraw,
+}
+
+impl CascadeAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            CascadeAction::Publish => "publish",
+            CascadeAction::Withdraw => "withdraw",
+        }
+    }
+
+    fn parse(text: &str) -> Result<CascadeAction> {
+        match text {
+            "publish" => Ok(CascadeAction::Publish),
+            "withdraw" => Ok(CascadeAction::Withdraw),
+            other => Err(StoreError::Corrupt(format!("cascade action {other:?}"))),
+        }
+    }
+}
+
+/// One published change as it travels up (the wire format of the cascade).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CascadeChange {
+    /// The sender's outbox sequence (transport order).
+    pub seq: u64,
+    pub home: HomeNode,
+    /// The owning node's sequence of this change: what orders changes of one entry.
+    pub home_seq: u64,
+    /// 信息资源代码, unique within the home node.
+    pub code: String,
+    pub action: CascadeAction,
+    /// The published version (absent for a withdrawal).
+    #[schema(value_type = Option<Object>)]
+    pub entry: Option<CatalogEntry>,
+    /// Display name of the provider department at the home node.
+    pub provider_name: Option<String>,
+}
+
+/// A descendant's published entry held in this node's one ledger.
+#[derive(Debug, Clone)]
+pub struct FederatedEntry {
+    pub home: HomeNode,
+    pub entry: CatalogEntry,
+    pub provider_name: String,
+    /// The child it arrived through.
+    pub via_node: String,
+}
+
+/// What applying a received batch did.
+#[derive(Debug, Clone, Default)]
+pub struct AppliedBatch {
+    /// Changes that were newer than what was held, in batch order.
+    pub applied: Vec<CascadeChange>,
+    /// Changes already held (resent or replayed): nothing changed.
+    pub skipped: usize,
+    /// The highest sender sequence in the batch.
+    pub acked_seq: u64,
+}
+
+fn node_from_row(row: &sqlx::any::AnyRow) -> Result<FederationNode> {
+    let relation = match row.try_get::<String, _>("relation")?.as_str() {
+        "parent" => NodeRelation::Parent,
+        "child" => NodeRelation::Child,
+        other => return Err(StoreError::Corrupt(format!("federation relation {other:?}"))),
+    };
+    let status = match row.try_get::<String, _>("status")?.as_str() {
+        "active" => NodeStatus::Active,
+        "suspended" => NodeStatus::Suspended,
+        other => return Err(StoreError::Corrupt(format!("federation status {other:?}"))),
+    };
+    Ok(FederationNode {
+        id: row.try_get("id")?,
+        relation,
+        name: row.try_get("name")?,
+        level: row.try_get("level")?,
+        region: row.try_get("region")?,
+        url: row.try_get("url")?,
+        public_key: row.try_get("public_key")?,
+        status,
+        joined_at: row.try_get("joined_at")?,
+        key_rotated_at: row.try_get("key_rotated_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        synced_seq: row.try_get::<i64, _>("synced_seq")? as u64,
+        last_sync_at: row.try_get("last_sync_at")?,
+        reported_backlog: row.try_get::<i64, _>("reported_backlog")? as u64,
+        cosigned_checkpoint: row.try_get("cosigned_checkpoint")?,
+        witness_alarm: row.try_get("witness_alarm")?,
+    })
+}
+
+fn parse_document(text: Option<String>) -> Result<Option<CatalogEntry>> {
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("cascaded catalog entry: {e}")))
+}
+
+/// Takes the next outbox sequence under the counter's row lock.
+async fn next_outbox_seq(tx: &mut WriteTx<'_>) -> Result<u64> {
+    let row =
+        sqlx::query("UPDATE federation_sequence SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq")
+            .fetch_one(tx.conn())
+            .await?;
+    Ok(row.try_get::<i64, _>("last_seq")? as u64)
+}
+
+/// Puts a published change of this node's own entry into the outbox, in the
+/// transaction that makes it.
+pub(crate) async fn enqueue_local(
+    tx: &mut WriteTx<'_>,
+    code: &str,
+    published: Option<&CatalogEntry>,
+) -> Result<()> {
+    let seq = next_outbox_seq(tx).await?;
+    let (action, document, provider_name) = match published {
+        Some(entry) => {
+            let name: String = sqlx::query("SELECT name FROM departments WHERE id = $1")
+                .bind(&entry.metadata.provider.department_id)
+                .fetch_one(tx.conn())
+                .await?
+                .try_get("name")?;
+            let document = serde_json::to_string(entry)
+                .map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))?;
+            (CascadeAction::Publish, Some(document), Some(name))
+        }
+        None => (CascadeAction::Withdraw, None, None),
+    };
+    sqlx::query(
+        "INSERT INTO federation_outbox (seq, code, action, document, provider_name, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(seq as i64)
+    .bind(code)
+    .bind(action.as_str())
+    .bind(document)
+    .bind(provider_name)
+    .bind(timestamp::now())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Records a one-time join token (only its hash) for child `node_id`.
+    pub async fn create_join_token(
+        &self,
+        actor: &str,
+        node_id: &str,
+        token_hash: &str,
+        expires_at: &str,
+    ) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.begin(actor).await?;
+        sqlx::query(
+            "INSERT INTO federation_join_tokens (id, token_hash, node_id, expires_at, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(token_hash)
+        .bind(node_id)
+        .bind(expires_at)
+        .bind(actor)
+        .bind(timestamp::now())
+        .execute(tx.conn())
+        .await?;
+        tx.record("federation.join_token", node_id, json!({"id": id, "expires_at": expires_at}));
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Joins a child with a join token (by its hash): the token must be
+    /// unused, unexpired and issued for this node id. The child's key is
+    /// pinned; a child that joins again (a new token) gets its new key and
+    /// URL pinned, which is how a lost key is replaced.
+    pub async fn join_child(&self, token_hash: &str, child: NewFederationNode) -> Result<FederationNode> {
+        let actor = format!("node:{}", child.id);
+        let mut tx = self.begin(&actor).await?;
+        let now = timestamp::now();
+        let token = sqlx::query(
+            "SELECT id, node_id, expires_at, used_at FROM federation_join_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| StoreError::NotFound("join token".into()))?;
+        let token_id: String = token.try_get("id")?;
+        if token.try_get::<Option<String>, _>("used_at")?.is_some() {
+            return Err(StoreError::Conflict("this join token was already used".into()));
+        }
+        if token.try_get::<String, _>("expires_at")? <= now {
+            return Err(StoreError::Conflict("this join token has expired".into()));
+        }
+        if token.try_get::<String, _>("node_id")? != child.id {
+            return Err(StoreError::Conflict(format!("this join token is not for node {}", child.id)));
+        }
+        sqlx::query("UPDATE federation_join_tokens SET used_at = $1 WHERE id = $2")
+            .bind(&now)
+            .bind(&token_id)
+            .execute(tx.conn())
+            .await?;
+        let existing = sqlx::query("SELECT relation FROM federation_nodes WHERE id = $1")
+            .bind(&child.id)
+            .fetch_optional(tx.conn())
+            .await?;
+        match existing {
+            Some(row) if row.try_get::<String, _>("relation")? != "child" => {
+                return Err(StoreError::Conflict(format!("node {} is this node's parent", child.id)))
+            }
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE federation_nodes SET name = $1, level = $2, region = $3, url = $4, public_key = $5, \
+                     key_rotated_at = $6, last_seen_at = $6 WHERE id = $7",
+                )
+                .bind(&child.name)
+                .bind(&child.level)
+                .bind(&child.region)
+                .bind(&child.url)
+                .bind(&child.public_key)
+                .bind(&now)
+                .bind(&child.id)
+                .execute(tx.conn())
+                .await?;
+            }
+            None => insert_node(&mut tx, NodeRelation::Child, &child, &now).await?,
+        }
+        tx.record(
+            "federation.child_joined",
+            &child.id,
+            json!({"token": token_id, "name": child.name, "level": child.level, "region": child.region,
+                   "url": child.url, "public_key": child.public_key}),
+        );
+        tx.commit().await?;
+        self.federation_node(&child.id).await
+    }
+
+    /// Records the parent this node joined (its key pinned). A node has one
+    /// parent: joining another replaces it, and the new parent is sent the
+    /// whole outbox.
+    pub async fn set_parent(&self, actor: &str, parent: NewFederationNode) -> Result<FederationNode> {
+        let now = timestamp::now();
+        let mut tx = self.begin(actor).await?;
+        sqlx::query("DELETE FROM federation_nodes WHERE relation = 'parent' OR id = $1")
+            .bind(&parent.id)
+            .execute(tx.conn())
+            .await?;
+        insert_node(&mut tx, NodeRelation::Parent, &parent, &now).await?;
+        tx.record(
+            "federation.parent_joined",
+            &parent.id,
+            json!({"name": parent.name, "level": parent.level, "region": parent.region, "url": parent.url,
+                   "public_key": parent.public_key}),
+        );
+        tx.commit().await?;
+        self.federation_node(&parent.id).await
+    }
+
+    /// The parent and children, parent first, children by id.
+    pub async fn federation_nodes(&self) -> Result<Vec<FederationNode>> {
+        sqlx::query("SELECT * FROM federation_nodes ORDER BY relation DESC, id")
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(node_from_row)
+            .collect()
+    }
+
+    pub async fn federation_node(&self, id: &str) -> Result<FederationNode> {
+        node_from_row(&self.row_by_id("federation_nodes", "federation node", id).await?)
+    }
+
+    pub async fn federation_parent(&self) -> Result<Option<FederationNode>> {
+        sqlx::query("SELECT * FROM federation_nodes WHERE relation = 'parent'")
+            .fetch_optional(self.read())
+            .await?
+            .as_ref()
+            .map(node_from_row)
+            .transpose()
+    }
+
+    /// Suspends or resumes a joined node: a suspended node's requests are refused.
+    pub async fn set_node_status(
+        &self,
+        actor: &str,
+        id: &str,
+        status: NodeStatus,
+        reason: &str,
+    ) -> Result<FederationNode> {
+        let mut tx = self.begin(actor).await?;
+        let updated = sqlx::query("UPDATE federation_nodes SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::NotFound(format!("federation node {id}")));
+        }
+        tx.record(&format!("federation.node_{}", status.as_str()), id, json!({"reason": reason}));
+        tx.commit().await?;
+        self.federation_node(id).await
+    }
+
+    /// Pins a new key for a joined node (a rotation the node signed with its old key).
+    pub async fn rotate_node_key(&self, actor: &str, id: &str, public_key: &str) -> Result<FederationNode> {
+        let mut tx = self.begin(actor).await?;
+        let updated =
+            sqlx::query("UPDATE federation_nodes SET public_key = $1, key_rotated_at = $2 WHERE id = $3")
+                .bind(public_key)
+                .bind(timestamp::now())
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::NotFound(format!("federation node {id}")));
+        }
+        tx.record("federation.key_rotated", id, json!({"public_key": public_key}));
+        tx.commit().await?;
+        self.federation_node(id).await
+    }
+
+    /// Remembers the nonce of an accepted signed request; a nonce seen before
+    /// from the same node is a replay. Nonces older than `forget_before`
+    /// (outside the signature window, so refused by their age anyway) are
+    /// dropped. Replay bookkeeping, not state: it is not in the ledger.
+    pub async fn remember_nonce(&self, node_id: &str, nonce: &str, forget_before: &str) -> Result<()> {
+        sqlx::query("DELETE FROM federation_nonces WHERE seen_at < $1")
+            .bind(forget_before)
+            .execute(&self.inner.write)
+            .await?;
+        sqlx::query("INSERT INTO federation_nonces (node_id, nonce, seen_at) VALUES ($1, $2, $3)")
+            .bind(node_id)
+            .bind(nonce)
+            .bind(timestamp::now())
+            .execute(&self.inner.write)
+            .await
+            .map_err(|e| match StoreError::unique(e, "") {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict("this signed request was already received".into())
+                }
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    /// Up to `limit` outbox changes after sequence `after`, in order; this
+    /// node's own changes carry `local` as their home.
+    pub async fn outbox_after(&self, after: u64, limit: u32, local: &HomeNode) -> Result<Vec<CascadeChange>> {
+        let rows = sqlx::query("SELECT * FROM federation_outbox WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after as i64)
+            .bind(i64::from(limit))
+            .fetch_all(self.read())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let seq = row.try_get::<i64, _>("seq")? as u64;
+                let home = match row.try_get::<Option<String>, _>("home_node")? {
+                    Some(id) => HomeNode {
+                        id,
+                        name: row.try_get::<Option<String>, _>("home_name")?.unwrap_or_default(),
+                        region: row.try_get::<Option<String>, _>("home_region")?.unwrap_or_default(),
+                    },
+                    None => local.clone(),
+                };
+                Ok(CascadeChange {
+                    seq,
+                    home,
+                    home_seq: row.try_get::<Option<i64>, _>("home_seq")?.map_or(seq, |s| s as u64),
+                    code: row.try_get("code")?,
+                    action: CascadeAction::parse(&row.try_get::<String, _>("action")?)?,
+                    entry: parse_document(row.try_get("document")?)?,
+                    provider_name: row.try_get("provider_name")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many outbox changes come after sequence `after`.
+    pub async fn outbox_backlog(&self, after: u64) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM federation_outbox WHERE seq > $1")
+            .bind(after as i64)
+            .fetch_one(self.read())
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? as u64)
+    }
+
+    /// Records that the parent acknowledged the outbox up to `seq`.
+    pub async fn acknowledge_outbox(
+        &self,
+        parent_id: &str,
+        first: u64,
+        seq: u64,
+        applied: u64,
+    ) -> Result<()> {
+        let now = timestamp::now();
+        let mut tx = self.begin(&format!("node:{parent_id}")).await?;
+        sqlx::query(
+            "UPDATE federation_nodes SET synced_seq = $1, last_sync_at = $2, last_seen_at = $2 \
+             WHERE id = $3 AND synced_seq < $1",
+        )
+        .bind(seq as i64)
+        .bind(&now)
+        .bind(parent_id)
+        .execute(tx.conn())
+        .await?;
+        tx.record(
+            "federation.catalog_sent",
+            parent_id,
+            json!({"from_seq": first, "to_seq": seq, "applied": applied}),
+        );
+        tx.commit().await.map(drop)
+    }
+
+    /// Applies a batch received from child `from`, in one transaction: each
+    /// change newer than what is held replaces it (and, with `relay`, enters
+    /// this node's outbox to travel further up); older or equal ones are
+    /// skipped. The child's sync position and reported backlog are updated.
+    pub async fn apply_cascade(
+        &self,
+        from: &str,
+        changes: &[CascadeChange],
+        reported_backlog: u64,
+        relay: bool,
+    ) -> Result<AppliedBatch> {
+        let now = timestamp::now();
+        let mut tx = self.begin(&format!("node:{from}")).await?;
+        let mut batch = AppliedBatch::default();
+        for change in changes {
+            batch.acked_seq = batch.acked_seq.max(change.seq);
+            let held =
+                sqlx::query("SELECT home_seq FROM federated_entries WHERE home_node = $1 AND code = $2")
+                    .bind(&change.home.id)
+                    .bind(&change.code)
+                    .fetch_optional(tx.conn())
+                    .await?
+                    .map(|row| row.try_get::<i64, _>("home_seq"))
+                    .transpose()?;
+            if held.is_some_and(|held| held as u64 >= change.home_seq) {
+                batch.skipped += 1;
+                continue;
+            }
+            let document = change
+                .entry
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))?;
+            sqlx::query("DELETE FROM federated_entries WHERE home_node = $1 AND code = $2")
+                .bind(&change.home.id)
+                .bind(&change.code)
+                .execute(tx.conn())
+                .await?;
+            sqlx::query(
+                "INSERT INTO federated_entries (home_node, code, home_name, home_region, home_seq, via_node, \
+                 action, document, provider_name, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&change.home.id)
+            .bind(&change.code)
+            .bind(&change.home.name)
+            .bind(&change.home.region)
+            .bind(change.home_seq as i64)
+            .bind(from)
+            .bind(change.action.as_str())
+            .bind(&document)
+            .bind(&change.provider_name)
+            .bind(&now)
+            .execute(tx.conn())
+            .await?;
+            if relay {
+                let seq = next_outbox_seq(&mut tx).await?;
+                sqlx::query(
+                    "INSERT INTO federation_outbox (seq, home_node, home_name, home_region, home_seq, code, \
+                     action, document, provider_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(seq as i64)
+                .bind(&change.home.id)
+                .bind(&change.home.name)
+                .bind(&change.home.region)
+                .bind(change.home_seq as i64)
+                .bind(&change.code)
+                .bind(change.action.as_str())
+                .bind(&document)
+                .bind(&change.provider_name)
+                .bind(&now)
+                .execute(tx.conn())
+                .await?;
+            }
+            batch.applied.push(change.clone());
+        }
+        let updated = sqlx::query(
+            "UPDATE federation_nodes SET synced_seq = CASE WHEN synced_seq < $1 THEN $1 ELSE synced_seq END, \
+             last_sync_at = $2, last_seen_at = $2, reported_backlog = $3 WHERE id = $4 AND relation = 'child'",
+        )
+        .bind(batch.acked_seq as i64)
+        .bind(&now)
+        .bind(reported_backlog as i64)
+        .bind(from)
+        .execute(tx.conn())
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::NotFound(format!("child node {from}")));
+        }
+        tx.record(
+            "federation.catalog_received",
+            from,
+            json!({
+                "from_seq": changes.first().map(|c| c.seq),
+                "to_seq": batch.acked_seq,
+                "applied": batch.applied.iter().map(|c| json!({
+                    "home": c.home.id, "code": c.code, "home_seq": c.home_seq, "action": c.action,
+                })).collect::<Vec<_>>(),
+                "skipped": batch.skipped,
+            }),
+        );
+        tx.commit().await?;
+        Ok(batch)
+    }
+
+    /// Every descendant entry currently published, for the search projection.
+    pub async fn federated_entries(&self) -> Result<Vec<FederatedEntry>> {
+        sqlx::query("SELECT * FROM federated_entries WHERE action = 'publish' ORDER BY home_node, code")
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(federated_from_row)
+            .collect()
+    }
+
+    /// A descendant's entry as this node last received it.
+    pub async fn federated_entry(&self, home_node: &str, code: &str) -> Result<FederatedEntry> {
+        let row = sqlx::query(
+            "SELECT * FROM federated_entries WHERE home_node = $1 AND code = $2 AND action = 'publish'",
+        )
+        .bind(home_node)
+        .bind(code)
+        .fetch_optional(self.read())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("catalog entry {code} of node {home_node}")))?;
+        federated_from_row(&row)
+    }
+
+    /// How many published entries each descendant node has here.
+    pub async fn federated_counts(&self) -> Result<Vec<(String, u64)>> {
+        sqlx::query(
+            "SELECT home_node, COUNT(*) AS n FROM federated_entries WHERE action = 'publish' \
+             GROUP BY home_node ORDER BY home_node",
+        )
+        .fetch_all(self.read())
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("home_node")?, row.try_get::<i64, _>("n")? as u64)))
+        .collect()
+    }
+
+    /// How many published entries arrived through child `via`.
+    pub async fn federated_counts_via(&self, via: &str) -> Result<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM federated_entries WHERE via_node = $1 AND action = 'publish'",
+        )
+        .bind(via)
+        .fetch_one(self.read())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? as u64)
+    }
+
+    /// Keeps the parent's cosigned checkpoint of this node's ledger.
+    pub async fn record_parent_cosignature(&self, parent_id: &str, cosigned: &str, size: u64) -> Result<()> {
+        let mut tx = self.begin(&format!("node:{parent_id}")).await?;
+        sqlx::query("UPDATE federation_nodes SET cosigned_checkpoint = $1, last_seen_at = $2 WHERE id = $3")
+            .bind(cosigned)
+            .bind(timestamp::now())
+            .bind(parent_id)
+            .execute(tx.conn())
+            .await?;
+        tx.record("federation.checkpoint_cosigned", parent_id, json!({"size": size, "checkpoint": cosigned}));
+        tx.commit().await.map(drop)
+    }
+
+    /// Flags a child whose ledger history is inconsistent with what this node
+    /// cosigned; the flag stays until an operator has looked into it.
+    pub async fn flag_witness_alarm(&self, child_id: &str, reason: &str) -> Result<()> {
+        let mut tx = self.begin(&format!("node:{child_id}")).await?;
+        sqlx::query("UPDATE federation_nodes SET witness_alarm = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(child_id)
+            .execute(tx.conn())
+            .await?;
+        tx.record("federation.witness_refused", child_id, json!({"reason": reason}));
+        tx.commit().await.map(drop)
+    }
+}
+
+async fn insert_node(
+    tx: &mut WriteTx<'_>,
+    relation: NodeRelation,
+    node: &NewFederationNode,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO federation_nodes (id, relation, name, level, region, url, public_key, status, joined_at, \
+         last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8)",
+    )
+    .bind(&node.id)
+    .bind(relation.as_str())
+    .bind(&node.name)
+    .bind(&node.level)
+    .bind(&node.region)
+    .bind(&node.url)
+    .bind(&node.public_key)
+    .bind(now)
+    .execute(tx.conn())
+    .await
+    .map_err(|e| StoreError::unique(e, &format!("federation node {}", node.id)))?;
+    Ok(())
+}
+
+fn federated_from_row(row: &sqlx::any::AnyRow) -> Result<FederatedEntry> {
+    let entry = parse_document(row.try_get("document")?)?
+        .ok_or_else(|| StoreError::Corrupt("published federated entry without a document".into()))?;
+    Ok(FederatedEntry {
+        home: HomeNode {
+            id: row.try_get("home_node")?,
+            name: row.try_get("home_name")?,
+            region: row.try_get("home_region")?,
+        },
+        entry,
+        provider_name: row.try_get::<Option<String>, _>("provider_name")?.unwrap_or_default(),
+        via_node: row.try_get("via_node")?,
+    })
+}
