@@ -18,6 +18,7 @@ import { ProviderEntryForm } from "./pages/ProviderEntryForm";
 import { ProviderResources } from "./pages/ProviderResources";
 import { ProviderImport } from "./pages/ProviderImport";
 import { Demands } from "./pages/Demands";
+import { FederatedEntryPage, Federation } from "./pages/Federation";
 
 export function App() {
   const { t } = useT();
@@ -32,6 +33,9 @@ export function App() {
         <Switch>
           <Route path="/" component={Home} />
           <Route path="/catalog" component={Search} />
+          <Route path="/catalog/federated/:node/:code">
+            {(params) => <FederatedEntryPage node={decoded(params.node)} code={decoded(params.code)} />}
+          </Route>
           <Route path="/catalog/:code">{(params) => <EntryPage code={decoded(params.code)} />}</Route>
           <Route path="/login" component={Login} />
           <Route path="/cart">{() => <Guard role="consumer"><Cart /></Guard>}</Route>
@@ -47,6 +51,7 @@ export function App() {
           <Route path="/provide/edit/:code">{(params) => <Guard role="provider"><ProviderEntryForm key={params.code} code={decoded(params.code)} /></Guard>}</Route>
           <Route path="/provide/resources/:code">{(params) => <Guard role="provider"><ProviderResources code={decoded(params.code)} /></Guard>}</Route>
           <Route path="/provide/import">{() => <Guard role="provider"><ProviderImport /></Guard>}</Route>
+          <Route path="/federation">{() => <Guard><Federation /></Guard>}</Route>
           <Route path="/audit">{() => <Guard roles={["auditor", "authority"]}><Audit /></Guard>}</Route>
           <Route>
             <p className="empty">404</p>
@@ -115,6 +120,7 @@ function Header() {
         {has("auditor") || has("authority") ? <NavLink href="/audit">{t("nav.audit")}</NavLink> : null}
         {has("provider") || has("consumer") || has("analyst") ? <NavLink href="/credentials">{t("nav.credentials")}</NavLink> : null}
         {has("admin") || has("security_admin") || has("auditor") ? <NavLink href="/admin">{t("nav.admin")}</NavLink> : null}
+        {me ? <NavLink href="/federation">{t("nav.federation")}</NavLink> : null}
       </nav>
       <div className="account">
         <button type="button" className="link" onClick={() => setLanguage(language === "zh" ? "en" : "zh")}>

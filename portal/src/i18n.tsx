@@ -7,11 +7,12 @@ import { coreMessages, labels as valueLabels, roleLabels } from "./messages/core
 import { adminMessages } from "./messages/admin";
 import { workflowMessages } from "./messages/workflow";
 import { providerMessages } from "./messages/provider";
+import { federationLabels, federationMessages } from "./messages/federation";
 
 export type Language = "zh" | "en";
 
-const messages = { ...coreMessages, ...adminMessages, ...workflowMessages, ...providerMessages };
-const labels = { ...valueLabels, ...roleLabels };
+const messages = { ...coreMessages, ...adminMessages, ...workflowMessages, ...providerMessages, ...federationMessages };
+const labels = { ...valueLabels, ...roleLabels, ...federationLabels };
 
 export type MessageKey = keyof typeof messages;
 

@@ -27,6 +27,51 @@ export interface NodeInfo {
   parent: string | null;
 }
 
+export interface FederationNode {
+  id: string;
+  relation: "parent" | "child";
+  name: string;
+  level: string;
+  region: string;
+  url: string;
+  public_key: string;
+  status: "active" | "suspended";
+  joined_at: string;
+  key_rotated_at: string | null;
+  last_seen_at: string | null;
+  synced_seq: number;
+  last_sync_at: string | null;
+  reported_backlog: number;
+  /** Parent row: the last checkpoint of this node's ledger it cosigned. */
+  cosigned_checkpoint: string | null;
+  /** Child row: why its ledger history was refused, if it was. */
+  witness_alarm: string | null;
+  /** Parent row: this node's changes not yet acknowledged; child row: what the child reported. */
+  backlog: number;
+  /** Child row: published entries of its subtree held here. */
+  entries: number;
+}
+
+export interface Topology {
+  node: NodeInfo;
+  nodes: FederationNode[];
+  /** Published entries held here per home node (descendants at any depth). */
+  federated_entries: { node_id: string; entries: number }[];
+}
+
+export interface WitnessView {
+  parent: string | null;
+  checkpoint: string | null;
+  witness_key: string | null;
+}
+
+export interface FederatedEntry {
+  home: { id: string; name: string; region: string };
+  provider_name: string;
+  via_node: string;
+  entry: CatalogEntry;
+}
+
 export interface Department {
   id: string;
   name: string;

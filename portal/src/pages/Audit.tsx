@@ -32,6 +32,9 @@ interface EntryPage {
 
 const PAGE = 50;
 
+/** The tree size a C2SP checkpoint note signs: its second line. */
+export const checkpointSize = (note: string) => Number(note.split("\n")[1]);
+
 export function Audit() {
   const { t, time } = useT();
   const keys = useLoad(() => get<LedgerKeys>("/ledger/key"), []);
@@ -130,7 +133,7 @@ function ProofDownload({ index }: { index: number }) {
     setError(undefined);
     try {
       const [log, note] = await Promise.all([get<LedgerKeys>("/ledger/key"), fetch("/api/v1/ledger/checkpoint").then((r) => r.text())]);
-      const size = Number(note.split("\n")[1]);
+      const size = checkpointSize(note);
       if (!(index < size)) throw new Error(t("audit.notYet"));
       const [entry, proof] = await Promise.all([
         get<LedgerEntry>(`/ledger/entries/${index}`),

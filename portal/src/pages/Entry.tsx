@@ -1,13 +1,13 @@
 // One catalog entry: its attributes, information items with grades, versions
 // with a diff between any two, the review history, and "add to cart".
 
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { Link } from "wouter";
 import { codePath, get } from "../api";
 import { Async, useLoad } from "../components/Async";
 import { gradeLabel, useT, type MessageKey } from "../i18n";
 import { useSession } from "../session";
-import type { EntryDiff, EntryView } from "../types";
+import type { CatalogEntry, EntryDiff, EntryView } from "../types";
 
 export function EntryPage({ code }: { code: string }) {
   const { me, ready } = useSession();
@@ -29,32 +29,48 @@ export function EntryPage({ code }: { code: string }) {
 }
 
 function EntryDetail({ view, onVersion }: { view: EntryView; onVersion: (version: number) => void }) {
-  const { t, label, language } = useT();
   const { entry } = view;
-  const meta = entry.metadata;
   return (
     <article className="entry">
-      <header>
-        <h1>{meta.name}</h1>
-        <p className="meta">
-          <span>
-            {t("entry.code")} {entry.code}
-          </span>
-          <span>
-            {t("entry.version")} {entry.version}
-          </span>
-          <span className="tag">{label(entry.status)}</span>
-          <span className="tag">{gradeLabel(entry.grade, language)}</span>
-        </p>
-      </header>
+      <EntryHeader entry={entry} />
       <CartButton view={view} />
+      <EntryMetadata entry={entry} provider={<DepartmentName id={entry.metadata.provider.department_id} />} />
+      <Versions view={view} onVersion={onVersion} />
+    </article>
+  );
+}
+
+/** An entry's name over its code, version, status and grade. */
+export function EntryHeader({ entry }: { entry: CatalogEntry }) {
+  const { t, label, language } = useT();
+  return (
+    <header>
+      <h1>{entry.metadata.name}</h1>
+      <p className="meta">
+        <span>
+          {t("entry.code")} {entry.code}
+        </span>
+        <span>
+          {t("entry.version")} {entry.version}
+        </span>
+        <span className="tag">{label(entry.status)}</span>
+        <span className="tag">{gradeLabel(entry.grade, language)}</span>
+      </p>
+    </header>
+  );
+}
+
+/** One version's attributes and information items; `provider` names the providing department. */
+export function EntryMetadata({ entry, provider }: { entry: CatalogEntry; provider: ReactNode }) {
+  const { t, label, language } = useT();
+  const meta = entry.metadata;
+  return (
+    <>
       <dl className="attributes">
         <dt>{t("entry.summary")}</dt>
         <dd>{meta.summary}</dd>
         <dt>{t("common.provider")}</dt>
-        <dd>
-          <DepartmentName id={meta.provider.department_id} />
-        </dd>
+        <dd>{provider}</dd>
         <dt>{t("entry.keywords")}</dt>
         <dd>{meta.keywords.join("、") || "—"}</dd>
         <dt>{t("entry.format")}</dt>
@@ -109,8 +125,7 @@ function EntryDetail({ view, onVersion }: { view: EntryView; onVersion: (version
           ))}
         </tbody>
       </table>
-      <Versions view={view} onVersion={onVersion} />
-    </article>
+    </>
   );
 }
 

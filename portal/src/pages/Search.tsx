@@ -7,13 +7,16 @@ import { Link, useLocation, useSearch } from "wouter";
 import { codePath, get } from "../api";
 import { Async, useLoad } from "../components/Async";
 import { gradeLabel, useT, type MessageKey } from "../i18n";
+import { useSession } from "../session";
 import type { SearchResult } from "../types";
+import { federatedPath } from "./Federation";
 
 const FACETS = ["provider", "class", "share_type", "open_type", "grade", "update_cycle", "format_class", "region", "node", "status"];
 const PAGE_SIZE = 20;
 
 export function Search() {
   const { t, label, language, facetValue } = useT();
+  const { node } = useSession();
   const search = useSearch();
   const [, navigate] = useLocation();
   const params = new URLSearchParams(search);
@@ -102,30 +105,35 @@ export function Search() {
               </div>
               {data.items.length === 0 ? <p className="empty">{t("search.none")}</p> : null}
               <ol className="hits">
-                {data.items.map((hit) => (
-                  <li key={hit.code} className="hit">
-                    <h2>
-                      <Link href={`/catalog/${codePath(hit.code)}`}>
-                        <Highlighted html={hit.highlights.name} text={hit.name} />
-                      </Link>
-                    </h2>
-                    <p className="meta">
-                      <span>{hit.code}</span>
-                      <span>{hit.provider_name}</span>
-                      <span className="tag">{label(hit.share_type)}</span>
-                      <span className="tag">{gradeLabel(hit.grade, language)}</span>
-                      {hit.status !== "published" ? <span className="tag warn">{label(hit.status)}</span> : null}
-                    </p>
-                    <p className="summary">
-                      <Highlighted html={hit.highlights.summary} text={hit.summary} />
-                    </p>
-                    {hit.highlights.items ? (
-                      <p className="matched-items">
-                        {t("common.items")}：<Highlighted html={hit.highlights.items} text="" />
+                {data.items.map((hit) => {
+                  // Entries of descendant nodes are held here too; they open as that node's entry.
+                  const foreign = node !== null && hit.node_id !== node.id;
+                  return (
+                    <li key={`${hit.node_id}/${hit.code}`} className="hit" data-node={hit.node_id}>
+                      <h2>
+                        <Link href={foreign ? federatedPath(hit.node_id, hit.code) : `/catalog/${codePath(hit.code)}`}>
+                          <Highlighted html={hit.highlights.name} text={hit.name} />
+                        </Link>
+                      </h2>
+                      <p className="meta">
+                        <span>{hit.code}</span>
+                        <span>{hit.provider_name}</span>
+                        {foreign ? <span className="tag">{t("federation.from", { name: hit.node_name })}</span> : null}
+                        <span className="tag">{label(hit.share_type)}</span>
+                        <span className="tag">{gradeLabel(hit.grade, language)}</span>
+                        {hit.status !== "published" ? <span className="tag warn">{label(hit.status)}</span> : null}
                       </p>
-                    ) : null}
-                  </li>
-                ))}
+                      <p className="summary">
+                        <Highlighted html={hit.highlights.summary} text={hit.summary} />
+                      </p>
+                      {hit.highlights.items ? (
+                        <p className="matched-items">
+                          {t("common.items")}：<Highlighted html={hit.highlights.items} text="" />
+                        </p>
+                      ) : null}
+                    </li>
+                  );
+                })}
               </ol>
               <Pager page={page} pages={Math.max(1, Math.ceil(Math.min(data.total, 10000) / PAGE_SIZE))} onPage={(n) => go({ page: String(n) })} />
             </div>

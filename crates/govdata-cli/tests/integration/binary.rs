@@ -119,7 +119,7 @@ fn config_check_names_the_wrong_field() {
     }
 }
 
-/// Three free consecutive ports for the demo federation.
+/// Four free consecutive ports for the demo federation.
 fn free_port_block() -> u16 {
     for _ in 0..50 {
         let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -128,12 +128,12 @@ fn free_port_block() -> u16 {
             continue;
         }
         let rest: Vec<_> =
-            (1..3).filter_map(|i| std::net::TcpListener::bind(("127.0.0.1", port + i)).ok()).collect();
-        if rest.len() == 2 {
+            (1..4).filter_map(|i| std::net::TcpListener::bind(("127.0.0.1", port + i)).ok()).collect();
+        if rest.len() == 3 {
             return port;
         }
     }
-    panic!("no three consecutive free ports");
+    panic!("no four consecutive free ports");
 }
 
 #[tokio::test]
@@ -166,15 +166,17 @@ async fn demo_federation_serves_every_seeded_account() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap())
             .unwrap();
     let nodes = credentials["nodes"].as_array().unwrap();
-    assert_eq!(nodes.len(), 3);
+    assert_eq!(nodes.len(), 4);
     let mut roles_seen = std::collections::BTreeSet::new();
     for node in nodes {
         let base = node["url"].as_str().unwrap();
         let info: Value = reqwest::get(format!("{base}/api/v1/node")).await.unwrap().json().await.unwrap();
         assert_eq!(info["level"], node["level"]);
         assert_eq!(info["region"], node["region"]);
-        if node["level"] == "provincial" {
-            assert_eq!(info["parent"], format!("http://127.0.0.1:{port}"));
+        match node["level"].as_str().unwrap() {
+            "provincial" => assert_eq!(info["parent"], format!("http://127.0.0.1:{port}")),
+            "department" => assert_eq!(info["parent"], nodes[1]["url"]),
+            _ => assert_eq!(info["parent"], Value::Null),
         }
         for user in node["users"].as_array().unwrap() {
             let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
@@ -218,6 +220,11 @@ async fn demo_federation_serves_every_seeded_account() {
         for file in node["base_library"].as_array().unwrap() {
             let text = std::fs::read_to_string(file["path"].as_str().unwrap()).unwrap();
             assert_eq!(text.lines().count() - 1, file["rows"].as_u64().unwrap() as usize);
+        }
+        if node["level"] == "department" {
+            // The department node has its own population library and no sharing scenarios.
+            assert_eq!(node["libraries"].as_array().unwrap().len(), 1, "{}", node["libraries"]);
+            continue;
         }
         // The base libraries are loaded, and the person profile joins them for the authority.
         let libraries = node["libraries"].as_array().unwrap();
@@ -270,6 +277,31 @@ async fn demo_federation_serves_every_seeded_account() {
         }
     }
     assert_eq!(roles_seen.len(), 7, "every role has a demo account: {roles_seen:?}");
+    // The children joined their parents, and the national search shows every node's entries.
+    let national = &nodes[0];
+    let authority =
+        national["users"].as_array().unwrap().iter().find(|u| u["username"] == "authority").unwrap();
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let base = national["url"].as_str().unwrap();
+    login(&client, base, "authority", authority["password"].as_str().unwrap()).await;
+    let started = std::time::Instant::now();
+    loop {
+        let page: Value = client
+            .get(format!("{base}/api/v1/catalog/search?size=1"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let homes: std::collections::BTreeSet<&str> =
+            page["facets"]["node"].as_array().unwrap().iter().map(|f| f["value"].as_str().unwrap()).collect();
+        if homes.len() == 4 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "national search: {homes:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     let national_persons = &nodes[0]["base_library"][0];
     assert_eq!(national_persons["rows"], 3000);
     drop(served);

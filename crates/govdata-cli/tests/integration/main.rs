@@ -5,5 +5,6 @@
 mod support;
 
 mod binary;
+mod federation;
 mod lake;
 mod ledger_cli;
