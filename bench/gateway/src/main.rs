@@ -44,7 +44,7 @@ struct Args {
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// First of the ports used (demo: 3 ports, Datasette: 1).
+    /// First of the ports used (demo: 4 ports, Datasette: 1).
     #[arg(long, default_value_t = 18480)]
     port: u16,
 }
@@ -275,7 +275,7 @@ async fn main() -> anyhow::Result<()> {
         .arg(&database)
         .status()?;
     anyhow::ensure!(status.success(), "building the SQLite database failed");
-    let datasette_port = args.port + 3;
+    let datasette_port = args.port + 4;
     let _datasette = Running(
         Command::new("datasette")
             .arg("serve")

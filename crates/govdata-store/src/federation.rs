@@ -205,13 +205,16 @@ fn parse_document(text: Option<String>) -> Result<Option<CatalogEntry>> {
         .map_err(|e| StoreError::Corrupt(format!("cascaded catalog entry: {e}")))
 }
 
-/// Takes the next outbox sequence under the counter's row lock.
-async fn next_outbox_seq(tx: &mut WriteTx<'_>) -> Result<u64> {
-    let row =
-        sqlx::query("UPDATE federation_sequence SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq")
-            .fetch_one(tx.conn())
-            .await?;
-    Ok(row.try_get::<i64, _>("last_seq")? as u64)
+/// Takes `count` consecutive outbox sequences under the counter's row lock;
+/// returns the first.
+async fn reserve_outbox_seqs(tx: &mut WriteTx<'_>, count: u64) -> Result<u64> {
+    let row = sqlx::query(
+        "UPDATE federation_sequence SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq",
+    )
+    .bind(count as i64)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(row.try_get::<i64, _>("last_seq")? as u64 + 1 - count)
 }
 
 /// Puts a published change of this node's own entry into the outbox, in the
@@ -221,7 +224,7 @@ pub(crate) async fn enqueue_local(
     code: &str,
     published: Option<&CatalogEntry>,
 ) -> Result<()> {
-    let seq = next_outbox_seq(tx).await?;
+    let seq = reserve_outbox_seqs(tx, 1).await?;
     let (action, document, provider_name) = match published {
         Some(entry) => {
             let name: String = sqlx::query("SELECT name FROM departments WHERE id = $1")
@@ -533,34 +536,24 @@ impl Store {
         let now = timestamp::now();
         let mut tx = self.begin(&format!("node:{from}")).await?;
         let mut batch = AppliedBatch::default();
+        let mut relayed = Vec::new();
         for change in changes {
             batch.acked_seq = batch.acked_seq.max(change.seq);
-            let held =
-                sqlx::query("SELECT home_seq FROM federated_entries WHERE home_node = $1 AND code = $2")
-                    .bind(&change.home.id)
-                    .bind(&change.code)
-                    .fetch_optional(tx.conn())
-                    .await?
-                    .map(|row| row.try_get::<i64, _>("home_seq"))
-                    .transpose()?;
-            if held.is_some_and(|held| held as u64 >= change.home_seq) {
-                batch.skipped += 1;
-                continue;
-            }
             let document = change
                 .entry
                 .as_ref()
                 .map(serde_json::to_string)
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))?;
-            sqlx::query("DELETE FROM federated_entries WHERE home_node = $1 AND code = $2")
-                .bind(&change.home.id)
-                .bind(&change.code)
-                .execute(tx.conn())
-                .await?;
-            sqlx::query(
+            // One statement decides and writes: a change replaces the held
+            // one only when its home sequence is newer.
+            let written = sqlx::query(
                 "INSERT INTO federated_entries (home_node, code, home_name, home_region, home_seq, via_node, \
-                 action, document, provider_name, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 action, document, provider_name, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (home_node, code) DO UPDATE SET home_name = excluded.home_name, \
+                 home_region = excluded.home_region, home_seq = excluded.home_seq, via_node = excluded.via_node, \
+                 action = excluded.action, document = excluded.document, provider_name = excluded.provider_name, \
+                 updated_at = excluded.updated_at WHERE federated_entries.home_seq < excluded.home_seq",
             )
             .bind(&change.home.id)
             .bind(&change.code)
@@ -574,8 +567,16 @@ impl Store {
             .bind(&now)
             .execute(tx.conn())
             .await?;
-            if relay {
-                let seq = next_outbox_seq(&mut tx).await?;
+            if written.rows_affected() == 0 {
+                batch.skipped += 1;
+                continue;
+            }
+            batch.applied.push(change.clone());
+            relayed.push(document);
+        }
+        if relay && !batch.applied.is_empty() {
+            let first = reserve_outbox_seqs(&mut tx, batch.applied.len() as u64).await?;
+            for ((change, document), seq) in batch.applied.iter().zip(&relayed).zip(first..) {
                 sqlx::query(
                     "INSERT INTO federation_outbox (seq, home_node, home_name, home_region, home_seq, code, \
                      action, document, provider_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -587,13 +588,12 @@ impl Store {
                 .bind(change.home_seq as i64)
                 .bind(&change.code)
                 .bind(change.action.as_str())
-                .bind(&document)
+                .bind(document)
                 .bind(&change.provider_name)
                 .bind(&now)
                 .execute(tx.conn())
                 .await?;
             }
-            batch.applied.push(change.clone());
         }
         let updated = sqlx::query(
             "UPDATE federation_nodes SET synced_seq = CASE WHEN synced_seq < $1 THEN $1 ELSE synced_seq END, \
