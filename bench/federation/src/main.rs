@@ -48,7 +48,7 @@ struct Args {
 }
 
 const PASSWORD: &str = "bench-admin-pass-1";
-const USCC: &str = "11100000MB0143028N";
+const USCC: &str = "11100000MB0143028R";
 const PROVIDER_USCC: &str = "11440000006940011E";
 
 /// Kills a child process when dropped.
