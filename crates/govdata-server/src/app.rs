@@ -134,6 +134,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(federation::set_status))
         .routes(routes!(federation::witness))
         .routes(routes!(federation::federated_entry))
+        .routes(routes!(federation::route))
+        .routes(routes!(federation::apply_remote, federation::remote_applications))
+        .routes(routes!(federation::remote_application))
+        .routes(routes!(federation::remote_grants))
+        .routes(routes!(federation::remote_lookup))
         .split_for_parts();
     let openapi_json = openapi.to_json().expect("the OpenAPI document serializes");
     let max_body = state.config.server.max_body_bytes;

@@ -38,6 +38,8 @@ pub enum Action<'a> {
     ReadLedger,
     /// Issue join tokens, join a parent, suspend or resume joined nodes.
     ManageFederation,
+    /// Apply for, follow and read entries owned at other nodes.
+    UseOtherNodes,
 }
 
 /// Roles that act for their own department's applications.
@@ -70,6 +72,7 @@ impl Principal {
             }
             Action::ReadLedger => self.has(Role::Auditor) || self.has(Role::Authority),
             Action::ManageFederation => self.has(Role::Admin),
+            Action::UseOtherNodes => self.has(Role::Consumer),
         };
         if allowed {
             Ok(())
@@ -98,6 +101,7 @@ fn refusal(action: Action<'_>) -> String {
         }
         Action::ReadLedger => "reading the ledger needs the auditor or authority role".into(),
         Action::ManageFederation => "managing the federation needs the admin role".into(),
+        Action::UseOtherNodes => "applying for and reading other nodes' data needs the consumer role".into(),
     }
 }
 

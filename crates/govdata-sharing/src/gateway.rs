@@ -48,7 +48,7 @@ pub const MAX_VERIFY_FIELDS: usize = 50;
 /// The key column carried beside the granted items while grouping.
 const KEY_COLUMN: &str = "__gateway_key";
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
     /// Entity keys: citizen ID numbers (GB 11643) or USCCs (GB 32100), as

@@ -62,7 +62,7 @@ pub struct RowFilter {
 }
 
 /// One entry of a one-stop application.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryWanted {
     pub entry_code: String,
@@ -77,7 +77,7 @@ pub struct EntryWanted {
 pub const MAX_RATE_PER_SECOND: u32 = 100_000;
 
 /// A share application (共享申请) for one or more catalog entries.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyRequest {
     pub entries: Vec<EntryWanted>,

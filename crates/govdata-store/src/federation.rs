@@ -157,6 +157,21 @@ pub struct FederatedEntry {
     pub via_node: String,
 }
 
+/// An application this node's consumer sent to an entry of another node.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RemoteApplication {
+    pub id: String,
+    /// The node that owns the entries and decides.
+    pub home_node: String,
+    pub consumer_department_id: String,
+    pub actor: String,
+    #[schema(value_type = Object)]
+    pub request: serde_json::Value,
+    /// The ids the home node gave the applications (one per entry).
+    pub remote_ids: Vec<String>,
+    pub created_at: String,
+}
+
 /// What applying a received batch did.
 #[derive(Debug, Clone, Default)]
 pub struct AppliedBatch {
@@ -671,6 +686,54 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? as u64)
     }
 
+    /// The child through which `node` is reached, when it is a descendant
+    /// that has published entries here.
+    pub async fn route_via(&self, node: &str) -> Result<Option<String>> {
+        Ok(sqlx::query("SELECT via_node FROM federated_entries WHERE home_node = $1 LIMIT 1")
+            .bind(node)
+            .fetch_optional(self.read())
+            .await?
+            .map(|row| row.try_get("via_node"))
+            .transpose()?)
+    }
+
+    /// Records an application sent to another node (after it accepted it).
+    pub async fn record_remote_application(&self, application: &RemoteApplication) -> Result<()> {
+        let mut tx = self.begin(&application.actor).await?;
+        sqlx::query(
+            "INSERT INTO remote_applications (id, home_node, consumer_department_id, actor, request, remote_ids, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&application.id)
+        .bind(&application.home_node)
+        .bind(&application.consumer_department_id)
+        .bind(&application.actor)
+        .bind(application.request.to_string())
+        .bind(serde_json::to_string(&application.remote_ids).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(&application.created_at)
+        .execute(tx.conn())
+        .await?;
+        tx.record("federation.application_sent", &application.id, json!(application));
+        tx.commit().await.map(drop)
+    }
+
+    /// Applications a department sent to other nodes, newest first.
+    pub async fn remote_applications(&self, department_id: &str) -> Result<Vec<RemoteApplication>> {
+        sqlx::query(
+            "SELECT * FROM remote_applications WHERE consumer_department_id = $1 ORDER BY created_at DESC",
+        )
+        .bind(department_id)
+        .fetch_all(self.read())
+        .await?
+        .iter()
+        .map(remote_application_from_row)
+        .collect()
+    }
+
+    pub async fn remote_application(&self, id: &str) -> Result<RemoteApplication> {
+        remote_application_from_row(&self.row_by_id("remote_applications", "remote application", id).await?)
+    }
+
     /// Keeps the parent's cosigned checkpoint of this node's ledger.
     pub async fn record_parent_cosignature(&self, parent_id: &str, cosigned: &str, size: u64) -> Result<()> {
         let mut tx = self.begin(&format!("node:{parent_id}")).await?;
@@ -734,5 +797,18 @@ fn federated_from_row(row: &sqlx::any::AnyRow) -> Result<FederatedEntry> {
         entry,
         provider_name: row.try_get::<Option<String>, _>("provider_name")?.unwrap_or_default(),
         via_node: row.try_get("via_node")?,
+    })
+}
+
+fn remote_application_from_row(row: &sqlx::any::AnyRow) -> Result<RemoteApplication> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("remote application: {e}"));
+    Ok(RemoteApplication {
+        id: row.try_get("id")?,
+        home_node: row.try_get("home_node")?,
+        consumer_department_id: row.try_get("consumer_department_id")?,
+        actor: row.try_get("actor")?,
+        request: serde_json::from_str(&row.try_get::<String, _>("request")?).map_err(corrupt)?,
+        remote_ids: serde_json::from_str(&row.try_get::<String, _>("remote_ids")?).map_err(corrupt)?,
+        created_at: row.try_get("created_at")?,
     })
 }

@@ -39,7 +39,7 @@ pub use catalog::{CatalogChange, CatalogFilter, CatalogHead};
 pub use error::StoreError;
 pub use federation::{
     AppliedBatch, CascadeAction, CascadeChange, FederatedEntry, FederationNode, HomeNode, NewFederationNode,
-    NodeRelation, NodeStatus,
+    NodeRelation, NodeStatus, RemoteApplication,
 };
 pub use identity::{NewApiKey, NewUser, SessionRecord, StoredApiKey, StoredUser};
 pub use lake::{

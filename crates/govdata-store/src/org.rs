@@ -40,6 +40,36 @@ fn system(row: &sqlx::any::AnyRow) -> Result<InfoSystem> {
 
 impl Store {
     pub async fn create_department(&self, actor: &str, new: NewDepartment) -> Result<Department> {
+        self.insert_department(actor, new, None).await
+    }
+
+    /// The department of another node that an application was routed here
+    /// from, registered on first sight (`home`: its node and its id there).
+    /// It consumes grants here but is never listed among this node's
+    /// departments.
+    pub async fn remote_department(
+        &self,
+        actor: &str,
+        new: NewDepartment,
+        home: (&str, &str),
+    ) -> Result<Department> {
+        let known = sqlx::query("SELECT * FROM departments WHERE home_node = $1 AND home_department_id = $2")
+            .bind(home.0)
+            .bind(home.1)
+            .fetch_optional(self.read())
+            .await?;
+        match known {
+            Some(row) => department(&row),
+            None => self.insert_department(actor, new, Some(home)).await,
+        }
+    }
+
+    async fn insert_department(
+        &self,
+        actor: &str,
+        new: NewDepartment,
+        home: Option<(&str, &str)>,
+    ) -> Result<Department> {
         let dept = Department {
             id: uuid::Uuid::new_v4().to_string(),
             name: new.name,
@@ -49,17 +79,27 @@ impl Store {
         };
         let mut tx = self.begin(actor).await?;
         sqlx::query(
-            "INSERT INTO departments (id, name, uscc, region, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO departments (id, name, uscc, region, created_at, home_node, home_department_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&dept.id)
         .bind(&dept.name)
         .bind(&dept.uscc)
         .bind(&dept.region)
         .bind(&dept.created_at)
+        .bind(home.map(|h| h.0))
+        .bind(home.map(|h| h.1))
         .execute(tx.conn())
         .await
         .map_err(|e| StoreError::unique(e, "a department with this name or unified social credit code"))?;
-        tx.record("department.create", &dept.id, json!(dept));
+        match home {
+            None => tx.record("department.create", &dept.id, json!(dept)),
+            Some((node, id)) => tx.record(
+                "department.remote_registered",
+                &dept.id,
+                json!({"department": dept, "home_node": node, "home_department_id": id}),
+            ),
+        }
         tx.commit().await?;
         Ok(dept)
     }
@@ -74,7 +114,7 @@ impl Store {
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>> {
-        sqlx::query("SELECT * FROM departments ORDER BY region, name")
+        sqlx::query("SELECT * FROM departments WHERE home_node IS NULL ORDER BY region, name")
             .fetch_all(self.read())
             .await?
             .iter()

@@ -100,7 +100,11 @@ function NodeRow({ node, onChanged }: { node: FederationNode; onChanged: () => v
   const submit = (event: FormEvent) => {
     event.preventDefault();
     void run(
-      () => post<FederationNode>(`/federation/nodes/${encodeURIComponent(node.id)}/status`, { status: suspending ? "suspended" : "active", reason: reason.trim() }),
+      () =>
+        post<FederationNode>(`/federation/nodes/${encodeURIComponent(node.id)}/status`, {
+          status: suspending ? "suspended" : "active",
+          reason: reason.trim(),
+        }),
       () => {
         setOpen(false);
         setReason("");

@@ -277,13 +277,11 @@ async fn demo_federation_serves_every_seeded_account() {
         }
     }
     assert_eq!(roles_seen.len(), 7, "every role has a demo account: {roles_seen:?}");
+    assert_eq!(nodes[0]["base_library"][0]["rows"], 3000);
     // The children joined their parents, and the national search shows every node's entries.
     let national = &nodes[0];
-    let authority =
-        national["users"].as_array().unwrap().iter().find(|u| u["username"] == "authority").unwrap();
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (client, _) = logged_in(national, "authority").await;
     let base = national["url"].as_str().unwrap();
-    login(&client, base, "authority", authority["password"].as_str().unwrap()).await;
     let started = std::time::Instant::now();
     loop {
         let page: Value = client
@@ -302,9 +300,158 @@ async fn demo_federation_serves_every_seeded_account() {
         assert!(started.elapsed() < std::time::Duration::from_secs(60), "national search: {homes:?}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let national_persons = &nodes[0]["base_library"][0];
-    assert_eq!(national_persons["rows"], 3000);
+    cross_node_application(nodes).await;
     drop(served);
+}
+
+fn user<'v>(node: &'v Value, username: &str) -> &'v Value {
+    node["users"].as_array().unwrap().iter().find(|u| u["username"] == username).unwrap()
+}
+
+async fn logged_in(node: &Value, username: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let csrf = login(
+        &client,
+        node["url"].as_str().unwrap(),
+        username,
+        user(node, username)["password"].as_str().unwrap(),
+    )
+    .await;
+    (client, csrf)
+}
+
+async fn call(
+    who: &(reqwest::Client, String),
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = who.0.request(method, url).header("x-csrf-token", &who.1);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A consumer at the department node under Guangdong applies for Zhejiang's
+/// population base library: the application travels police → guangdong →
+/// national → zhejiang, is decided there by Zhejiang's provider, and the
+/// consumer reads through Zhejiang's gateway, masked, from its own node.
+async fn cross_node_application(nodes: &[Value]) {
+    use reqwest::Method;
+    let (police, zhejiang) = (&nodes[3], &nodes[2]);
+    let police_url = police["url"].as_str().unwrap();
+    let zhejiang_url = zhejiang["url"].as_str().unwrap();
+    let population =
+        zhejiang["libraries"].as_array().unwrap().iter().find(|l| l["library"] == "人口基础库").unwrap();
+    let consumer = logged_in(police, "gongan.consumer").await;
+    let application = json!({
+        "home_node": "zhejiang",
+        "application": {
+            "entries": [{"entry_code": population["entry_code"], "items": ["公民身份号码", "姓名"]}],
+            "purpose": "核查在粤浙江籍人员户籍信息", "legal_basis": "《中华人民共和国居民身份证法》第十五条",
+            "duration_days": 180, "delivery": ["lookup"]
+        }
+    });
+    let (status, sent) = call(
+        &consumer,
+        Method::POST,
+        format!("{police_url}/api/v1/federation/applications"),
+        Some(application.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let remote_id = sent["at_home"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(sent["application"]["remote_ids"], json!([remote_id]));
+    // Zhejiang's provider sees it, from a department of another node, and decides.
+    let provider = logged_in(zhejiang, "gongan.provider").await;
+    let (_, seen) =
+        call(&provider, Method::GET, format!("{zhejiang_url}/api/v1/sharing/applications/{remote_id}"), None)
+            .await;
+    assert_eq!(seen["status"], "submitted", "{seen}");
+    assert!(
+        seen["created_by"].as_str().unwrap().starts_with("node:guangdong-police/user:gongan.consumer"),
+        "{seen}"
+    );
+    let (status, decided) = call(
+        &provider,
+        Method::POST,
+        format!("{zhejiang_url}/api/v1/sharing/applications/{remote_id}/decision"),
+        Some(json!({"decision": "approve"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    if decided["status"] == "awaiting_authority" {
+        let authority = logged_in(zhejiang, "authority").await;
+        let url = format!("{zhejiang_url}/api/v1/sharing/applications/{remote_id}/decision");
+        let (status, decided) =
+            call(&authority, Method::POST, url, Some(json!({"decision": "approve"}))).await;
+        assert_eq!(status, StatusCode::OK, "{decided}");
+    }
+    // The consumer follows it from its own node, finds the grant, and reads.
+    let local_id = sent["application"]["id"].as_str().unwrap();
+    let (_, followed) =
+        call(&consumer, Method::GET, format!("{police_url}/api/v1/federation/applications/{local_id}"), None)
+            .await;
+    assert_eq!(followed["at_home"][0]["status"], "approved", "{followed}");
+    let (_, grants) =
+        call(&consumer, Method::GET, format!("{police_url}/api/v1/federation/grants/zhejiang"), None).await;
+    let grant_id =
+        grants.as_array().unwrap().iter().find(|g| g["application_id"] == remote_id.as_str()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let persons = std::fs::read_to_string(zhejiang["base_library"][0]["path"].as_str().unwrap()).unwrap();
+    let person = persons.lines().nth(1).unwrap().split(',').next().unwrap().to_owned();
+    let lookup = format!("{police_url}/api/v1/federation/grants/zhejiang/{grant_id}/lookup");
+    let (status, answer) =
+        call(&consumer, Method::POST, lookup.clone(), Some(json!({"keys": [person]}))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let row = &answer["results"][0]["rows"][0];
+    assert!(row["公民身份号码"].as_str().unwrap().contains("********"), "{answer}");
+    assert_eq!(row.as_object().unwrap().len(), 2, "only the granted items: {answer}");
+    // Items outside the grant are refused by Zhejiang's gateway.
+    let (status, refused) =
+        call(&consumer, Method::POST, lookup.clone(), Some(json!({"keys": [person], "items": ["出生日期"]})))
+            .await;
+    assert_eq!((status, &refused["field"]), (StatusCode::FORBIDDEN, &json!("items[0]")), "{refused}");
+    // Another department of the same node holds no grant; a provider may not use other nodes.
+    let (status, _) = call(
+        &logged_in(police, "authority").await,
+        Method::POST,
+        lookup.clone(),
+        Some(json!({"keys": [person]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &logged_in(police, "gongan.provider").await,
+        Method::POST,
+        lookup,
+        Some(json!({"keys": [person]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, unknown) = call(
+        &consumer,
+        Method::POST,
+        format!("{police_url}/api/v1/federation/applications"),
+        Some(json!({"home_node": "xinjiang", "application": application["application"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
+    // Both ledgers record the read.
+    for (node, kind) in [(zhejiang, "gateway.lookup"), (police, "federation.remote_lookup")] {
+        let auditor = logged_in(node, "auditor").await;
+        let url =
+            format!("{}/api/v1/ledger/entries?kind={kind}&subject={grant_id}", node["url"].as_str().unwrap());
+        let (status, page) = call(&auditor, Method::GET, url, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let text = page.to_string();
+        assert!(text.contains(&grant_id), "{kind} at {}: {text}", node["id"]);
+    }
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@
 //! the sender's node key and checked against the key pinned at join.
 
 pub mod client;
+pub mod routing;
 pub mod signature;
 pub mod sync;
 

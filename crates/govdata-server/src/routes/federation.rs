@@ -14,14 +14,19 @@ use govdata_ledger::witness::{Witness, WitnessError};
 use govdata_model::catalog::CatalogEntry;
 use govdata_model::org::{Level, NodeInfo};
 use govdata_model::ErrorCode;
-use govdata_store::{CascadeChange, FederationNode, HomeNode, NodeRelation, NodeStatus};
+use govdata_sharing::gateway::LookupRequest;
+use govdata_sharing::terms::ApplyRequest;
+use govdata_store::{
+    CascadeChange, FederationNode, HomeNode, LedgerRecord, NodeRelation, NodeStatus, RemoteApplication,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use crate::auth::Principal;
 use crate::error::{ApiResult, HttpError};
 use crate::extract::{parse_json, Json as JsonBody, Path};
 use crate::federation::client::PeerClient;
-use crate::federation::{self, peer_error, signature, SignedRequest};
+use crate::federation::{self, peer_error, routing, signature, SignedRequest};
 use crate::policy::Action;
 use crate::routes::catalog::caller;
 use crate::routes::ledger::ConsistencyProof;
@@ -432,4 +437,177 @@ pub async fn federated_entry(
         via_node: held.via_node,
         entry: held.entry,
     }))
+}
+
+/// Carries an application, a status request or a gateway read to the node
+/// that owns the entry, one hop at a time (signed by the previous hop).
+#[utoipa::path(post, path = "/api/v1/federation/route", tag = "federation", request_body = routing::Envelope,
+    responses((status = 200, description = "the owner's answer", body = Object), (status = 401, body = HttpError),
+              (status = 403, body = HttpError), (status = 404, body = HttpError)))]
+pub async fn route(State(state): State<AppState>, signed: SignedRequest) -> ApiResult<Json<Value>> {
+    let envelope: routing::Envelope = parse_json(&signed.body)?;
+    routing::check_origin(&state, &signed.node, &envelope.origin.node).await?;
+    Ok(Json(routing::deliver(&state, envelope).await?))
+}
+
+/// The envelope origin for a caller of this node.
+async fn origin(state: &AppState, principal: &Principal) -> ApiResult<routing::Origin> {
+    let department = state.store.department(&principal.department_id).await?;
+    Ok(routing::Origin {
+        node: state.node.info.id.clone(),
+        node_name: state.node.info.name.clone(),
+        department_id: department.id,
+        department_name: department.name,
+        department_uscc: department.uscc,
+        department_region: department.region,
+        actor: principal.actor.clone(),
+    })
+}
+
+async fn send(
+    state: &AppState,
+    principal: &Principal,
+    to: &str,
+    operation: routing::Operation,
+) -> ApiResult<Value> {
+    federation::check_node_id("home_node", to)?;
+    if to == state.node.info.id {
+        return Err(HttpError::invalid("home_node", "is this node: use the sharing API"));
+    }
+    let envelope = routing::Envelope {
+        to: to.to_owned(),
+        origin: origin(state, principal).await?,
+        hops: Vec::new(),
+        operation,
+    };
+    routing::deliver(state, envelope).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteApplyRequest {
+    /// The node that owns the entries (a search hit's `node_id`).
+    pub home_node: String,
+    pub application: ApplyRequest,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RemoteApplicationView {
+    pub application: RemoteApplication,
+    /// The applications as the home node holds them now (status, steps, terms).
+    #[schema(value_type = Vec<Object>)]
+    pub at_home: Vec<Value>,
+}
+
+/// Applies for entries owned at another node: the application travels to
+/// that node and is decided there under its rules (consumer role).
+#[utoipa::path(post, path = "/api/v1/federation/applications", tag = "federation", request_body = RemoteApplyRequest,
+    responses((status = 201, body = RemoteApplicationView), (status = 403, body = HttpError), (status = 404, body = HttpError),
+              (status = 422, body = HttpError), (status = 503, body = HttpError)))]
+pub async fn apply_remote(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(request): JsonBody<RemoteApplyRequest>,
+) -> ApiResult<(StatusCode, Json<RemoteApplicationView>)> {
+    principal.authorize(Action::UseOtherNodes)?;
+    let body = serde_json::to_value(&request.application)
+        .map_err(|e| HttpError::invalid("application", e.to_string()))?;
+    let answer = send(
+        &state,
+        &principal,
+        &request.home_node,
+        routing::Operation::Apply { request: request.application },
+    )
+    .await?;
+    let at_home: Vec<Value> = serde_json::from_value(answer).map_err(|e| {
+        HttpError::new(ErrorCode::Unavailable, format!("the home node answered unexpectedly: {e}"))
+    })?;
+    let application = RemoteApplication {
+        id: uuid::Uuid::new_v4().to_string(),
+        home_node: request.home_node,
+        consumer_department_id: principal.department_id.clone(),
+        actor: principal.actor.clone(),
+        request: body,
+        remote_ids: at_home.iter().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect(),
+        created_at: govdata_store::timestamp::now(),
+    };
+    state.store.record_remote_application(&application).await?;
+    Ok((StatusCode::CREATED, Json(RemoteApplicationView { application, at_home })))
+}
+
+/// The applications the caller's department sent to other nodes.
+#[utoipa::path(get, path = "/api/v1/federation/applications", tag = "federation",
+    responses((status = 200, body = Vec<RemoteApplication>), (status = 403, body = HttpError)))]
+pub async fn remote_applications(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<RemoteApplication>>> {
+    principal.authorize(Action::UseOtherNodes)?;
+    Ok(Json(state.store.remote_applications(&principal.department_id).await?))
+}
+
+/// One application sent to another node, with its state there now.
+#[utoipa::path(get, path = "/api/v1/federation/applications/{id}", tag = "federation",
+    params(("id" = String, Path, description = "id of the application at this node")),
+    responses((status = 200, body = RemoteApplicationView), (status = 403, body = HttpError), (status = 404, body = HttpError)))]
+pub async fn remote_application(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RemoteApplicationView>> {
+    principal.authorize(Action::UseOtherNodes)?;
+    let application = state.store.remote_application(&id).await?;
+    if application.consumer_department_id != principal.department_id {
+        return Err(HttpError::forbidden("an application is followed by the department that sent it"));
+    }
+    let mut at_home = Vec::new();
+    for remote_id in &application.remote_ids {
+        let operation = routing::Operation::Application { id: remote_id.clone() };
+        at_home.push(send(&state, &principal, &application.home_node, operation).await?);
+    }
+    Ok(Json(RemoteApplicationView { application, at_home }))
+}
+
+/// The grants another node issued to the caller's department, as it holds them.
+#[utoipa::path(get, path = "/api/v1/federation/grants/{node}", tag = "federation",
+    params(("node" = String, Path, description = "the node that issued the grants")),
+    responses((status = 200, description = "the owner's grants (GrantView)", body = Vec<Object>), (status = 403, body = HttpError),
+              (status = 404, body = HttpError)))]
+pub async fn remote_grants(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(node): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.authorize(Action::UseOtherNodes)?;
+    Ok(Json(send(&state, &principal, &node, routing::Operation::Grants).await?))
+}
+
+/// Reads through a grant another node issued to the caller's department:
+/// the owner's gateway answers (fields, rows, masking), both ledgers record it.
+#[utoipa::path(post, path = "/api/v1/federation/grants/{node}/{id}/lookup", tag = "federation", request_body = LookupRequest,
+    params(("node" = String, Path, description = "the node that issued the grant"), ("id" = String, Path, description = "grant id")),
+    responses((status = 200, description = "the owner's gateway answer (LookupAnswer)", body = Object),
+              (status = 403, body = HttpError), (status = 422, body = HttpError), (status = 429, body = HttpError)))]
+pub async fn remote_lookup(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((node, id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<LookupRequest>,
+) -> ApiResult<Json<Value>> {
+    principal.authorize(Action::UseOtherNodes)?;
+    let keys = request.keys.len();
+    let answer =
+        send(&state, &principal, &node, routing::Operation::Lookup { grant_id: id.clone(), request }).await;
+    let outcome = match &answer {
+        Ok(value) => json!({"outcome": "served", "home_node": node, "keys": keys,
+            "rows": value["results"].as_array().map_or(0, |r| r.iter().map(|k| k["rows"].as_array().map_or(0, Vec::len)).sum::<usize>())}),
+        Err(error) => {
+            json!({"outcome": "refused", "home_node": node, "keys": keys, "error": {"code": error.code, "message": error.message}})
+        }
+    };
+    state
+        .store
+        .record_access(LedgerRecord::new(&principal.actor, "federation.remote_lookup", &id, outcome))
+        .await?;
+    Ok(Json(answer?))
 }
