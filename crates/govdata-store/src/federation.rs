@@ -157,6 +157,17 @@ pub struct FederatedEntry {
     pub via_node: String,
 }
 
+/// A node below one of this node's children, as that child reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Descendant {
+    pub id: String,
+    /// The node it joined.
+    pub parent_id: String,
+    pub name: String,
+    pub level: String,
+    pub region: String,
+}
+
 /// An application this node's consumer sent to an entry of another node.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RemoteApplication {
@@ -686,15 +697,65 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? as u64)
     }
 
-    /// The child through which `node` is reached, when it is a descendant
-    /// that has published entries here.
+    /// The child through which `node` is reached, when it is below one:
+    /// as the children reported their subtrees, else as its entries arrived.
     pub async fn route_via(&self, node: &str) -> Result<Option<String>> {
-        Ok(sqlx::query("SELECT via_node FROM federated_entries WHERE home_node = $1 LIMIT 1")
-            .bind(node)
-            .fetch_optional(self.read())
-            .await?
-            .map(|row| row.try_get("via_node"))
-            .transpose()?)
+        let row = sqlx::query(
+            "SELECT via_node FROM federation_descendants WHERE id = $1 \
+             UNION ALL SELECT via_node FROM federated_entries WHERE home_node = $1 LIMIT 1",
+        )
+        .bind(node)
+        .fetch_optional(self.read())
+        .await?;
+        Ok(row.map(|row| row.try_get("via_node")).transpose()?)
+    }
+
+    /// Every node below this node's children, as they reported them.
+    pub async fn descendants(&self) -> Result<Vec<Descendant>> {
+        let rows = sqlx::query("SELECT * FROM federation_descendants ORDER BY parent_id, id")
+            .fetch_all(self.read())
+            .await?;
+        rows.iter().map(descendant_from_row).collect()
+    }
+
+    /// Replaces what is known of the subtree below child `via` with what it
+    /// reported; recorded in the ledger when it changed.
+    pub async fn report_descendants(&self, via: &str, reported: &[Descendant]) -> Result<()> {
+        let rows = sqlx::query("SELECT * FROM federation_descendants WHERE via_node = $1")
+            .bind(via)
+            .fetch_all(self.read())
+            .await?;
+        let mut held = rows.iter().map(descendant_from_row).collect::<Result<Vec<_>>>()?;
+        let mut wanted = reported.to_vec();
+        held.sort_by(|a, b| a.id.cmp(&b.id));
+        wanted.sort_by(|a, b| a.id.cmp(&b.id));
+        if held == wanted {
+            return Ok(());
+        }
+        let now = timestamp::now();
+        let mut tx = self.begin(&format!("node:{via}")).await?;
+        sqlx::query("DELETE FROM federation_descendants WHERE via_node = $1")
+            .bind(via)
+            .execute(tx.conn())
+            .await?;
+        for node in &wanted {
+            sqlx::query(
+                "INSERT INTO federation_descendants (id, via_node, parent_id, name, level, region, reported_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&node.id)
+            .bind(via)
+            .bind(&node.parent_id)
+            .bind(&node.name)
+            .bind(&node.level)
+            .bind(&node.region)
+            .bind(&now)
+            .execute(tx.conn())
+            .await
+            .map_err(|e| StoreError::unique(e, &format!("descendant {} (reported through another child)", node.id)))?;
+        }
+        tx.record("federation.descendants_reported", via, json!({"descendants": wanted}));
+        tx.commit().await.map(drop)
     }
 
     /// Records an application sent to another node (after it accepted it).
@@ -810,5 +871,15 @@ fn remote_application_from_row(row: &sqlx::any::AnyRow) -> Result<RemoteApplicat
         request: serde_json::from_str(&row.try_get::<String, _>("request")?).map_err(corrupt)?,
         remote_ids: serde_json::from_str(&row.try_get::<String, _>("remote_ids")?).map_err(corrupt)?,
         created_at: row.try_get("created_at")?,
+    })
+}
+
+fn descendant_from_row(row: &sqlx::any::AnyRow) -> Result<Descendant> {
+    Ok(Descendant {
+        id: row.try_get("id")?,
+        parent_id: row.try_get("parent_id")?,
+        name: row.try_get("name")?,
+        level: row.try_get("level")?,
+        region: row.try_get("region")?,
     })
 }

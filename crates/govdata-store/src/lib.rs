@@ -38,8 +38,8 @@ use sqlx::{AnyPool, Connection};
 pub use catalog::{CatalogChange, CatalogFilter, CatalogHead};
 pub use error::StoreError;
 pub use federation::{
-    AppliedBatch, CascadeAction, CascadeChange, FederatedEntry, FederationNode, HomeNode, NewFederationNode,
-    NodeRelation, NodeStatus, RemoteApplication,
+    AppliedBatch, CascadeAction, CascadeChange, Descendant, FederatedEntry, FederationNode, HomeNode,
+    NewFederationNode, NodeRelation, NodeStatus, RemoteApplication,
 };
 pub use identity::{NewApiKey, NewUser, SessionRecord, StoredApiKey, StoredUser};
 pub use lake::{

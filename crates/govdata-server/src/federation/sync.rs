@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use govdata_store::{FederationNode, NodeStatus};
+use govdata_store::{Descendant, FederationNode, NodeRelation, NodeStatus};
 
 use super::client::PeerClient;
 use super::local_home;
@@ -91,8 +91,26 @@ async fn present_checkpoint(
     parent: &FederationNode,
 ) -> anyhow::Result<()> {
     let checkpoint = state.store.checkpoint(&state.node.key).await?;
-    let presentation =
-        CheckpointPresentation { checkpoint: checkpoint.note, hash: state.store.ledger_hash().to_string() };
+    let mut descendants: Vec<Descendant> = state
+        .store
+        .federation_nodes()
+        .await?
+        .into_iter()
+        .filter(|node| node.relation == NodeRelation::Child)
+        .map(|node| Descendant {
+            id: node.id,
+            parent_id: state.node.info.id.clone(),
+            name: node.name,
+            level: node.level,
+            region: node.region,
+        })
+        .collect();
+    descendants.extend(state.store.descendants().await?);
+    let presentation = CheckpointPresentation {
+        checkpoint: checkpoint.note,
+        hash: state.store.ledger_hash().to_string(),
+        descendants,
+    };
     let answer: CosignAnswer =
         client.post(&parent.url, "/api/v1/federation/checkpoints", &presentation).await?;
     state.store.record_parent_cosignature(&parent.id, &answer.cosigned_checkpoint, answer.size).await?;

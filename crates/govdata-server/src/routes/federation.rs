@@ -17,7 +17,8 @@ use govdata_model::ErrorCode;
 use govdata_sharing::gateway::LookupRequest;
 use govdata_sharing::terms::ApplyRequest;
 use govdata_store::{
-    CascadeChange, FederationNode, HomeNode, LedgerRecord, NodeRelation, NodeStatus, RemoteApplication,
+    CascadeChange, Descendant, FederationNode, HomeNode, LedgerRecord, NodeRelation, NodeStatus,
+    RemoteApplication,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -232,6 +233,22 @@ pub struct CheckpointPresentation {
     pub checkpoint: String,
     /// The child's ledger hash: `sha256` or `sm3`.
     pub hash: String,
+    /// The nodes below the child (its children and theirs), for routing.
+    #[serde(default)]
+    pub descendants: Vec<Descendant>,
+}
+
+/// A reported descendant must be a node id, not this node, and lie inside
+/// the reporting child's region.
+fn check_descendant(state: &AppState, child: &FederationNode, node: &Descendant) -> Result<(), String> {
+    federation::check_node_id("id", &node.id).map_err(|e| e.message)?;
+    if node.id == state.node.info.id || node.id == child.id {
+        return Err(format!("node {} cannot be below {}", node.id, child.id));
+    }
+    if !node.region.starts_with(child.region.trim_end_matches("00")) {
+        return Err(format!("region {} is outside the child's region {}", node.region, child.region));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -252,6 +269,11 @@ pub async fn cosign_checkpoint(
 ) -> ApiResult<Json<CosignAnswer>> {
     let child = require_child(&signed.node)?;
     let presentation: CheckpointPresentation = parse_json(&signed.body)?;
+    for (i, node) in presentation.descendants.iter().enumerate() {
+        check_descendant(&state, child, node)
+            .map_err(|message| HttpError::invalid(format!("descendants[{i}]"), message))?;
+    }
+    state.store.report_descendants(&child.id, &presentation.descendants).await?;
     let hash: HashAlg =
         presentation.hash.parse().map_err(|_| HttpError::invalid("hash", "must be sha256 or sm3"))?;
     let key = signature::verifying_key(&child.public_key).ok_or_else(|| {
@@ -320,6 +342,8 @@ pub struct TopologyNode {
 pub struct Topology {
     pub node: NodeInfo,
     pub nodes: Vec<TopologyNode>,
+    /// Nodes below the children, as the children reported them.
+    pub descendants: Vec<Descendant>,
     /// Published entries held here per home node (descendants only).
     pub federated_entries: Vec<NodeEntries>,
 }
@@ -347,6 +371,7 @@ pub async fn topology(State(state): State<AppState>, _principal: Principal) -> A
     Ok(Json(Topology {
         node: node_info(&state).await?,
         nodes,
+        descendants: state.store.descendants().await?,
         federated_entries: counts
             .into_iter()
             .map(|(node_id, entries)| NodeEntries { node_id, entries })

@@ -1,4 +1,4 @@
--- Applications across nodes (DESIGN.md §5).
+-- Applications across nodes and the routes to reach them (DESIGN.md §5).
 
 -- A consumer department of another node, known here because an application
 -- of its was routed here; never listed among this node's departments.
@@ -18,3 +18,16 @@ CREATE TABLE remote_applications (
     created_at TEXT NOT NULL
 );
 CREATE INDEX remote_applications_department ON remote_applications (consumer_department_id, created_at);
+
+-- The nodes below this node's children, as the children last reported them
+-- (with each checkpoint they present), and the child each is reached through.
+CREATE TABLE federation_descendants (
+    id TEXT PRIMARY KEY,
+    via_node TEXT NOT NULL,
+    parent_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    region TEXT NOT NULL,
+    reported_at TEXT NOT NULL
+);
+CREATE INDEX federation_descendants_via ON federation_descendants (via_node);
