@@ -139,6 +139,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(federation::remote_application))
         .routes(routes!(federation::remote_grants))
         .routes(routes!(federation::remote_lookup))
+        .routes(routes!(federation::return_data))
+        .routes(routes!(federation::returned))
+        .routes(routes!(federation::returned_lookup))
         .split_for_parts();
     let openapi_json = openapi.to_json().expect("the OpenAPI document serializes");
     let max_body = state.config.server.max_body_bytes;

@@ -40,6 +40,8 @@ pub enum Action<'a> {
     ManageFederation,
     /// Apply for, follow and read entries owned at other nodes.
     UseOtherNodes,
+    /// Return data to a child node (数据回流), or read what a parent returned.
+    ReturnData,
 }
 
 /// Roles that act for their own department's applications.
@@ -73,6 +75,7 @@ impl Principal {
             Action::ReadLedger => self.has(Role::Auditor) || self.has(Role::Authority),
             Action::ManageFederation => self.has(Role::Admin),
             Action::UseOtherNodes => self.has(Role::Consumer),
+            Action::ReturnData => self.has(Role::Authority),
         };
         if allowed {
             Ok(())
@@ -102,6 +105,7 @@ fn refusal(action: Action<'_>) -> String {
         Action::ReadLedger => "reading the ledger needs the auditor or authority role".into(),
         Action::ManageFederation => "managing the federation needs the admin role".into(),
         Action::UseOtherNodes => "applying for and reading other nodes' data needs the consumer role".into(),
+        Action::ReturnData => "returning data to localities, and reading it, needs the authority role".into(),
     }
 }
 

@@ -422,6 +422,52 @@ impl Sharing {
                 "applications are made by a consumer department's consumer role",
             ));
         }
+        let auto_approve = |stored: &ApplicationRequest, entry: &CatalogEntry| {
+            (self.config.auto_approve_unconditional && stored.is_unconditional(entry)).then(|| StepWrite {
+                action: "auto_approve".into(),
+                actor: "system:auto-approve".into(),
+                comment: Some("无条件共享: approved without review".into()),
+                legal_basis: None,
+            })
+        };
+        self.store_applications(caller, &caller.context.department_id, &request, auto_approve).await
+    }
+
+    /// Returns data to a locality (数据回流 / 属地返还): the data authority
+    /// grants `consumer_department_id` — a child node, registered as a
+    /// department of another node — the entries of `request` as a standing
+    /// grant, approved at once and recorded as such. The request's row
+    /// filters carry the region the data is returned for.
+    pub async fn return_data(
+        &self,
+        caller: &Caller,
+        consumer_department_id: &str,
+        request: ApplyRequest,
+    ) -> Result<Vec<ApplicationView>> {
+        if !Self::has(caller, Role::Authority) {
+            return Err(SharingError::forbidden("data is returned to localities by the data authority"));
+        }
+        let approve = |_: &ApplicationRequest, _: &CatalogEntry| {
+            Some(StepWrite {
+                action: "return".into(),
+                actor: caller.actor.clone(),
+                comment: Some("数据回流: a standing grant to the locality".into()),
+                legal_basis: None,
+            })
+        };
+        self.store_applications(caller, consumer_department_id, &request, approve).await
+    }
+
+    /// Checks and stores one application per entry of `request` for
+    /// `consumer_department_id`, all or none; `approval` decides per entry
+    /// whether it is approved on the spot (with that step), making its grant.
+    async fn store_applications(
+        &self,
+        caller: &Caller,
+        consumer_department_id: &str,
+        request: &ApplyRequest,
+        approval: impl Fn(&ApplicationRequest, &CatalogEntry) -> Option<StepWrite>,
+    ) -> Result<Vec<ApplicationView>> {
         request.validate_common()?;
         let batch_id = uuid::Uuid::new_v4().to_string();
         let now = OffsetDateTime::now_utc();
@@ -430,7 +476,7 @@ impl Sharing {
         for (index, wanted) in request.entries.iter().enumerate() {
             let field = format!("entries[{index}].entry_code");
             let entry = self.published_entry(&field, &wanted.entry_code).await?;
-            if entry.metadata.provider.department_id == caller.context.department_id {
+            if entry.metadata.provider.department_id == consumer_department_id {
                 return Err(FieldError::new(field, "your own department provides this entry").into());
             }
             let stored = request.for_entry(index, &entry)?;
@@ -441,32 +487,21 @@ impl Sharing {
                 comment: None,
                 legal_basis: Some(stored.legal_basis.clone()),
             };
-            let (status, steps, grant) =
-                if self.config.auto_approve_unconditional && stored.is_unconditional(&entry) {
+            let (status, steps, grant) = match approval(&stored, &entry) {
+                Some(approve) => {
                     let terms = stored.terms(&entry);
-                    let grant = Self::new_grant(
-                        &id,
-                        &entry,
-                        &caller.context.department_id,
-                        &terms,
-                        stored.duration_days,
-                    )?;
-                    let approve = StepWrite {
-                        action: "auto_approve".into(),
-                        actor: "system:auto-approve".into(),
-                        comment: Some("无条件共享: approved without review".into()),
-                        legal_basis: None,
-                    };
+                    let grant =
+                        Self::new_grant(&id, &entry, consumer_department_id, &terms, stored.duration_days)?;
                     (ApplicationStatus::Approved, vec![submit, approve], Some(grant))
-                } else {
-                    (ApplicationStatus::Submitted, vec![submit], None)
-                };
+                }
+                None => (ApplicationStatus::Submitted, vec![submit], None),
+            };
             applications.push(NewApplication {
                 id,
                 batch_id: batch_id.clone(),
                 entry_code: entry.code.to_string(),
                 entry_version: entry.version,
-                consumer_department_id: caller.context.department_id.clone(),
+                consumer_department_id: consumer_department_id.to_owned(),
                 provider_department_id: entry.metadata.provider.department_id.clone(),
                 status: status.as_str().to_owned(),
                 request: to_value(&stored)?,

@@ -301,7 +301,77 @@ async fn demo_federation_serves_every_seeded_account() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     cross_node_application(nodes).await;
+    data_return(nodes).await;
     drop(served);
+}
+
+/// The national hub returns its population library to Guangdong and to the
+/// police node below it (数据回流): each reads only its own region's rows
+/// through the hub's gateway.
+async fn data_return(nodes: &[Value]) {
+    use reqwest::Method;
+    let (national, guangdong, police) = (&nodes[0], &nodes[1], &nodes[3]);
+    let national_url = national["url"].as_str().unwrap();
+    let population =
+        national["libraries"].as_array().unwrap().iter().find(|l| l["library"] == "人口基础库").unwrap();
+    let authority = logged_in(national, "authority").await;
+    let returns = format!("{national_url}/api/v1/federation/returns");
+    let body = |node: &str, region_item: &str| {
+        json!({"node": node, "entry_code": population["entry_code"], "items": ["公民身份号码", "姓名", "户籍地行政区划代码"],
+               "region_item": region_item, "legal_basis": "《政务数据共享管理办法》数据回流条款", "duration_days": 365})
+    };
+    let (status, refused) =
+        call(&authority, Method::POST, returns.clone(), Some(body("guangdong", "籍贯"))).await;
+    assert_eq!(
+        (status, &refused["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("region_item")),
+        "{refused}"
+    );
+    let (status, refused) =
+        call(&authority, Method::POST, returns.clone(), Some(body("xinjiang", "户籍地行政区划代码"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
+    let consumer = logged_in(national, "renshe.consumer").await;
+    let (status, _) =
+        call(&consumer, Method::POST, returns.clone(), Some(body("guangdong", "户籍地行政区划代码"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let persons = std::fs::read_to_string(national["base_library"][0]["path"].as_str().unwrap()).unwrap();
+    let person_in = |prefix: &str| {
+        persons
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_owned())
+            .find(|id| id.starts_with(prefix))
+            .unwrap()
+    };
+    let (cantonese, zhejiang_person) = (person_in("44"), person_in("33"));
+    for node in [guangdong, police] {
+        let id = node["id"].as_str().unwrap();
+        let (status, made) =
+            call(&authority, Method::POST, returns.clone(), Some(body(id, "户籍地行政区划代码"))).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        assert_eq!(made[0]["status"], "approved", "{made}");
+        let local = logged_in(node, "authority").await;
+        let base = node["url"].as_str().unwrap();
+        let (status, grants) =
+            call(&local, Method::GET, format!("{base}/api/v1/federation/returns/national"), None).await;
+        assert_eq!(status, StatusCode::OK, "{grants}");
+        let grant = &grants.as_array().unwrap()[0];
+        assert_eq!(grant["terms"]["row_filter"]["prefixes"], json!(["44"]), "{grant}");
+        let lookup =
+            format!("{base}/api/v1/federation/returns/national/{}/lookup", grant["id"].as_str().unwrap());
+        let (status, answer) =
+            call(&local, Method::POST, lookup, Some(json!({"keys": [cantonese, zhejiang_person]}))).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(
+            answer["results"][0]["rows"].as_array().unwrap().len(),
+            1,
+            "a Guangdong resident: {answer}"
+        );
+        assert!(
+            answer["results"][1]["rows"].as_array().unwrap().is_empty(),
+            "not a Guangdong resident: {answer}"
+        );
+    }
 }
 
 fn user<'v>(node: &'v Value, username: &str) -> &'v Value {

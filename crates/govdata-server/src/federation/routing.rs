@@ -32,6 +32,10 @@ use super::client::{PeerClient, PeerError};
 use crate::error::HttpError;
 use crate::state::AppState;
 
+/// The department id an origin carries when it speaks for its node as a
+/// whole: the locality data is returned to (数据回流).
+pub const NODE_DEPARTMENT: &str = "node";
+
 /// Most hops an envelope may take (the tree is four levels deep).
 const MAX_HOPS: usize = 8;
 
@@ -135,7 +139,11 @@ async fn answer(state: &AppState, envelope: Envelope) -> Result<Value, HttpError
         .remote_department(
             &format!("node:{}", origin.node),
             NewDepartment {
-                name: format!("{}（{}）", origin.department_name, origin.node_name),
+                name: if origin.department_id == NODE_DEPARTMENT {
+                    origin.node_name.clone()
+                } else {
+                    format!("{}（{}）", origin.department_name, origin.node_name)
+                },
                 uscc: origin.department_uscc.clone(),
                 region: origin.department_region.clone(),
             },

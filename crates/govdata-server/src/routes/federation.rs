@@ -15,10 +15,10 @@ use govdata_model::catalog::CatalogEntry;
 use govdata_model::org::{Level, NodeInfo};
 use govdata_model::ErrorCode;
 use govdata_sharing::gateway::LookupRequest;
-use govdata_sharing::terms::ApplyRequest;
+use govdata_sharing::terms::{ApplyRequest, DeliveryMode, EntryWanted, RowFilter};
 use govdata_store::{
-    CascadeChange, Descendant, FederationNode, HomeNode, LedgerRecord, NodeRelation, NodeStatus,
-    RemoteApplication,
+    CascadeChange, Descendant, FederationNode, HomeNode, LedgerRecord, NewDepartment, NodeRelation,
+    NodeStatus, RemoteApplication,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -475,16 +475,35 @@ pub async fn route(State(state): State<AppState>, signed: SignedRequest) -> ApiR
     Ok(Json(routing::deliver(&state, envelope).await?))
 }
 
+/// Who an envelope speaks for: the caller's department, or this node as a
+/// whole (the locality data is returned to).
+enum Speaker {
+    Department,
+    Node,
+}
+
 /// The envelope origin for a caller of this node.
-async fn origin(state: &AppState, principal: &Principal) -> ApiResult<routing::Origin> {
-    let department = state.store.department(&principal.department_id).await?;
+async fn origin(state: &AppState, principal: &Principal, speaker: Speaker) -> ApiResult<routing::Origin> {
+    let info = &state.node.info;
+    let (department_id, department_name, department_uscc, department_region) = match speaker {
+        Speaker::Department => {
+            let department = state.store.department(&principal.department_id).await?;
+            (department.id, department.name, department.uscc, department.region)
+        }
+        Speaker::Node => (
+            routing::NODE_DEPARTMENT.to_owned(),
+            info.name.clone(),
+            format!("node:{}", info.id),
+            info.region.clone(),
+        ),
+    };
     Ok(routing::Origin {
-        node: state.node.info.id.clone(),
-        node_name: state.node.info.name.clone(),
-        department_id: department.id,
-        department_name: department.name,
-        department_uscc: department.uscc,
-        department_region: department.region,
+        node: info.id.clone(),
+        node_name: info.name.clone(),
+        department_id,
+        department_name,
+        department_uscc,
+        department_region,
         actor: principal.actor.clone(),
     })
 }
@@ -492,6 +511,7 @@ async fn origin(state: &AppState, principal: &Principal) -> ApiResult<routing::O
 async fn send(
     state: &AppState,
     principal: &Principal,
+    speaker: Speaker,
     to: &str,
     operation: routing::Operation,
 ) -> ApiResult<Value> {
@@ -501,7 +521,7 @@ async fn send(
     }
     let envelope = routing::Envelope {
         to: to.to_owned(),
-        origin: origin(state, principal).await?,
+        origin: origin(state, principal, speaker).await?,
         hops: Vec::new(),
         operation,
     };
@@ -540,6 +560,7 @@ pub async fn apply_remote(
     let answer = send(
         &state,
         &principal,
+        Speaker::Department,
         &request.home_node,
         routing::Operation::Apply { request: request.application },
     )
@@ -588,7 +609,7 @@ pub async fn remote_application(
     let mut at_home = Vec::new();
     for remote_id in &application.remote_ids {
         let operation = routing::Operation::Application { id: remote_id.clone() };
-        at_home.push(send(&state, &principal, &application.home_node, operation).await?);
+        at_home.push(send(&state, &principal, Speaker::Department, &application.home_node, operation).await?);
     }
     Ok(Json(RemoteApplicationView { application, at_home }))
 }
@@ -604,7 +625,7 @@ pub async fn remote_grants(
     Path(node): Path<String>,
 ) -> ApiResult<Json<Value>> {
     principal.authorize(Action::UseOtherNodes)?;
-    Ok(Json(send(&state, &principal, &node, routing::Operation::Grants).await?))
+    Ok(Json(send(&state, &principal, Speaker::Department, &node, routing::Operation::Grants).await?))
 }
 
 /// Reads through a grant another node issued to the caller's department:
@@ -620,9 +641,22 @@ pub async fn remote_lookup(
     JsonBody(request): JsonBody<LookupRequest>,
 ) -> ApiResult<Json<Value>> {
     principal.authorize(Action::UseOtherNodes)?;
+    Ok(Json(lookup_at(&state, &principal, Speaker::Department, &node, id, request).await?))
+}
+
+/// Routes a gateway lookup to `node` and records it here, served or refused,
+/// before answering.
+async fn lookup_at(
+    state: &AppState,
+    principal: &Principal,
+    speaker: Speaker,
+    node: &str,
+    grant_id: String,
+    request: LookupRequest,
+) -> ApiResult<Value> {
     let keys = request.keys.len();
-    let answer =
-        send(&state, &principal, &node, routing::Operation::Lookup { grant_id: id.clone(), request }).await;
+    let operation = routing::Operation::Lookup { grant_id: grant_id.clone(), request };
+    let answer = send(state, principal, speaker, node, operation).await;
     let outcome = match &answer {
         Ok(value) => json!({"outcome": "served", "home_node": node, "keys": keys,
             "rows": value["results"].as_array().map_or(0, |r| r.iter().map(|k| k["rows"].as_array().map_or(0, Vec::len)).sum::<usize>())}),
@@ -632,7 +666,127 @@ pub async fn remote_lookup(
     };
     state
         .store
-        .record_access(LedgerRecord::new(&principal.actor, "federation.remote_lookup", &id, outcome))
+        .record_access(LedgerRecord::new(&principal.actor, "federation.remote_lookup", &grant_id, outcome))
         .await?;
-    Ok(Json(answer?))
+    answer
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRequest {
+    /// The child (or a node below it) the data is returned to.
+    pub node: String,
+    /// One of this node's published entries with data.
+    pub entry_code: String,
+    pub items: Vec<String>,
+    /// The item holding a GB/T 2260 region code: only rows inside the
+    /// node's region are returned.
+    pub region_item: String,
+    /// The law or regulation the return rests on.
+    pub legal_basis: String,
+    /// How long the standing grant lasts (renewable).
+    pub duration_days: u32,
+}
+
+/// Returns data to a locality (数据回流): a standing grant of this node's
+/// entry to a node below it, filtered to that node's region (data authority).
+#[utoipa::path(post, path = "/api/v1/federation/returns", tag = "federation", request_body = ReturnRequest,
+    responses((status = 201, description = "the approved application and its grant", body = Vec<Object>),
+              (status = 403, body = HttpError), (status = 404, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn return_data(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(request): JsonBody<ReturnRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.authorize(Action::ReturnData)?;
+    let child = state
+        .store
+        .federation_nodes()
+        .await?
+        .into_iter()
+        .find(|n| n.relation == NodeRelation::Child && n.id == request.node);
+    let (name, region) = match child {
+        Some(child) => (child.name, child.region),
+        None => match state.store.descendants().await?.into_iter().find(|d| d.id == request.node) {
+            Some(descendant) => (descendant.name, descendant.region),
+            None => {
+                return Err(HttpError::field(
+                    ErrorCode::NotFound,
+                    "node",
+                    format!("node {} is not below this node", request.node),
+                ))
+            }
+        },
+    };
+    let department = state
+        .store
+        .remote_department(
+            &principal.actor,
+            NewDepartment {
+                name: name.clone(),
+                uscc: format!("node:{}", request.node),
+                region: region.clone(),
+            },
+            (&request.node, routing::NODE_DEPARTMENT),
+        )
+        .await?;
+    let wanted = EntryWanted {
+        entry_code: request.entry_code,
+        items: request.items,
+        row_filter: Some(RowFilter {
+            item: request.region_item,
+            prefixes: vec![region.trim_end_matches("00").to_owned()],
+        }),
+    };
+    let application = ApplyRequest {
+        entries: vec![wanted],
+        purpose: format!("数据回流：向{name}返还其辖区（{region}）的数据"),
+        legal_basis: request.legal_basis,
+        duration_days: request.duration_days,
+        delivery: vec![DeliveryMode::Lookup, DeliveryMode::Batch],
+        daily_quota: None,
+        rate_per_second: None,
+    };
+    let views =
+        state.sharing.return_data(&caller(&principal), &department.id, application).await.map_err(|e| {
+            // The request names `entry_code`, `items` and `region_item` itself.
+            let mut error = HttpError::from(e);
+            error.field = error
+                .field
+                .map(|f| f.trim_start_matches("entries[0].").replace("row_filter.item", "region_item"));
+            error
+        })?;
+    let views =
+        serde_json::to_value(views).map_err(|e| HttpError::new(ErrorCode::Internal, e.to_string()))?;
+    Ok((StatusCode::CREATED, Json(views)))
+}
+
+/// The data an ancestor returned to this node: its standing grants to this node.
+#[utoipa::path(get, path = "/api/v1/federation/returns/{node}", tag = "federation",
+    params(("node" = String, Path, description = "the ancestor that returned the data")),
+    responses((status = 200, description = "the ancestor's grants to this node (GrantView)", body = Vec<Object>),
+              (status = 403, body = HttpError), (status = 404, body = HttpError)))]
+pub async fn returned(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(node): Path<String>,
+) -> ApiResult<Json<Value>> {
+    principal.authorize(Action::ReturnData)?;
+    Ok(Json(send(&state, &principal, Speaker::Node, &node, routing::Operation::Grants).await?))
+}
+
+/// Reads returned data through the ancestor's gateway (its row filter keeps
+/// it to this node's region); both ledgers record it.
+#[utoipa::path(post, path = "/api/v1/federation/returns/{node}/{id}/lookup", tag = "federation", request_body = LookupRequest,
+    params(("node" = String, Path, description = "the ancestor that returned the data"), ("id" = String, Path, description = "grant id")),
+    responses((status = 200, description = "the ancestor's gateway answer (LookupAnswer)", body = Object),
+              (status = 403, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn returned_lookup(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((node, id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<LookupRequest>,
+) -> ApiResult<Json<Value>> {
+    principal.authorize(Action::ReturnData)?;
+    Ok(Json(lookup_at(&state, &principal, Speaker::Node, &node, id, request).await?))
 }
