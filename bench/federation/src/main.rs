@@ -181,8 +181,8 @@ fn draft(department_id: &str, i: usize) -> anyhow::Result<Value> {
         format_class: FormatClass::Database,
         format_type: "postgresql".into(),
         items: vec![
-            InfoItem { grade, ..InfoItem::new(&format!("基准{i}编号"), ItemType::Character, Some(32)) },
-            InfoItem { grade, ..InfoItem::new(&format!("基准{i}日期"), ItemType::Date, None) },
+            InfoItem { grade, ..InfoItem::new(format!("基准{i}编号"), ItemType::Character, Some(32)) },
+            InfoItem { grade, ..InfoItem::new(format!("基准{i}日期"), ItemType::Date, None) },
         ],
         share_type: ShareType::Unconditional,
         share_condition: None,

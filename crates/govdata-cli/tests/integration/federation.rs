@@ -212,11 +212,11 @@ impl<'a> Catalog<'a> {
             items: vec![
                 InfoItem {
                     grade: Some(Grade::general(2)),
-                    ..InfoItem::new(&format!("{name}编号"), ItemType::Character, Some(32))
+                    ..InfoItem::new(format!("{name}编号"), ItemType::Character, Some(32))
                 },
                 InfoItem {
                     grade: Some(Grade::general(2)),
-                    ..InfoItem::new(&format!("{name}日期"), ItemType::Date, None)
+                    ..InfoItem::new(format!("{name}日期"), ItemType::Date, None)
                 },
             ],
             share_type: ShareType::Unconditional,
