@@ -3,6 +3,7 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiError, SESSION_ENDED, get, post } from "./api";
+import { useLoad } from "./components/Async";
 import type { Department, Me, NodeInfo, Role } from "./types";
 
 export interface CartEntry {
@@ -119,6 +120,33 @@ export function useSession(): Session {
 export function useDepartmentName() {
   const { departments } = useSession();
   return (id: string) => departments.get(id)?.name ?? id;
+}
+
+/** Names of departments held here but not listed (another node's, registered when its application arrived), read once. */
+const unlistedNames = new Map<string, Promise<string>>();
+
+function unlistedName(id: string): Promise<string> {
+  if (!unlistedNames.has(id)) {
+    const read = get<Department>(`/departments/${encodeURIComponent(id)}`).then((department) => department.name);
+    read.catch(() => unlistedNames.delete(id));
+    unlistedNames.set(id, read);
+  }
+  return unlistedNames.get(id)!;
+}
+
+/**
+ * A department's name: from the node's list, else read by id — a department
+ * of another node that applied here, named `<name>（<its node>）` — else its id.
+ */
+export function DepartmentName({ id }: { id: string }) {
+  const { departments } = useSession();
+  const listed = departments.get(id)?.name;
+  // Until the list is read, every id is unknown: only ask for ids the list lacks.
+  const unlisted = useLoad(
+    () => (departments.size > 0 && !listed ? unlistedName(id) : Promise.resolve(undefined)),
+    [id, departments, listed],
+  );
+  return <>{listed ?? unlisted.data ?? id}</>;
 }
 
 /** The node's departments as `<option>`s, by id; `except` leaves one out. */

@@ -52,9 +52,19 @@ export interface FederationNode {
   entries: number;
 }
 
+/** A node below this node's children, as they reported it. */
+export interface Descendant {
+  id: string;
+  parent_id: string;
+  name: string;
+  level: string;
+  region: string;
+}
+
 export interface Topology {
   node: NodeInfo;
   nodes: FederationNode[];
+  descendants: Descendant[];
   /** Published entries held here per home node (descendants at any depth). */
   federated_entries: { node_id: string; entries: number }[];
 }
@@ -249,4 +259,30 @@ export interface LookupResult {
   items: string[];
   masking: Record<string, string>;
   results: { key: string; rows: Record<string, unknown>[] }[];
+}
+
+/** An application this node's consumer sent to another node, as recorded here. */
+export interface RemoteApplication {
+  id: string;
+  home_node: string;
+  consumer_department_id: string;
+  actor: string;
+  request: {
+    entries: { entry_code: string; items: string[]; row_filter?: RowFilter | null }[];
+    purpose: string;
+    legal_basis: string;
+    duration_days: number;
+    delivery: string[];
+    daily_quota?: number;
+    rate_per_second?: number;
+  };
+  /** The ids the home node gave the applications (one per entry). */
+  remote_ids: string[];
+  created_at: string;
+}
+
+/** A remote application with its applications as the home node holds them now. */
+export interface RemoteApplicationView {
+  application: RemoteApplication;
+  at_home: Application[];
 }

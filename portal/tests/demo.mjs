@@ -1,5 +1,5 @@
 // Starts a small `govdata demo` federation for the browser tests and reads
-// its credentials. The binary is the one cargo built (GOVDATA_BIN overrides).
+// its credentials (every node's URL, users and seed files). The binary is the one cargo built (GOVDATA_BIN overrides).
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
@@ -30,12 +30,15 @@ export async function startDemo({ port }) {
     await sleep(500);
   }
   const credentials = JSON.parse(readFileSync(credentialsFile, "utf8"));
-  const national = credentials.nodes.find((node) => node.level === "national");
+  // A node's credentials (url, users, base_library …) and its users' passwords.
+  const withPasswords = (node) => ({ ...node, password: (username) => node.users.find((user) => user.username === username).password });
+  const national = withPasswords(credentials.nodes.find((node) => node.level === "national"));
   return {
     url,
     dataDir,
     national,
-    password: (username) => national.users.find((user) => user.username === username).password,
+    /** Another node of the demo federation, by id. */
+    node: (id) => withPasswords(credentials.nodes.find((node) => node.id === id)),
     async stop() {
       child.kill("SIGTERM");
       await new Promise((done) => (child.exitCode !== null ? done() : child.once("exit", done)));

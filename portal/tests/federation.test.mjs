@@ -2,19 +2,20 @@
 // playwright-core) against the demo federation — a national node with two
 // provinces, one of which has a department node below it: the topology as
 // the national administrator sees it, suspending and resuming a province,
-// a province's entry found in the national search and opened read-only, and
-// the national node's cosignature of a province's ledger shown there.
-// Screenshots go to test-output/portal/.
+// a province's entry found in the national search and opened, the national
+// node's cosignature of a province's ledger shown there, and an application
+// across nodes: made at the national node, decided at Guangdong, followed
+// and read through from the national node. Screenshots go to
+// test-output/portal/.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { shot, useHarness } from "./harness.mjs";
 
 const harness = useHarness(Number(process.env.FEDERATION_TEST_PORT ?? 18680));
-const pageAs = (username) => harness.pageAs(username);
+const pageAs = (username, node) => harness.pageAs(username, node);
 
 const GUANGDONG = "广东省政务大数据平台";
 const ZHEJIANG = "浙江省公共数据平台";
@@ -90,7 +91,7 @@ describe("federation", () => {
     await page.context().close();
   });
 
-  test("a consumer finds a Guangdong entry in the national search by node and opens it read-only", async () => {
+  test("a consumer finds a Guangdong entry in the national search by node and opens it, without the cart but with an application to Guangdong", async () => {
     const page = await pageAs(CONSUMER);
     const nodeFacet = page.getByRole("group", { name: "所属节点" });
     await openUntil(page, "/catalog", async () => (await nodeFacet.getByLabel(GUANGDONG).count()) > 0, "holding Guangdong's entries");
@@ -114,27 +115,20 @@ describe("federation", () => {
     await page.waitForURL(/\/catalog\/federated\/guangdong\/\d{6}%2F\d{6}$/);
     await page.getByRole("heading", { name, level: 1 }).waitFor();
     await page.getByText(`来自 ${GUANGDONG}`).waitFor();
-    await page.getByText("跨节点共享申请暂未开放").waitFor();
     await page.getByRole("heading", { name: "信息项" }).waitFor();
     assert.ok((await page.locator("table tbody tr").count()) > 0, "the entry's items are listed");
     assert.equal(await page.getByRole("button", { name: "加入申请清单" }).count(), 0, "no cart across nodes");
+    await page.getByRole("heading", { name: "跨节点共享申请" }).waitFor();
+    await page.getByText(`申请将送达 ${GUANGDONG}`).waitFor();
     await shot(page, "federation-entry");
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();
   });
 
   test("a province shows the national node's cosignature of its ledger", async () => {
-    const credentials = JSON.parse(readFileSync(join(harness.demo.dataDir, "demo-credentials.json"), "utf8"));
-    const guangdong = credentials.nodes.find((node) => node.id === "guangdong");
-    const auditor = guangdong.users.find((user) => user.username === "auditor");
-    const page = await pageAs();
-    await page.goto(`${guangdong.url}/login`);
-    await page.getByLabel("用户名").fill(auditor.username);
-    await page.getByLabel("密码").fill(auditor.password);
-    await page.getByRole("button", { name: "登录" }).click();
-    await page.getByText("退出").waitFor();
+    const page = await pageAs("auditor", "guangdong");
     const cosignature = page.getByRole("definition").filter({ hasText: /^— govdata\/national / });
-    await openUntil(page, `${guangdong.url}/federation`, async () => (await cosignature.count()) > 0, "cosigned by the national node");
+    await openUntil(page, "/federation", async () => (await cosignature.count()) > 0, "cosigned by the national node");
     await page.getByRole("heading", { name: "上级节点对本节点日志的见证" }).waitFor();
     const parent = page.locator('tr[data-node="national"]');
     assert.match(await parent.innerText(), /上级节点[\s\S]*已见证 [\d,]+ 条记录/);
@@ -142,5 +136,108 @@ describe("federation", () => {
     await shot(page, "federation-witness");
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();
+  });
+
+  test("the national topology names the department node below Guangdong, in its rows and its chart", async () => {
+    const page = await pageAs("admin");
+    const police = page.locator('tr[data-node="guangdong-police"]');
+    const chart = page.locator('[role="img"][aria-label^="各节点汇聚到本节点的目录数"]');
+    const charted = async () => (await chart.count()) > 0 && /广东省公安厅数据共享平台 \d+/.test(await chart.getAttribute("aria-label"));
+    await openUntil(page, "/federation", async () => (await police.count()) > 0 && (await charted()), "told of the node below Guangdong and holding its entries");
+    await page.getByRole("heading", { name: "更下级节点" }).waitFor();
+    assert.equal(await police.getByRole("rowheader").textContent(), "广东省公安厅数据共享平台");
+    assert.match(await police.innerText(), new RegExp(`部门级[\\s\\S]*${GUANGDONG}`));
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("a national consumer applies for a Guangdong entry, Guangdong decides, and the consumer reads through the grant", async () => {
+    const APPLICANT = "renshe.consumer";
+    const ENTRY = "人口基础信息";
+    const WANTED = ["公民身份号码", "姓名"];
+    const PURPOSE = "核验在粤参保人员身份信息";
+    const page = await pageAs(APPLICANT);
+    const nodeFacet = page.getByRole("group", { name: "所属节点" });
+    await openUntil(page, `/catalog?q=${encodeURIComponent(ENTRY)}`, async () => (await nodeFacet.getByLabel(GUANGDONG).count()) > 0, "holding Guangdong's entries");
+    await nodeFacet.getByLabel(GUANGDONG).check();
+    await page.waitForURL(/node=guangdong/);
+    await page.locator('.hit[data-node="guangdong"] h2 a', { hasText: new RegExp(`^${ENTRY}$`) }).click();
+    await page.waitForURL(/\/catalog\/federated\/guangdong\//);
+    await page.getByRole("heading", { name: ENTRY, level: 1 }).waitFor();
+    await page.getByRole("heading", { name: "跨节点共享申请" }).waitFor();
+    const items = page.getByRole("group", { name: "申请的信息项" });
+    for (const item of await items.locator("label").all()) {
+      await item.getByRole("checkbox").setChecked(WANTED.includes((await item.innerText()).trim()));
+    }
+
+    // Guangdong refuses an empty purpose; the message stands under that field, nowhere else.
+    await page.getByLabel("法定依据（履职依据）").fill("《中华人民共和国社会保险法》第七十五条");
+    await page.getByRole("button", { name: "提交申请" }).click();
+    const refusal = page.locator('.field-error[data-field="purpose"]');
+    await refusal.waitFor();
+    assert.equal(await refusal.evaluate((message) => message.previousElementSibling.querySelector("textarea").name), "purpose");
+    assert.equal(await page.locator(".notice.error").count(), 0, "a refusal at a field is not repeated above the button");
+    await shot(page, "federation-apply-refused");
+
+    await page.getByLabel("申请用途").fill(PURPOSE);
+    await page.getByRole("button", { name: "提交申请" }).click();
+    await page.getByRole("status").filter({ hasText: `已提交至 ${GUANGDONG}` }).waitFor();
+    const sent = page.locator(".remote-applied li[data-application]");
+    const remoteId = await sent.getAttribute("data-application");
+    assert.match(await sent.innerText(), /对方节点的申请编号 [0-9a-f-]{36} 待审核/);
+    await shot(page, "federation-applied");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+
+    // Guangdong's provider finds it in the approvals inbox, from the national department, and approves;
+    // an important entry then waits for Guangdong's data authority.
+    for (const [username, next] of [["gongan.provider", /已通过|待主管部门审批/], ["authority", /已通过/]]) {
+      const decider = await pageAs(username, "guangdong");
+      await decider.goto("/inbox");
+      const row = decider.locator(`tr[data-application="${remoteId}"]`);
+      await row.getByText("人力资源和社会保障部（国家政务数据共享平台）").waitFor();
+      await row.getByRole("button", { name: "详情" }).click();
+      await decider.getByText(PURPOSE).waitFor();
+      await shot(decider, `federation-remote-${username.replace(".", "-")}`);
+      await decider.getByRole("button", { name: "同意", exact: true }).click();
+      const decided = decider.getByRole("status").filter({ hasText: /^已处理。/ });
+      await decided.waitFor();
+      const status = await decided.innerText();
+      assert.match(status, next);
+      assert.deepEqual(decider.scriptErrors, []);
+      await decider.context().close();
+      if (status.includes("已通过")) break;
+    }
+
+    // Back at the national node: the application approved, as Guangdong holds it now.
+    const consumer = await pageAs(APPLICANT);
+    await consumer.goto("/applications");
+    await consumer.getByRole("heading", { name: "跨节点申请" }).waitFor();
+    const remote = consumer.locator("tr[data-remote-application]").filter({ hasText: GUANGDONG }).filter({ hasText: ENTRY });
+    await remote.getByRole("button", { name: "详情" }).click();
+    const atHome = consumer.locator(`.application-detail[data-application="${remoteId}"]`);
+    await atHome.locator(".tag").filter({ hasText: /^已通过$/ }).waitFor();
+    assert.match(await atHome.locator(".timeline").innerText(), /提交[\s\S]*同意/);
+    await shot(consumer, "federation-remote-applications");
+
+    // Guangdong's grant, read through Guangdong's gateway from here: granted items only, masked.
+    await consumer.goto("/grants");
+    await consumer.getByRole("heading", { name: "其他节点的授权" }).waitFor();
+    const fromGuangdong = consumer.locator('section[data-node="guangdong"]');
+    await fromGuangdong.getByRole("heading", { name: GUANGDONG }).waitFor();
+    const grant = fromGuangdong.locator("li[data-grant]").filter({ hasText: ENTRY });
+    await grant.getByText("有效").waitFor();
+    const [person] = readFileSync(harness.demo.node("guangdong").base_library[0].path, "utf8").split("\n")[1].split(",");
+    await grant.getByLabel("主键（身份证号或统一社会信用代码），每行一个").fill(person);
+    await grant.getByRole("button", { name: "查询" }).click();
+    const rows = grant.locator("table.lookup-result");
+    await rows.waitFor();
+    assert.deepEqual((await rows.locator("th").allTextContents()).sort(), [...WANTED].sort());
+    const shown = await rows.locator("tbody").innerText();
+    assert.ok(shown.includes("*"), `masked: ${shown}`);
+    assert.ok(!shown.includes(person), "the ID number is never shown in the clear");
+    await shot(consumer, "federation-remote-grants");
+    assert.deepEqual(consumer.scriptErrors, []);
+    await consumer.context().close();
   });
 });

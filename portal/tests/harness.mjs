@@ -27,9 +27,14 @@ export function useHarness(port) {
     await harness.demo?.stop();
   });
 
-  /** A fresh browser context, logged in as `username` unless it is omitted. */
-  harness.pageAs = async (username) => {
-    const context = await browser.newContext({ baseURL: harness.demo.url, locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+  /**
+   * A fresh browser context at the national node (or the node `nodeId`
+   * names, its portal the base of relative paths), logged in there as
+   * `username` unless it is omitted.
+   */
+  harness.pageAs = async (username, nodeId) => {
+    const node = nodeId ? harness.demo.node(nodeId) : harness.demo.national;
+    const context = await browser.newContext({ baseURL: node.url, locale: "zh-CN", viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const errors = [];
     page.on("pageerror", (error) => errors.push(error));
@@ -39,7 +44,7 @@ export function useHarness(port) {
     if (username) {
       await page.goto("/login");
       await page.getByLabel("用户名").fill(username);
-      await page.getByLabel("密码").fill(harness.demo.password(username));
+      await page.getByLabel("密码").fill(node.password(username));
       await page.getByRole("button", { name: "登录" }).click();
       await page.getByText("退出").waitFor();
     }

@@ -1,4 +1,4 @@
-// Strings of the federation pages (联邦拓扑、其他节点的目录): [中文, English].
+// Strings of the federation pages (联邦拓扑、其他节点的目录、跨节点申请与授权): [中文, English].
 export const federationMessages = {
   "nav.federation": ["联邦拓扑", "Federation"],
   "federation.title": ["联邦拓扑", "Federation"],
@@ -29,10 +29,19 @@ export const federationMessages = {
   "federation.nationwide": ["全国", "Nationwide"],
   "federation.from": ["来自 {name}", "From {name}"],
   "federation.via": ["经由", "Arrived through"],
-  "federation.readOnly": [
-    "这是其他节点的目录，仅供查阅；跨节点共享申请暂未开放。",
-    "This entry belongs to another node and is shown for reference; cross-node applications are not available yet.",
+  "federation.descendants": ["更下级节点", "Nodes further below"],
+  "federation.apply": ["跨节点共享申请", "Apply across nodes"],
+  "federation.applyHint": [
+    "申请将送达 {name}，由其提供部门和数据主管部门按该节点的规则审批；授权和数据查询也在该节点。",
+    "The application goes to {name}, whose provider and data authority decide under that node's rules; the grant and the reads stay there.",
   ],
+  "federation.consumersOnly": ["只有数据使用方可以申请其他节点的目录。", "Only the consumer role applies for another node's entries."],
+  "federation.applied": ["已提交至 {name}：", "Submitted to {name}:"],
+  "federation.remoteId": ["对方节点的申请编号", "Application id at the home node"],
+  "federation.follow": ["在“跨节点申请”中跟踪办理进度", "Follow it under Applications to other nodes"],
+  "federation.remoteApps": ["跨节点申请", "Applications to other nodes"],
+  "federation.homeNode": ["所属节点", "Home node"],
+  "federation.remoteGrants": ["其他节点的授权", "Grants from other nodes"],
 } satisfies Record<string, [string, string]>;
 
 // Node levels, relations and states as the API spells them (values of `label`).

@@ -1,22 +1,26 @@
 // Applications: a consumer's own, or the inbox of a provider (submitted to its
 // department) and of the authority (重要/核心 forwarded, and overdue ones).
-// Opening one shows its steps and the actions the caller may take.
+// Opening one shows its steps and the actions the caller may take. A consumer
+// also follows the applications sent to other nodes, read live from there.
 
-import { useState, type FormEvent } from "react";
+import { Fragment, useState, type FormEvent } from "react";
 import { Link } from "wouter";
 import { codePath, get, post } from "../api";
 import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
-import { useDepartmentName, useSession } from "../session";
-import type { Application, EntryView } from "../types";
+import { DepartmentName, useSession } from "../session";
+import type { Application, EntryView, FederatedEntry, RemoteApplication, RemoteApplicationView } from "../types";
 import { RaiseObjection } from "./Demands";
+import { federatedPath, useNodeName } from "./Federation";
 
 const MASK_RULES = ["clear", "name", "id_number", "phone", "hash", "null", "year"];
+
+/** Still waiting for a decision (and so for its deadline). */
+const undecided = (application: Application) => ["submitted", "awaiting_authority"].includes(application.status);
 
 export function Applications({ side }: { side: "consumer" | "inbox" }) {
   const { t, label } = useT();
   const { has, me } = useSession();
-  const department = useDepartmentName();
   const [open, setOpen] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const list = useLoad(async () => {
@@ -58,7 +62,7 @@ export function Applications({ side }: { side: "consumer" | "inbox" }) {
                 <ApplicationRow
                   key={application.id}
                   application={application}
-                  counterpart={department(side === "consumer" ? application.provider_department_id : application.consumer_department_id)}
+                  counterpart={side === "consumer" ? application.provider_department_id : application.consumer_department_id}
                   open={open === application.id}
                   onToggle={() => setOpen(open === application.id ? undefined : application.id)}
                   onChanged={(message) => {
@@ -72,27 +76,34 @@ export function Applications({ side }: { side: "consumer" | "inbox" }) {
           </table>
         )}
       </Async>
+      {side === "consumer" && has("consumer") ? <RemoteApplications /> : null}
     </section>
   );
 }
 
-/** Entry names by code, read once per page load however many rows name the entry. */
+/** Entry names by node and code, read once per page load however many rows name the entry. */
 const entryNames = new Map<string, Promise<string>>();
 
-function EntryName({ code }: { code: string }) {
+/** An entry's name, linked: this node's entry, or with `node` a descendant node's entry as held here. */
+export function EntryName({ code, node }: { code: string; node?: string }) {
+  const key = `${node ?? ""} ${code}`;
   const name = useLoad(() => {
-    if (!entryNames.has(code)) {
-      const read = get<EntryView>(`/catalog/entries/${codePath(code)}`).then((view) => view.entry.metadata.name);
-      read.catch(() => entryNames.delete(code));
-      entryNames.set(code, read);
+    if (!entryNames.has(key)) {
+      const view = node
+        ? get<FederatedEntry>(`/federation/entries/${encodeURIComponent(node)}/${codePath(code)}`)
+        : get<EntryView>(`/catalog/entries/${codePath(code)}`);
+      const read = view.then((found) => found.entry.metadata.name);
+      read.catch(() => entryNames.delete(key));
+      entryNames.set(key, read);
     }
-    return entryNames.get(code)!;
-  }, [code]);
-  return <Link href={`/catalog/${codePath(code)}`}>{name.data ?? code}</Link>;
+    return entryNames.get(key)!;
+  }, [key]);
+  return <Link href={node ? federatedPath(node, code) : `/catalog/${codePath(code)}`}>{name.data ?? code}</Link>;
 }
 
 function ApplicationRow(props: {
   application: Application;
+  /** The department on the other side: the provider for a consumer, else the consumer. */
   counterpart: string;
   open: boolean;
   onToggle: () => void;
@@ -107,12 +118,14 @@ function ApplicationRow(props: {
         <td>
           <EntryName code={application.entry_code} />
         </td>
-        <td>{props.counterpart}</td>
+        <td>
+          <DepartmentName id={props.counterpart} />
+        </td>
         <td>
           <span className="tag">{props.statusLabel}</span>
           {application.overdue ? <span className="tag warn">{t("common.overdue")}</span> : null}
         </td>
-        <td>{["submitted", "awaiting_authority"].includes(application.status) ? time(application.due_at) : "—"}</td>
+        <td>{undecided(application) ? time(application.due_at) : "—"}</td>
         <td>{time(application.created_at)}</td>
         <td>
           <button type="button" className="link" aria-expanded={props.open} onClick={props.onToggle}>
@@ -132,7 +145,7 @@ function ApplicationRow(props: {
 }
 
 function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (message: string) => void }) {
-  const { t, label, time } = useT();
+  const { t, label } = useT();
   const { me, has } = useSession();
   const detail = useLoad(() => get<Application>(`/sharing/applications/${id}`), [id]);
   const [objected, setObjected] = useState(false);
@@ -144,56 +157,17 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (message:
   return (
     <Async loaded={detail}>
       {(application) => {
-        const open = ["submitted", "awaiting_authority"].includes(application.status);
+        const open = undecided(application);
         const mine = application.consumer_department_id === me?.department_id;
         const mayDecide =
           open &&
           !mine &&
           ((application.status === "submitted" && has("provider") && application.provider_department_id === me?.department_id) ||
             (has("authority") && (application.status === "awaiting_authority" || application.overdue)));
-        const terms = application.proposed_terms;
         return (
           <div className="application-detail">
-            <dl className="attributes">
-              <dt>{t("common.items")}</dt>
-              <dd>{application.request.items.join("、")}</dd>
-              <dt>{t("apps.purpose")}</dt>
-              <dd>{application.request.purpose}</dd>
-              <dt>{t("apps.legalBasis")}</dt>
-              <dd>{application.request.legal_basis}</dd>
-              <dt>{t("cart.delivery")}</dt>
-              <dd>{application.request.delivery.map(label).join("、")}</dd>
-              <dt>{t("cart.duration")}</dt>
-              <dd>{application.request.duration_days}</dd>
-              {application.request.row_filter ? (
-                <>
-                  <dt>{t("cart.rowFilterItem")}</dt>
-                  <dd>
-                    {application.request.row_filter.item}: {application.request.row_filter.prefixes.join(", ")}
-                  </dd>
-                </>
-              ) : null}
-              {terms ? (
-                <>
-                  <dt>{t("apps.proposed")}</dt>
-                  <dd>
-                    {Object.entries(terms.masking)
-                      .map(([item, rule]) => `${item}: ${label(rule)}`)
-                      .join("；")}
-                  </dd>
-                </>
-              ) : null}
-            </dl>
-            <h3>{t("apps.steps")}</h3>
-            <ol className="timeline">
-              {application.steps?.map((step) => (
-                <li key={step.seq}>
-                  <time>{time(step.at)}</time> {label(step.action)} · {step.actor}
-                  {step.comment ? `：${step.comment}` : ""}
-                  {step.legal_basis && step.action === "reject" ? `（${step.legal_basis}）` : ""}
-                </li>
-              ))}
-            </ol>
+            <ApplicationAttributes application={application} />
+            <Steps application={application} />
             {mayDecide ? <DecisionForm application={application} onDone={decided} /> : null}
             {open && mine && has("consumer") ? <WithdrawForm id={application.id} onDone={decided} /> : null}
             {application.status === "rejected" && mine && has("consumer") && !objected ? (
@@ -209,6 +183,159 @@ function ApplicationDetail({ id, onChanged }: { id: string; onChanged: (message:
         );
       }}
     </Async>
+  );
+}
+
+/** Applications this department sent to other nodes; opening one reads its state at the home node now. */
+function RemoteApplications() {
+  const { t, time } = useT();
+  const { me } = useSession();
+  const nodeName = useNodeName();
+  const [open, setOpen] = useState<string>();
+  const list = useLoad(() => get<RemoteApplication[]>("/federation/applications"), [me?.actor]);
+  return (
+    <section className="remote-applications">
+      <h2>{t("federation.remoteApps")}</h2>
+      <Async loaded={list} empty={(data) => data.length === 0}>
+        {(applications) => (
+          <table className="applications">
+            <thead>
+              <tr>
+                <th scope="col">{t("common.entry")}</th>
+                <th scope="col">{t("federation.homeNode")}</th>
+                <th scope="col">{t("common.created")}</th>
+                <th scope="col">
+                  <span className="visually-hidden">{t("common.details")}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {applications.map((application) => (
+                <Fragment key={application.id}>
+                  <tr data-remote-application={application.id}>
+                    <td>
+                      {application.request.entries.map((wanted, index) => (
+                        <Fragment key={wanted.entry_code}>
+                          {index > 0 ? "、" : null}
+                          <EntryName code={wanted.entry_code} node={application.home_node} />
+                        </Fragment>
+                      ))}
+                    </td>
+                    <td>{nodeName(application.home_node)}</td>
+                    <td>{time(application.created_at)}</td>
+                    <td>
+                      <button
+                        type="button"
+                        className="link"
+                        aria-expanded={open === application.id}
+                        onClick={() => setOpen(open === application.id ? undefined : application.id)}
+                      >
+                        {t("common.details")}
+                      </button>
+                    </td>
+                  </tr>
+                  {open === application.id ? (
+                    <tr className="detail">
+                      <td colSpan={4}>
+                        <RemoteApplicationDetail id={application.id} />
+                      </td>
+                    </tr>
+                  ) : null}
+                </Fragment>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Async>
+    </section>
+  );
+}
+
+/** Each application as the home node holds it now: its id there, status, deadline, request and steps. */
+function RemoteApplicationDetail({ id }: { id: string }) {
+  const { t, label, time } = useT();
+  const detail = useLoad(() => get<RemoteApplicationView>(`/federation/applications/${encodeURIComponent(id)}`), [id]);
+  return (
+    <Async loaded={detail}>
+      {(view) =>
+        view.at_home.map((application) => (
+          <div key={application.id} className="application-detail" data-application={application.id}>
+            <p className="meta">
+              <EntryName code={application.entry_code} node={view.application.home_node} />
+              <span className="tag">{label(application.status)}</span>
+              {application.overdue ? <span className="tag warn">{t("common.overdue")}</span> : null}
+              {undecided(application) ? (
+                <span>
+                  {t("common.due")} {time(application.due_at)}
+                </span>
+              ) : null}
+              <span>
+                {t("federation.remoteId")} <code>{application.id}</code>
+              </span>
+            </p>
+            <ApplicationAttributes application={application} />
+            <Steps application={application} />
+          </div>
+        ))
+      }
+    </Async>
+  );
+}
+
+/** What an application asks: items, purpose, legal basis, delivery, duration, row limit, and the terms the provider proposed. */
+function ApplicationAttributes({ application }: { application: Application }) {
+  const { t, label } = useT();
+  const terms = application.proposed_terms;
+  return (
+    <dl className="attributes">
+      <dt>{t("common.items")}</dt>
+      <dd>{application.request.items.join("、")}</dd>
+      <dt>{t("apps.purpose")}</dt>
+      <dd>{application.request.purpose}</dd>
+      <dt>{t("apps.legalBasis")}</dt>
+      <dd>{application.request.legal_basis}</dd>
+      <dt>{t("cart.delivery")}</dt>
+      <dd>{application.request.delivery.map(label).join("、")}</dd>
+      <dt>{t("cart.duration")}</dt>
+      <dd>{application.request.duration_days}</dd>
+      {application.request.row_filter ? (
+        <>
+          <dt>{t("cart.rowFilterItem")}</dt>
+          <dd>
+            {application.request.row_filter.item}: {application.request.row_filter.prefixes.join(", ")}
+          </dd>
+        </>
+      ) : null}
+      {terms ? (
+        <>
+          <dt>{t("apps.proposed")}</dt>
+          <dd>
+            {Object.entries(terms.masking)
+              .map(([item, rule]) => `${item}: ${label(rule)}`)
+              .join("；")}
+          </dd>
+        </>
+      ) : null}
+    </dl>
+  );
+}
+
+/** An application's steps, oldest first. */
+function Steps({ application }: { application: Application }) {
+  const { t, label, time } = useT();
+  return (
+    <>
+      <h3>{t("apps.steps")}</h3>
+      <ol className="timeline">
+        {application.steps?.map((step) => (
+          <li key={step.seq}>
+            <time>{time(step.at)}</time> {label(step.action)} · {step.actor}
+            {step.comment ? `：${step.comment}` : ""}
+            {step.legal_basis && step.action === "reject" ? `（${step.legal_basis}）` : ""}
+          </li>
+        ))}
+      </ol>
+    </>
   );
 }
 

@@ -6,8 +6,8 @@ import { Link } from "wouter";
 import { codePath, get } from "../api";
 import { Async, useLoad } from "../components/Async";
 import { gradeLabel, useT, type MessageKey } from "../i18n";
-import { useSession } from "../session";
-import type { CatalogEntry, EntryDiff, EntryView } from "../types";
+import { DepartmentName, useSession } from "../session";
+import type { CatalogEntry, EntryDiff, EntryDraft, EntryView } from "../types";
 
 export function EntryPage({ code }: { code: string }) {
   const { me, ready } = useSession();
@@ -129,10 +129,9 @@ export function EntryMetadata({ entry, provider }: { entry: CatalogEntry; provid
   );
 }
 
-function DepartmentName({ id }: { id: string }) {
-  const { departments } = useSession();
-  return <>{departments.get(id)?.name ?? id}</>;
-}
+/** The items of an entry that may be asked for: all but those not shared. */
+export const shareableItems = (meta: EntryDraft) =>
+  meta.items.filter((item) => (item.share_type ?? meta.share_type) !== "not_shared").map((item) => item.name);
 
 function CartButton({ view }: { view: EntryView }) {
   const { t } = useT();
@@ -141,7 +140,7 @@ function CartButton({ view }: { view: EntryView }) {
   if (!has("consumer") || view.entry.status !== "published") return null;
   if (meta.provider.department_id === me?.department_id) return <p className="hint">{t("entry.ownDepartment")}</p>;
   if (meta.share_type === "not_shared") return <p className="hint">{t("entry.notShared")}</p>;
-  const shareable = meta.items.filter((item) => (item.share_type ?? meta.share_type) !== "not_shared").map((item) => item.name);
+  const shareable = shareableItems(meta);
   if (cart.some((entry) => entry.code === view.entry.code)) return <p className="hint">{t("entry.inCart")}</p>;
   if (cart.length >= 20) return <p className="hint">{t("entry.cartFull")}</p>;
   return (

@@ -1,23 +1,38 @@
 // The federation (联邦拓扑): this node, its parent and children with their
 // sync and witness state, suspend and resume for the administrator, the
-// entries held here per home node, and the parent's cosignature of this
-// node's ledger. Also a descendant node's entry as held here, read-only.
+// nodes further below, the entries held here per home node, and the
+// parent's cosignature of this node's ledger. Also a descendant node's entry
+// as held here, which a consumer applies for from this node.
 
 import { useState, type FormEvent } from "react";
+import { Link } from "wouter";
 import { codePath, get, post } from "../api";
 import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
+import { APPLICATION_FIELDS, EntryFields, TermsFields, entryWanted, useApplicationTerms, type RowFilterDraft } from "../components/ApplicationForm";
 import { Chart } from "../components/Chart";
 import { useT } from "../i18n";
 import { useSession } from "../session";
-import type { FederatedEntry, FederationNode, Topology, WitnessView } from "../types";
+import type { CatalogEntry, FederatedEntry, FederationNode, RemoteApplicationView, Topology, WitnessView } from "../types";
 import { checkpointSize } from "./Audit";
-import { EntryHeader, EntryMetadata } from "./Entry";
+import { EntryHeader, EntryMetadata, shareableItems } from "./Entry";
 
 /** The region code of the national hub, which is no GB/T 2260 division. */
 const NATIONAL_REGION = "100000";
 
 /** Where the portal shows a descendant node's entry. */
 export const federatedPath = (node: string, code: string) => `/catalog/federated/${encodeURIComponent(node)}/${codePath(code)}`;
+
+/** Node names by id from a topology — parent, children and the nodes below them — or the id where unknown. */
+function nodeNames(topology?: Topology) {
+  const names = new Map(topology ? [...topology.nodes, ...topology.descendants].map((node) => [node.id, node.name]) : []);
+  return (id: string) => names.get(id) ?? id;
+}
+
+/** A node's name as this node's topology knows it (its id until read, or for a node elsewhere in the tree). */
+export function useNodeName() {
+  const topology = useLoad(() => get<Topology>("/federation/nodes"), []);
+  return nodeNames(topology.data);
+}
 
 export function Federation() {
   const { t, label } = useT();
@@ -29,7 +44,7 @@ export function Federation() {
       <Async loaded={topology}>
         {(data) => {
           const parent = data.nodes.find((node) => node.relation === "parent");
-          const name = (id: string) => data.nodes.find((node) => node.id === id)?.name ?? id;
+          const name = nodeNames(data);
           return (
             <>
               <h2>{t("federation.thisNode")}</h2>
@@ -74,6 +89,37 @@ export function Federation() {
                   </tbody>
                 </table>
               )}
+              {data.descendants.length > 0 ? (
+                <>
+                  <h2>{t("federation.descendants")}</h2>
+                  <table className="federation">
+                    <thead>
+                      <tr>
+                        <th scope="col">{t("admin.nodeName")}</th>
+                        <th scope="col">{t("admin.nodeId")}</th>
+                        <th scope="col">{t("admin.level")}</th>
+                        <th scope="col">{t("admin.region")}</th>
+                        <th scope="col">{t("admin.parent")}</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {data.descendants.map((node) => (
+                        <tr key={node.id} data-node={node.id}>
+                          <th scope="row">{node.name}</th>
+                          <td>
+                            <code>{node.id}</code>
+                          </td>
+                          <td>{label(`level.${node.level}`)}</td>
+                          <td>
+                            <RegionName code={node.region} />
+                          </td>
+                          <td>{name(node.parent_id)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </>
+              ) : null}
               {data.federated_entries.length > 0 ? (
                 <Chart
                   kind="bar"
@@ -210,7 +256,7 @@ function RegionName({ code }: { code: string }) {
   return <>{name ? t("federation.regionName", { name, code }) : code}</>;
 }
 
-/** A descendant node's published entry as held here: read-only, no cart (cross-node applications are not available). */
+/** A descendant node's published entry as held here; a consumer applies for it from this node. */
 export function FederatedEntryPage({ node, code }: { node: string; code: string }) {
   const { t } = useT();
   const { me } = useSession();
@@ -231,10 +277,73 @@ export function FederatedEntryPage({ node, code }: { node: string; code: string 
               </span>
             ) : null}
           </p>
-          <p className="hint">{t("federation.readOnly")}</p>
           <EntryMetadata entry={data.entry} provider={data.provider_name} />
+          <RemoteApply home={data.home} entry={data.entry} />
         </article>
       )}
     </Async>
+  );
+}
+
+/** Applying across nodes is for the consumer role, and for entries that are shared at all. */
+function RemoteApply({ home, entry }: { home: FederatedEntry["home"]; entry: CatalogEntry }) {
+  const { t } = useT();
+  const { has } = useSession();
+  if (!has("consumer")) return <p className="hint">{t("federation.consumersOnly")}</p>;
+  if (entry.metadata.share_type === "not_shared") return <p className="hint">{t("entry.notShared")}</p>;
+  return <RemoteApplyForm home={home} entry={entry} />;
+}
+
+/** The application travels to the entry's home node and is decided there; its answer names what it holds. */
+function RemoteApplyForm({ home, entry }: { home: FederatedEntry["home"]; entry: CatalogEntry }) {
+  const { t, label } = useT();
+  const items = shareableItems(entry.metadata);
+  const [chosen, setChosen] = useState(items);
+  const [filter, setFilter] = useState<RowFilterDraft>();
+  const terms = useApplicationTerms([entry.metadata.share_modes]);
+  const [sent, setSent] = useState<RemoteApplicationView>();
+  const { error, busy, run } = useAction();
+
+  if (sent)
+    return (
+      <section className="panel remote-applied">
+        <p role="status">{t("federation.applied", { name: home.name })}</p>
+        <ul>
+          {sent.at_home.map((application) => (
+            <li key={application.id} data-application={application.id}>
+              {t("federation.remoteId")} <code>{application.id}</code> <span className="tag">{label(application.status)}</span>
+            </li>
+          ))}
+        </ul>
+        <Link href="/applications">{t("federation.follow")}</Link>
+      </section>
+    );
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void run(
+      () =>
+        post<RemoteApplicationView>("/federation/applications", {
+          home_node: home.id,
+          application: { entries: [entryWanted(entry.code, chosen, filter)], ...terms.request },
+        }),
+      setSent,
+    );
+  };
+
+  return (
+    <section className="remote-apply">
+      <h2>{t("federation.apply")}</h2>
+      <p className="hint">{t("federation.applyHint", { name: home.name })}</p>
+      <form onSubmit={submit} className="application-form" noValidate>
+        <FieldMessage error={error} field="entries" />
+        <EntryFields index={0} items={items} chosen={chosen} onChosen={setChosen} filter={filter} onFilter={setFilter} error={error} />
+        <TermsFields terms={terms} error={error} />
+        <FormError error={error} fields={APPLICATION_FIELDS} />
+        <button type="submit" className="primary" disabled={busy}>
+          {t("cart.submit")}
+        </button>
+      </form>
+    </section>
   );
 }

@@ -1,13 +1,17 @@
 // Grants the caller's department holds (or, for the provider, has given):
 // terms, masking, expiry, and for the consumer a lookup through the gateway —
 // the same audited path an application takes, answered masked as granted.
+// A consumer also sees the grants other nodes issued to its department and
+// reads through them at the owner's gateway.
 
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { post, get } from "../api";
 import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
-import { useDepartmentName, useSession } from "../session";
-import type { Grant, LookupResult } from "../types";
+import { DepartmentName, useSession } from "../session";
+import type { Grant, LookupResult, RemoteApplication } from "../types";
+import { EntryName } from "./Applications";
+import { useNodeName } from "./Federation";
 
 interface GrantUsage {
   grant_id: string;
@@ -34,10 +38,12 @@ function GrantUsageLine({ usage }: { usage?: GrantUsage }) {
 
 type View = "consumer" | "provider" | "all";
 
+/** A grant read by key: active, with lookup among its delivery modes. */
+const readable = (grant: Grant) => grant.state === "active" && grant.terms.delivery.includes("lookup");
+
 export function Grants() {
-  const { t, label, date } = useT();
+  const { t } = useT();
   const { me, has } = useSession();
-  const department = useDepartmentName();
   const oversees = has("authority") || has("auditor");
   const views: View[] = [
     ...(has("consumer") || !has("provider") ? (["consumer"] as const) : []),
@@ -69,47 +75,114 @@ export function Grants() {
         {(list) => (
           <ul className="grants">
             {list.map((grant) => (
-              <li key={grant.id} className="panel" data-grant={grant.id}>
-                <h2>
-                  {grant.entry_code} · {department(grant.provider_department_id)} → {department(grant.consumer_department_id)}
-                </h2>
-                <p className="meta">
-                  <span className="tag">{label(grant.state)}</span>
-                  <span>
-                    {t("grants.expires")} {date(grant.expires_at)}
-                  </span>
-                  <span>{grant.terms.delivery.map(label).join("、")}</span>
-                  {grant.terms.daily_quota ? <span>{t("grants.quota", { quota: grant.terms.daily_quota.toLocaleString() })}</span> : null}
-                  {grant.terms.rate_per_second ? <span>{t("grants.rate", { rate: grant.terms.rate_per_second })}</span> : null}
-                </p>
-                <GrantUsageLine usage={usageOf(grant.id)} />
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">{t("entry.itemName")}</th>
-                      <th scope="col">{t("apps.masking")}</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {grant.terms.items.map((item) => (
-                      <tr key={item}>
-                        <th scope="row">{item}</th>
-                        <td>{label(grant.terms.masking[item] ?? "clear")}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-                {grant.revoke_reason ? (
-                  <p className="hint">
-                    {t("grants.revokedBecause")}
-                    {grant.revoke_reason}
-                  </p>
-                ) : null}
-                {grant.state === "active" && grant.terms.delivery.includes("lookup") && grant.consumer_department_id === me?.department_id && has("consumer") ? (
-                  <Lookup grant={grant} />
+              <GrantCard
+                key={grant.id}
+                grant={grant}
+                heading={
+                  <h2>
+                    {grant.entry_code} · <DepartmentName id={grant.provider_department_id} /> → <DepartmentName id={grant.consumer_department_id} />
+                  </h2>
+                }
+                usage={<GrantUsageLine usage={usageOf(grant.id)} />}
+              >
+                {readable(grant) && grant.consumer_department_id === me?.department_id && has("consumer") ? (
+                  <Lookup path={`/gateway/grants/${grant.id}/lookup`} />
                 ) : null}
                 {mayManage(grant) && grant.state !== "revoked" ? <Manage grant={grant} onDone={grants.reload} /> : null}
-              </li>
+              </GrantCard>
+            ))}
+          </ul>
+        )}
+      </Async>
+      {view === "consumer" && has("consumer") ? <RemoteGrants /> : null}
+    </section>
+  );
+}
+
+/** One grant: state, expiry, delivery and quotas, its items with their masking, why it was revoked; `children` act on it. */
+function GrantCard({ grant, heading, usage, children }: { grant: Grant; heading: ReactNode; usage?: ReactNode; children?: ReactNode }) {
+  const { t, label, date } = useT();
+  return (
+    <li className="panel" data-grant={grant.id}>
+      {heading}
+      <p className="meta">
+        <span className="tag">{label(grant.state)}</span>
+        <span>
+          {t("grants.expires")} {date(grant.expires_at)}
+        </span>
+        <span>{grant.terms.delivery.map(label).join("、")}</span>
+        {grant.terms.daily_quota ? <span>{t("grants.quota", { quota: grant.terms.daily_quota.toLocaleString() })}</span> : null}
+        {grant.terms.rate_per_second ? <span>{t("grants.rate", { rate: grant.terms.rate_per_second })}</span> : null}
+      </p>
+      {usage}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t("entry.itemName")}</th>
+            <th scope="col">{t("apps.masking")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {grant.terms.items.map((item) => (
+            <tr key={item}>
+              <th scope="row">{item}</th>
+              <td>{label(grant.terms.masking[item] ?? "clear")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {grant.revoke_reason ? (
+        <p className="hint">
+          {t("grants.revokedBecause")}
+          {grant.revoke_reason}
+        </p>
+      ) : null}
+      {children}
+    </li>
+  );
+}
+
+/** The grants of every node this department applied to, as each node holds them. */
+function RemoteGrants() {
+  const { t } = useT();
+  const { me } = useSession();
+  const nodeName = useNodeName();
+  const applications = useLoad(() => get<RemoteApplication[]>("/federation/applications"), [me?.actor]);
+  return (
+    <section className="remote-grants">
+      <h2>{t("federation.remoteGrants")}</h2>
+      <Async loaded={applications} empty={(list) => list.length === 0}>
+        {(list) =>
+          [...new Set(list.map((application) => application.home_node))].map((node) => (
+            <NodeGrants key={node} node={node} name={nodeName(node)} />
+          ))
+        }
+      </Async>
+    </section>
+  );
+}
+
+/** The grants one node issued to this department; each read through that node's gateway. */
+function NodeGrants({ node, name }: { node: string; name: string }) {
+  const grants = useLoad(() => get<Grant[]>(`/federation/grants/${encodeURIComponent(node)}`), [node]);
+  return (
+    <section data-node={node}>
+      <h3>{name}</h3>
+      <Async loaded={grants} empty={(list) => list.length === 0}>
+        {(list) => (
+          <ul className="grants">
+            {list.map((grant) => (
+              <GrantCard
+                key={grant.id}
+                grant={grant}
+                heading={
+                  <h4>
+                    <EntryName code={grant.entry_code} node={node} /> <span className="code">{grant.entry_code}</span>
+                  </h4>
+                }
+              >
+                {readable(grant) ? <Lookup path={`/federation/grants/${encodeURIComponent(node)}/${grant.id}/lookup`} /> : null}
+              </GrantCard>
             ))}
           </ul>
         )}
@@ -118,7 +191,8 @@ export function Grants() {
   );
 }
 
-function Lookup({ grant }: { grant: Grant }) {
+/** Reads through a grant at `path` (this node's gateway or, across nodes, the owner's): the rows as granted, masked. */
+function Lookup({ path }: { path: string }) {
   const { t } = useT();
   const [keys, setKeys] = useState("");
   const [result, setResult] = useState<LookupResult>();
@@ -126,7 +200,7 @@ function Lookup({ grant }: { grant: Grant }) {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setResult(undefined);
-    void run(() => post<LookupResult>(`/gateway/grants/${grant.id}/lookup`, { keys: keys.split(/\s+/).filter(Boolean) }), setResult);
+    void run(() => post<LookupResult>(path, { keys: keys.split(/\s+/).filter(Boolean) }), setResult);
   };
   const rows = result?.results.flatMap((found) => found.rows) ?? [];
   return (
