@@ -512,13 +512,14 @@ impl Store {
             .collect()
     }
 
-    /// How many outbox changes come after sequence `after`.
+    /// How many outbox changes come after sequence `after`. Sequences are
+    /// gap-free (a rolled-back change gives its sequence back), so this is
+    /// the counter minus `after`, without reading the outbox.
     pub async fn outbox_backlog(&self, after: u64) -> Result<u64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM federation_outbox WHERE seq > $1")
-            .bind(after as i64)
+        let row = sqlx::query("SELECT last_seq FROM federation_sequence WHERE id = 1")
             .fetch_one(self.read())
             .await?;
-        Ok(row.try_get::<i64, _>("n")? as u64)
+        Ok((row.try_get::<i64, _>("last_seq")? as u64).saturating_sub(after))
     }
 
     /// Records that the parent acknowledged the outbox up to `seq`.

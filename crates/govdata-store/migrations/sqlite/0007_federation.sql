@@ -85,6 +85,9 @@ CREATE TABLE federated_entries (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (home_node, code)
 );
+-- Counts per home node and per child without reading the documents.
+CREATE INDEX federated_entries_home ON federated_entries (home_node, action);
+CREATE INDEX federated_entries_via ON federated_entries (via_node, action);
 
 -- Every entry published before this migration travels up too.
 INSERT INTO federation_outbox (seq, code, action, document, provider_name, created_at)
