@@ -78,3 +78,6 @@ export const del = <T>(path: string) => api<T>("DELETE", path);
 
 /** Resource codes hold a "/", which must travel encoded inside a path. */
 export const codePath = (code: string) => encodeURIComponent(code);
+
+/** The tree size a C2SP checkpoint note signs (this node's, or as its parent cosigned it): its second line. */
+export const checkpointSize = (note: string) => Number(note.split("\n")[1]);

@@ -1,5 +1,6 @@
 // Who is logged in (from /auth/me) and the one-stop application cart, which
-// lives in the browser until the application is submitted.
+// lives in the browser until the application is submitted. The cart holds
+// this node's entries and other nodes' (each remembers its home node).
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiError, SESSION_ENDED, get, post } from "./api";
@@ -9,6 +10,8 @@ import type { Department, Me, NodeInfo, Role } from "./types";
 export interface CartEntry {
   code: string;
   name: string;
+  /** The node that holds the entry when it is not this one: the application goes there. */
+  home?: { id: string; name: string };
   items: string[];
   chosen: string[];
   shareModes: string[];
@@ -31,13 +34,20 @@ const Context = createContext<Session | null>(null);
 /** Each account's cart is its own: kept per actor, so the next person at the browser never sees it. */
 const cartKey = (actor: string) => `govdata.cart.${actor}`;
 
+/** One entry of the cart: codes are unique within a node, not across nodes. */
+export const cartEntryKey = (entry: Pick<CartEntry, "code" | "home">) => `${entry.home?.id ?? ""} ${entry.code}`;
+
 function storedCart(actor: string | undefined): CartEntry[] {
   if (!actor) return [];
   try {
     const parsed: unknown = JSON.parse(localStorage.getItem(cartKey(actor)) ?? "[]");
     return Array.isArray(parsed)
       ? parsed.filter((entry): entry is CartEntry =>
-          typeof entry?.code === "string" && Array.isArray(entry?.items) && Array.isArray(entry?.chosen) && Array.isArray(entry?.shareModes),
+          typeof entry?.code === "string" &&
+          Array.isArray(entry?.items) &&
+          Array.isArray(entry?.chosen) &&
+          Array.isArray(entry?.shareModes) &&
+          (entry?.home === undefined || (typeof entry.home?.id === "string" && typeof entry.home?.name === "string")),
         )
       : [];
   } catch {

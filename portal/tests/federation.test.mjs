@@ -2,11 +2,13 @@
 // playwright-core) against the demo federation — a national node with two
 // provinces, one of which has a department node below it: the topology as
 // the national administrator sees it, suspending and resuming a province,
-// a province's entry found in the national search and opened, the national
-// node's cosignature of a province's ledger shown there, and an application
-// across nodes: made at the national node, decided at Guangdong, followed
-// and read through from the national node. Screenshots go to
-// test-output/portal/.
+// the national dashboard's entries by node opening the search for one, a
+// province's entry found in the national search and opened, the national
+// node's cosignature of a province's ledger shown on its federation and
+// audit pages, one cart applying to the national node and to Guangdong at
+// once, and an application across nodes: made at the national node, decided
+// at Guangdong, followed and read through from the national node.
+// Screenshots go to test-output/portal/.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -30,7 +32,8 @@ async function openUntil(page, path, ready, what) {
   for (;;) {
     await page.goto(path);
     await page.locator("main h1").waitFor();
-    await page.locator("main .loading").waitFor({ state: "detached" });
+    // A page may read several things at once, each loading on its own.
+    await page.waitForFunction(() => !document.querySelector("main .loading"));
     if (await ready()) return;
     if (Date.now() > deadline) throw new Error(`still not ${what} after two minutes`);
     await sleep(1000);
@@ -91,7 +94,37 @@ describe("federation", () => {
     await page.context().close();
   });
 
-  test("a consumer finds a Guangdong entry in the national search by node and opens it, without the cart but with an application to Guangdong", async () => {
+  test("the national dashboard counts the entries of every node and opens the search for one; a node without nodes below has no such chart", async () => {
+    const page = await pageAs(CONSUMER);
+    const chart = page.locator('[role="img"][aria-label^="各节点目录数"]');
+    await openUntil(page, "/", async () => (await chart.count()) > 0 && (await chart.getAttribute("aria-label")).includes(GUANGDONG), "counting Guangdong's entries");
+    const counts = await chart.getAttribute("aria-label");
+    for (const node of ["国家政务数据共享平台", GUANGDONG]) assert.match(counts, new RegExp(`${node} \\d+`));
+    // The bars are links too, each with its count.
+    const figure = page.locator("figure.chart").filter({ has: chart });
+    const link = figure.getByRole("link", { name: GUANGDONG, exact: true });
+    assert.match(await link.locator("xpath=..").innerText(), new RegExp(`^${GUANGDONG} [\\d,]+$`));
+    await shot(page, "home-nodes");
+
+    await link.click();
+    await page.waitForURL(/\/catalog\?node=guangdong&status=published$/);
+    await page.locator('.hit[data-node="guangdong"]').first().waitFor();
+    assert.equal(await page.locator('.hit:not([data-node="guangdong"])').count(), 0, "only Guangdong's entries are listed");
+    assert.ok(await page.getByRole("group", { name: "所属节点" }).getByLabel(GUANGDONG).isChecked(), "the node facet shows the filter");
+    await shot(page, "home-nodes-search");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+
+    // Zhejiang has no node below it: its dashboard counts its own entries only.
+    const province = await pageAs(undefined, "zhejiang");
+    await province.goto("/");
+    await province.locator(".total dd").first().waitFor();
+    assert.equal(await province.locator('[role="img"][aria-label^="各节点目录数"]').count(), 0);
+    assert.deepEqual(province.scriptErrors, []);
+    await province.context().close();
+  });
+
+  test("a consumer finds a Guangdong entry in the national search by node and opens it, with the cart button", async () => {
     const page = await pageAs(CONSUMER);
     const nodeFacet = page.getByRole("group", { name: "所属节点" });
     await openUntil(page, "/catalog", async () => (await nodeFacet.getByLabel(GUANGDONG).count()) > 0, "holding Guangdong's entries");
@@ -106,7 +139,8 @@ describe("federation", () => {
     await page.waitForURL(/node=guangdong/);
     await page.locator('.hit[data-node="guangdong"]').first().waitFor();
     assert.equal(await page.locator('.hit:not([data-node="guangdong"])').count(), 0, "only Guangdong's entries remain");
-    const hit = page.locator(".hit").first();
+    // One that is shared at all, so it can be applied for.
+    const hit = page.locator(".hit").filter({ hasNot: page.locator(".tag", { hasText: /^不予共享$/ }) }).first();
     await hit.getByText(`来自 ${GUANGDONG}`).waitFor();
     const name = await hit.locator("h2 a").textContent();
     await shot(page, "federation-search");
@@ -117,10 +151,11 @@ describe("federation", () => {
     await page.getByText(`来自 ${GUANGDONG}`).waitFor();
     await page.getByRole("heading", { name: "信息项" }).waitFor();
     assert.ok((await page.locator("table tbody tr").count()) > 0, "the entry's items are listed");
-    assert.equal(await page.getByRole("button", { name: "加入申请清单" }).count(), 0, "no cart across nodes");
-    await page.getByRole("heading", { name: "跨节点共享申请" }).waitFor();
-    await page.getByText(`申请将送达 ${GUANGDONG}`).waitFor();
     await shot(page, "federation-entry");
+    // Another node's entry goes into the cart like this node's own.
+    await page.getByRole("button", { name: "加入申请清单" }).click();
+    await page.getByText("已在申请清单中").waitFor();
+    assert.equal(await page.locator("header .badge").textContent(), "1");
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();
   });
@@ -134,6 +169,96 @@ describe("federation", () => {
     assert.match(await parent.innerText(), /上级节点[\s\S]*已见证 [\d,]+ 条记录/);
     await page.getByRole("definition").filter({ hasText: "国家政务数据共享平台 national" }).waitFor();
     await shot(page, "federation-witness");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("a province's audit page shows the national node's cosignature of its ledger; the national one, without a parent, shows none", async () => {
+    const page = await pageAs("auditor", "guangdong");
+    const heading = page.getByRole("heading", { name: "上级节点对本节点日志的见证" });
+    const cosignature = page.getByRole("definition").filter({ hasText: /^— govdata\/national / });
+    const cosigned = async () => {
+      // The witness shows once the page knows this node has a parent; then it reads the cosignature.
+      await heading.waitFor();
+      await page.waitForFunction(() => !document.querySelector("main .loading"));
+      return (await cosignature.count()) > 0;
+    };
+    await openUntil(page, "/audit", cosigned, "cosigned by the national node");
+    await page.getByRole("heading", { name: "审计与存证", level: 1 }).waitFor();
+    await page.locator("pre.note").waitFor();
+    await page.getByRole("definition").filter({ hasText: "国家政务数据共享平台 national" }).waitFor();
+    assert.match(await page.locator("dl.attributes").innerText(), /见证的日志大小\s+[\d,]+/);
+    await shot(page, "audit-witness");
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+
+    const national = await pageAs("auditor");
+    await national.goto("/audit");
+    await national.locator("pre.note").waitFor();
+    await national.waitForFunction(() => !document.querySelector("main .loading"));
+    assert.equal(await national.getByRole("heading", { name: "上级节点对本节点日志的见证" }).count(), 0);
+    assert.deepEqual(national.scriptErrors, []);
+    await national.context().close();
+  });
+
+  test("a national consumer puts a national and a Guangdong entry in one cart and applies to both nodes at once", async () => {
+    const APPLICANT = "renshe.consumer";
+    const LOCAL = "人口基础信息";
+    const REMOTE = "法人单位基础信息";
+    const page = await pageAs(APPLICANT);
+    await page.goto(`/catalog?q=${encodeURIComponent(LOCAL)}&node=national`);
+    await page.locator('.hit[data-node="national"] h2 a', { hasText: new RegExp(`^${LOCAL}$`) }).click();
+    await page.getByRole("heading", { name: LOCAL, level: 1 }).waitFor();
+    await page.getByRole("button", { name: "加入申请清单" }).click();
+    await page.getByText("已在申请清单中").waitFor();
+
+    const remoteHit = page.locator('.hit[data-node="guangdong"] h2 a', { hasText: new RegExp(`^${REMOTE}$`) });
+    await openUntil(page, `/catalog?q=${encodeURIComponent(REMOTE)}&node=guangdong`, async () => (await remoteHit.count()) > 0, "holding Guangdong's entry");
+    await remoteHit.click();
+    await page.waitForURL(/\/catalog\/federated\/guangdong\//);
+    await page.getByRole("heading", { name: REMOTE, level: 1 }).waitFor();
+    await page.getByRole("button", { name: "加入申请清单" }).click();
+    await page.getByText("已在申请清单中").waitFor();
+    assert.equal(await page.locator("header .badge").textContent(), "2");
+
+    // One cart, a group per home node: this node's first.
+    await page.getByRole("link", { name: /申请清单/ }).click();
+    await page.getByRole("heading", { name: "一站式共享申请" }).waitFor();
+    const groups = page.locator(".cart-group");
+    await groups.nth(1).waitFor();
+    assert.deepEqual(await groups.evaluateAll((all) => all.map((group) => group.dataset.node)), ["national", "guangdong"]);
+    assert.equal(await groups.nth(0).getByRole("heading", { level: 2 }).textContent(), "本节点");
+    assert.equal(await groups.nth(1).getByRole("heading", { level: 2 }).textContent(), GUANGDONG);
+    assert.deepEqual(await groups.nth(0).locator("legend a").allTextContents(), [LOCAL]);
+    assert.deepEqual(await groups.nth(1).locator("legend a").allTextContents(), [REMOTE]);
+    await groups.nth(1).getByText(`申请将送达 ${GUANGDONG}`).waitFor();
+
+    await page.getByLabel("申请用途").fill("社会保险经办中核验参保人员和用人单位信息");
+    await page.getByLabel("法定依据（履职依据）").fill("《中华人民共和国社会保险法》第五十七条、第七十二条");
+    await shot(page, "cart-nodes");
+    await page.getByRole("button", { name: "提交申请" }).click();
+
+    // One application per node: the national one here, Guangdong's at Guangdong under the id it gave.
+    const local = page.locator('.cart-result[data-node="national"]');
+    const remote = page.locator('.cart-result[data-node="guangdong"]');
+    await local.getByRole("status").waitFor();
+    await remote.getByRole("status").waitFor();
+    assert.equal(await local.getByRole("heading", { level: 2 }).textContent(), "本节点");
+    assert.equal(await local.getByRole("status").textContent(), "已提交 1 项申请。");
+    assert.match(await local.locator("li[data-application]").innerText(), new RegExp(`^${LOCAL}\\s+待审核`));
+    assert.equal(await remote.getByRole("heading", { level: 2 }).textContent(), GUANGDONG);
+    assert.equal(await remote.getByRole("status").textContent(), "已提交 1 项申请。");
+    assert.match(await remote.locator("li[data-application]").innerText(), new RegExp(`^${REMOTE}\\s+待审核\\s+对方节点的申请编号 [0-9a-f-]{36}`));
+    // Both nodes took their entries: the cart is empty.
+    assert.equal(await page.locator(".cart-group").count(), 0);
+    await page.locator("header .badge").waitFor({ state: "detached" });
+    await shot(page, "cart-nodes-submitted");
+
+    await page.getByRole("link", { name: "我的申请", exact: true }).first().click();
+    await page.locator("tr", { hasText: LOCAL }).filter({ hasText: "待审核" }).first().waitFor();
+    await page.locator("tr[data-remote-application]").filter({ hasText: GUANGDONG }).filter({ hasText: REMOTE }).waitFor();
+    await page.goto("/cart");
+    await page.getByText("申请清单为空").waitFor();
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();
   });
@@ -164,27 +289,32 @@ describe("federation", () => {
     await page.locator('.hit[data-node="guangdong"] h2 a', { hasText: new RegExp(`^${ENTRY}$`) }).click();
     await page.waitForURL(/\/catalog\/federated\/guangdong\//);
     await page.getByRole("heading", { name: ENTRY, level: 1 }).waitFor();
-    await page.getByRole("heading", { name: "跨节点共享申请" }).waitFor();
-    const items = page.getByRole("group", { name: "申请的信息项" });
+    await page.getByRole("button", { name: "加入申请清单" }).click();
+    await page.getByRole("link", { name: /申请清单/ }).click();
+    const group = page.locator('.cart-group[data-node="guangdong"]');
+    await group.getByText(`申请将送达 ${GUANGDONG}`).waitFor();
+    const items = group.getByRole("group", { name: "申请的信息项" });
     for (const item of await items.locator("label").all()) {
       await item.getByRole("checkbox").setChecked(WANTED.includes((await item.innerText()).trim()));
     }
 
-    // Guangdong refuses an empty purpose; the message stands under that field, nowhere else.
+    // Guangdong refuses an empty purpose; the message stands under that field, nowhere else, and the entry stays.
     await page.getByLabel("法定依据（履职依据）").fill("《中华人民共和国社会保险法》第七十五条");
     await page.getByRole("button", { name: "提交申请" }).click();
     const refusal = page.locator('.field-error[data-field="purpose"]');
     await refusal.waitFor();
     assert.equal(await refusal.evaluate((message) => message.previousElementSibling.querySelector("textarea").name), "purpose");
     assert.equal(await page.locator(".notice.error").count(), 0, "a refusal at a field is not repeated above the button");
+    assert.equal(await group.locator("fieldset.cart-entry").count(), 1, "a refused node's entries stay in the cart");
     await shot(page, "federation-apply-refused");
 
     await page.getByLabel("申请用途").fill(PURPOSE);
     await page.getByRole("button", { name: "提交申请" }).click();
-    await page.getByRole("status").filter({ hasText: `已提交至 ${GUANGDONG}` }).waitFor();
-    const sent = page.locator(".remote-applied li[data-application]");
+    const sent = page.locator('.cart-result[data-node="guangdong"] li[data-application]');
+    await sent.waitFor();
     const remoteId = await sent.getAttribute("data-application");
-    assert.match(await sent.innerText(), /对方节点的申请编号 [0-9a-f-]{36} 待审核/);
+    assert.match(await sent.innerText(), /待审核\s+对方节点的申请编号 [0-9a-f-]{36}/);
+    assert.equal(await page.locator(".field-error").count(), 0, "the refusal is gone once Guangdong took the application");
     await shot(page, "federation-applied");
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();

@@ -1,9 +1,7 @@
-// The pieces of an application form that the cart (this node's entries) and
-// a descendant node's entry page (applying across nodes) share: the items
-// and row limit asked of one entry, and the terms asked for all of them —
-// purpose, legal basis, duration, quotas and delivery. The server names the
-// field it refuses (`entries[0].items`, `purpose` …); each message stands
-// under its control.
+// The pieces of the cart's application form: the items and row limit asked
+// of one entry, and the terms asked for all of them — purpose, legal basis,
+// duration, quotas and delivery. The server names the field it refuses
+// (`entries[0].items`, `purpose` …); each message stands under its control.
 
 import { useState } from "react";
 import { useT } from "../i18n";
@@ -131,7 +129,7 @@ export function useApplicationTerms(shareModes: string[][]) {
 
 export type ApplicationTerms = ReturnType<typeof useApplicationTerms>;
 
-/** Purpose, legal basis, duration, quotas and delivery, each with the server's message under it. */
+/** Purpose, legal basis, duration, quotas and delivery, each with the server's message (or each request's, see `FieldMessage`) under it. */
 export function TermsFields({ terms, error }: { terms: ApplicationTerms; error: unknown }) {
   const { t, label } = useT();
   return (

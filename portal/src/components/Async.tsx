@@ -74,12 +74,16 @@ export function fieldError(error: unknown, field: string): string | undefined {
     : undefined;
 }
 
-/** The server's message under the control it concerns. */
+/**
+ * The server's message under the control it concerns. `error` may also be
+ * the refusals of several requests sent from one form (the cart's, one per
+ * node): each different message about the field is shown once.
+ */
 export function FieldMessage({ error, field }: { error: unknown; field: string }) {
-  const message = fieldError(error, field);
-  return message ? (
+  const messages = new Set((Array.isArray(error) ? error : [error]).map((one) => fieldError(one, field)).filter((message) => message !== undefined));
+  return messages.size ? (
     <p className="field-error" role="alert" data-field={field}>
-      {message}
+      {[...messages].join(" ")}
     </p>
   ) : null;
 }

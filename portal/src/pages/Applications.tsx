@@ -11,7 +11,7 @@ import { useT } from "../i18n";
 import { DepartmentName, useSession } from "../session";
 import type { Application, EntryView, FederatedEntry, RemoteApplication, RemoteApplicationView } from "../types";
 import { RaiseObjection } from "./Demands";
-import { federatedPath, useNodeName } from "./Federation";
+import { entryPath, useNodeName } from "./Federation";
 
 const MASK_RULES = ["clear", "name", "id_number", "phone", "hash", "null", "year"];
 
@@ -98,7 +98,7 @@ export function EntryName({ code, node }: { code: string; node?: string }) {
     }
     return entryNames.get(key)!;
   }, [key]);
-  return <Link href={node ? federatedPath(node, code) : `/catalog/${codePath(code)}`}>{name.data ?? code}</Link>;
+  return <Link href={entryPath(code, node)}>{name.data ?? code}</Link>;
 }
 
 function ApplicationRow(props: {

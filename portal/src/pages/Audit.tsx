@@ -1,13 +1,16 @@
 // The ledger viewer: the current signed checkpoint and the node's verifier
-// key, entries filtered by actor, kind and subject, and for each entry a
+// key, on a node with a parent also the parent's latest cosignature of the
+// ledger, entries filtered by actor, kind and subject, and for each entry a
 // download of the entry with its inclusion proof and checkpoint — the same
 // bundle as `govdata ledger prove`, checkable by any RFC 9162 verifier.
 // Every read here is itself a ledger entry.
 
 import { useState, type FormEvent } from "react";
-import { get } from "../api";
+import { checkpointSize, get } from "../api";
 import { Async, ErrorNotice, useLoad } from "../components/Async";
 import { useT } from "../i18n";
+import { useSession } from "../session";
+import { ParentWitness } from "./Federation";
 
 interface LedgerKeys {
   origin: string;
@@ -32,11 +35,9 @@ interface EntryPage {
 
 const PAGE = 50;
 
-/** The tree size a C2SP checkpoint note signs: its second line. */
-export const checkpointSize = (note: string) => Number(note.split("\n")[1]);
-
 export function Audit() {
   const { t, time } = useT();
+  const { node } = useSession();
   const keys = useLoad(() => get<LedgerKeys>("/ledger/key"), []);
   const checkpoint = useLoad(() => fetch("/api/v1/ledger/checkpoint").then((r) => r.text()), []);
   const [filters, setFilters] = useState({ actor: "", kind: "", subject: "" });
@@ -69,6 +70,7 @@ export function Audit() {
             </p>
           )}
         </Async>
+        {node?.parent ? <ParentWitness /> : null}
       </div>
       <form className="row filters" onSubmit={submit}>
         {(["actor", "kind", "subject"] as const).map((name) => (

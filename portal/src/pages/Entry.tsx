@@ -6,7 +6,7 @@ import { Link } from "wouter";
 import { codePath, get } from "../api";
 import { Async, useLoad } from "../components/Async";
 import { gradeLabel, useT, type MessageKey } from "../i18n";
-import { DepartmentName, useSession } from "../session";
+import { DepartmentName, cartEntryKey, useSession, type CartEntry } from "../session";
 import type { CatalogEntry, EntryDiff, EntryDraft, EntryView } from "../types";
 
 export function EntryPage({ code }: { code: string }) {
@@ -33,7 +33,7 @@ function EntryDetail({ view, onVersion }: { view: EntryView; onVersion: (version
   return (
     <article className="entry">
       <EntryHeader entry={entry} />
-      <CartButton view={view} />
+      <CartButton entry={entry} />
       <EntryMetadata entry={entry} provider={<DepartmentName id={entry.metadata.provider.department_id} />} />
       <Versions view={view} onVersion={onVersion} />
     </article>
@@ -130,25 +130,27 @@ export function EntryMetadata({ entry, provider }: { entry: CatalogEntry; provid
 }
 
 /** The items of an entry that may be asked for: all but those not shared. */
-export const shareableItems = (meta: EntryDraft) =>
+const shareableItems = (meta: EntryDraft) =>
   meta.items.filter((item) => (item.share_type ?? meta.share_type) !== "not_shared").map((item) => item.name);
 
-function CartButton({ view }: { view: EntryView }) {
+/** "加入申请清单" for a consumer: this node's entry, or with `home` another node's, applied for at that node. */
+export function CartButton({ entry, home }: { entry: CatalogEntry; home?: CartEntry["home"] }) {
   const { t } = useT();
   const { me, has, cart, setCart } = useSession();
-  const meta = view.entry.metadata;
-  if (!has("consumer") || view.entry.status !== "published") return null;
+  const meta = entry.metadata;
+  if (!has("consumer") || entry.status !== "published") return null;
   if (meta.provider.department_id === me?.department_id) return <p className="hint">{t("entry.ownDepartment")}</p>;
   if (meta.share_type === "not_shared") return <p className="hint">{t("entry.notShared")}</p>;
   const shareable = shareableItems(meta);
-  if (cart.some((entry) => entry.code === view.entry.code)) return <p className="hint">{t("entry.inCart")}</p>;
+  const key = cartEntryKey({ code: entry.code, home });
+  if (cart.some((held) => cartEntryKey(held) === key)) return <p className="hint">{t("entry.inCart")}</p>;
   if (cart.length >= 20) return <p className="hint">{t("entry.cartFull")}</p>;
   return (
     <button
       type="button"
       className="primary"
       onClick={() =>
-        setCart([...cart, { code: view.entry.code, name: meta.name, items: shareable, chosen: shareable, shareModes: meta.share_modes }])
+        setCart([...cart, { code: entry.code, name: meta.name, home, items: shareable, chosen: shareable, shareModes: meta.share_modes }])
       }
     >
       {t("entry.addToCart")}

@@ -2,25 +2,23 @@
 // sync and witness state, suspend and resume for the administrator, the
 // nodes further below, the entries held here per home node, and the
 // parent's cosignature of this node's ledger. Also a descendant node's entry
-// as held here, which a consumer applies for from this node.
+// as held here, which a consumer puts in the cart to apply for from this node.
 
 import { useState, type FormEvent } from "react";
-import { Link } from "wouter";
-import { codePath, get, post } from "../api";
+import { checkpointSize, codePath, get, post } from "../api";
 import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
-import { APPLICATION_FIELDS, EntryFields, TermsFields, entryWanted, useApplicationTerms, type RowFilterDraft } from "../components/ApplicationForm";
 import { Chart } from "../components/Chart";
 import { useT } from "../i18n";
 import { useSession } from "../session";
-import type { CatalogEntry, FederatedEntry, FederationNode, RemoteApplicationView, Topology, WitnessView } from "../types";
-import { checkpointSize } from "./Audit";
-import { EntryHeader, EntryMetadata, shareableItems } from "./Entry";
+import type { FederatedEntry, FederationNode, Topology, WitnessView } from "../types";
+import { CartButton, EntryHeader, EntryMetadata } from "./Entry";
 
 /** The region code of the national hub, which is no GB/T 2260 division. */
 const NATIONAL_REGION = "100000";
 
-/** Where the portal shows a descendant node's entry. */
-export const federatedPath = (node: string, code: string) => `/catalog/federated/${encodeURIComponent(node)}/${codePath(code)}`;
+/** Where the portal shows an entry: this node's own, or with `node` a descendant node's as held here. */
+export const entryPath = (code: string, node?: string) =>
+  node ? `/catalog/federated/${encodeURIComponent(node)}/${codePath(code)}` : `/catalog/${codePath(code)}`;
 
 /** Node names by id from a topology — parent, children and the nodes below them — or the id where unknown. */
 function nodeNames(topology?: Topology) {
@@ -127,7 +125,7 @@ export function Federation() {
                   data={data.federated_entries.map((count) => ({ label: name(count.node_id), value: count.entries }))}
                 />
               ) : null}
-              {data.node.parent ? <ParentWitness parent={parent} /> : null}
+              {data.node.parent ? <ParentWitness /> : null}
             </>
           );
         }}
@@ -210,9 +208,10 @@ function NodeRow({ node, onChanged }: { node: FederationNode; onChanged: () => v
   );
 }
 
-/** The parent's latest cosignature of this node's ledger: who, at what size, and the signature line. */
-function ParentWitness({ parent }: { parent?: FederationNode }) {
+/** The parent's latest cosignature of this node's ledger (a node with a parent): who, at what size, and the signature line. */
+export function ParentWitness() {
   const { t } = useT();
+  const nodeName = useNodeName();
   const witness = useLoad(() => get<WitnessView>("/federation/witness"), []);
   return (
     <section>
@@ -223,7 +222,7 @@ function ParentWitness({ parent }: { parent?: FederationNode }) {
             <dl className="attributes">
               <dt>{t("federation.witnessNode")}</dt>
               <dd>
-                {parent?.name} <code>{view.parent}</code>
+                {view.parent ? nodeName(view.parent) : null} <code>{view.parent}</code>
               </dd>
               <dt>{t("federation.cosignedSize")}</dt>
               <dd>{checkpointSize(view.checkpoint).toLocaleString()}</dd>
@@ -256,10 +255,10 @@ function RegionName({ code }: { code: string }) {
   return <>{name ? t("federation.regionName", { name, code }) : code}</>;
 }
 
-/** A descendant node's published entry as held here; a consumer applies for it from this node. */
+/** A descendant node's published entry as held here; a consumer adds it to the cart, to apply for it at its home node. */
 export function FederatedEntryPage({ node, code }: { node: string; code: string }) {
   const { t } = useT();
-  const { me } = useSession();
+  const { me, has } = useSession();
   const view = useLoad(() => get<FederatedEntry>(`/federation/entries/${encodeURIComponent(node)}/${codePath(code)}`), [node, code, me?.actor]);
   return (
     <Async loaded={view}>
@@ -277,73 +276,14 @@ export function FederatedEntryPage({ node, code }: { node: string; code: string 
               </span>
             ) : null}
           </p>
+          {has("consumer") ? (
+            <CartButton entry={data.entry} home={{ id: data.home.id, name: data.home.name }} />
+          ) : (
+            <p className="hint">{t("federation.consumersOnly")}</p>
+          )}
           <EntryMetadata entry={data.entry} provider={data.provider_name} />
-          <RemoteApply home={data.home} entry={data.entry} />
         </article>
       )}
     </Async>
-  );
-}
-
-/** Applying across nodes is for the consumer role, and for entries that are shared at all. */
-function RemoteApply({ home, entry }: { home: FederatedEntry["home"]; entry: CatalogEntry }) {
-  const { t } = useT();
-  const { has } = useSession();
-  if (!has("consumer")) return <p className="hint">{t("federation.consumersOnly")}</p>;
-  if (entry.metadata.share_type === "not_shared") return <p className="hint">{t("entry.notShared")}</p>;
-  return <RemoteApplyForm home={home} entry={entry} />;
-}
-
-/** The application travels to the entry's home node and is decided there; its answer names what it holds. */
-function RemoteApplyForm({ home, entry }: { home: FederatedEntry["home"]; entry: CatalogEntry }) {
-  const { t, label } = useT();
-  const items = shareableItems(entry.metadata);
-  const [chosen, setChosen] = useState(items);
-  const [filter, setFilter] = useState<RowFilterDraft>();
-  const terms = useApplicationTerms([entry.metadata.share_modes]);
-  const [sent, setSent] = useState<RemoteApplicationView>();
-  const { error, busy, run } = useAction();
-
-  if (sent)
-    return (
-      <section className="panel remote-applied">
-        <p role="status">{t("federation.applied", { name: home.name })}</p>
-        <ul>
-          {sent.at_home.map((application) => (
-            <li key={application.id} data-application={application.id}>
-              {t("federation.remoteId")} <code>{application.id}</code> <span className="tag">{label(application.status)}</span>
-            </li>
-          ))}
-        </ul>
-        <Link href="/applications">{t("federation.follow")}</Link>
-      </section>
-    );
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    void run(
-      () =>
-        post<RemoteApplicationView>("/federation/applications", {
-          home_node: home.id,
-          application: { entries: [entryWanted(entry.code, chosen, filter)], ...terms.request },
-        }),
-      setSent,
-    );
-  };
-
-  return (
-    <section className="remote-apply">
-      <h2>{t("federation.apply")}</h2>
-      <p className="hint">{t("federation.applyHint", { name: home.name })}</p>
-      <form onSubmit={submit} className="application-form" noValidate>
-        <FieldMessage error={error} field="entries" />
-        <EntryFields index={0} items={items} chosen={chosen} onChosen={setChosen} filter={filter} onFilter={setFilter} error={error} />
-        <TermsFields terms={terms} error={error} />
-        <FormError error={error} fields={APPLICATION_FIELDS} />
-        <button type="submit" className="primary" disabled={busy}>
-          {t("cart.submit")}
-        </button>
-      </form>
-    </section>
   );
 }

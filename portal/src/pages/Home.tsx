@@ -1,8 +1,10 @@
 // 一本账: what the visible catalog holds, by department, class, share and open
 // type and grade (the search facets, so everyone sees exactly what they may),
-// and, for a logged-in department, its applications and sharing volume.
+// at a node with nodes below it also by home node, each bar opening the
+// search for that node's entries; and, for a logged-in department, its
+// applications and sharing volume.
 
-import { get } from "../api";
+import { get, withQuery } from "../api";
 import { Async, useLoad } from "../components/Async";
 import { Chart, type Series } from "../components/Chart";
 import { useT } from "../i18n";
@@ -26,17 +28,28 @@ export function Home() {
   );
 }
 
-/** A facet as chart points, named in the portal's language where it knows the value. */
+/**
+ * A facet as chart points, named in the portal's language where it knows the
+ * value; `linked`, each point opens the search for the published entries it counts.
+ */
 const facetSeries = (
   facet: string,
   values: FacetValue[] | undefined,
   name: (facet: string, value: string, serverLabel: string) => string,
-): Series[] => (values ?? []).map((value) => ({ label: name(facet, value.value, value.label), value: value.count }));
+  linked = false,
+): Series[] =>
+  (values ?? []).map((value) => ({
+    label: name(facet, value.value, value.label),
+    value: value.count,
+    ...(linked ? { href: withQuery("/catalog", { [facet]: value.value, status: "published" }) } : {}),
+  }));
 
 function CatalogDashboard({ result }: { result: SearchResult }) {
   const { t, facetValue } = useT();
   const count = (facet: string, value: string) => result.facets[facet]?.find((v) => v.value === value)?.count ?? 0;
   const openable = result.total - count("open_type", "not_open");
+  // Below a parent node, the search holds every descendant's entries too.
+  const nodes = result.facets.node ?? [];
   return (
     <>
       <dl className="totals">
@@ -46,6 +59,7 @@ function CatalogDashboard({ result }: { result: SearchResult }) {
         <Total label={t("home.openable")} value={openable} />
       </dl>
       <div className="charts">
+        {nodes.length > 1 ? <Chart kind="bar" title={t("home.byNode")} data={facetSeries("node", nodes, facetValue, true)} /> : null}
         <Chart kind="bar" title={t("home.byProvider")} data={facetSeries("provider", result.facets.provider, facetValue).slice(0, 15)} />
         <Chart kind="pie" title={t("home.byClass")} data={facetSeries("class", result.facets.class, facetValue)} />
         <Chart kind="pie" title={t("home.byShareType")} data={facetSeries("share_type", result.facets.share_type, facetValue)} />

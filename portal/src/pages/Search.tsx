@@ -4,12 +4,12 @@
 
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useLocation, useSearch } from "wouter";
-import { codePath, get } from "../api";
+import { get } from "../api";
 import { Async, useLoad } from "../components/Async";
 import { gradeLabel, useT, type MessageKey } from "../i18n";
 import { useSession } from "../session";
 import type { SearchResult } from "../types";
-import { federatedPath } from "./Federation";
+import { entryPath } from "./Federation";
 
 const FACETS = ["provider", "class", "share_type", "open_type", "grade", "update_cycle", "format_class", "region", "node", "status"];
 const PAGE_SIZE = 20;
@@ -111,7 +111,7 @@ export function Search() {
                   return (
                     <li key={`${hit.node_id}/${hit.code}`} className="hit" data-node={hit.node_id}>
                       <h2>
-                        <Link href={foreign ? federatedPath(hit.node_id, hit.code) : `/catalog/${codePath(hit.code)}`}>
+                        <Link href={entryPath(hit.code, foreign ? hit.node_id : undefined)}>
                           <Highlighted html={hit.highlights.name} text={hit.name} />
                         </Link>
                       </h2>
