@@ -333,16 +333,26 @@ impl Catalog {
     ) -> Result<AppliedBatch> {
         let batch = self.store.apply_cascade(from, changes, backlog, relay).await?;
         if let Some(projection) = &self.search {
-            let mut upserts = Vec::new();
-            let mut removals = Vec::new();
+            // The last change of an entry in the batch decides what the
+            // index holds (a withdrawal then a republication keeps it).
+            let mut last: std::collections::HashMap<DocKey, Option<SearchDoc>> =
+                std::collections::HashMap::new();
             for change in &batch.applied {
-                match (&change.action, &change.entry) {
-                    (CascadeAction::Publish, Some(entry)) => upserts.push(home_doc(
+                let doc = match (&change.action, &change.entry) {
+                    (CascadeAction::Publish, Some(entry)) => Some(home_doc(
                         &change.home,
                         entry.clone(),
                         change.provider_name.clone().unwrap_or_default(),
                     )),
-                    _ => removals.push(DocKey::new(change.home.id.clone(), change.code.clone())),
+                    _ => None,
+                };
+                last.insert(DocKey::new(change.home.id.clone(), change.code.clone()), doc);
+            }
+            let (mut upserts, mut removals) = (Vec::new(), Vec::new());
+            for (key, doc) in last {
+                match doc {
+                    Some(doc) => upserts.push(doc),
+                    None => removals.push(key),
                 }
             }
             let index = projection.index.clone();

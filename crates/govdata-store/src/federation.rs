@@ -332,11 +332,16 @@ impl Store {
         if token.try_get::<String, _>("node_id")? != child.id {
             return Err(StoreError::Conflict(format!("this join token is not for node {}", child.id)));
         }
-        sqlx::query("UPDATE federation_join_tokens SET used_at = $1 WHERE id = $2")
-            .bind(&now)
-            .bind(&token_id)
-            .execute(tx.conn())
-            .await?;
+        // Compare-and-set: of two joins racing on one token, one wins.
+        let taken =
+            sqlx::query("UPDATE federation_join_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                .bind(&now)
+                .bind(&token_id)
+                .execute(tx.conn())
+                .await?;
+        if taken.rows_affected() != 1 {
+            return Err(StoreError::Conflict("this join token was already used".into()));
+        }
         let existing = sqlx::query("SELECT relation FROM federation_nodes WHERE id = $1")
             .bind(&child.id)
             .fetch_optional(tx.conn())
@@ -374,14 +379,18 @@ impl Store {
 
     /// Records the parent this node joined (its key pinned). A node has one
     /// parent: joining another replaces it, and the new parent is sent the
-    /// whole outbox.
+    /// whole outbox. A child of this node cannot become its parent.
     pub async fn set_parent(&self, actor: &str, parent: NewFederationNode) -> Result<FederationNode> {
         let now = timestamp::now();
         let mut tx = self.begin(actor).await?;
-        sqlx::query("DELETE FROM federation_nodes WHERE relation = 'parent' OR id = $1")
+        let child = sqlx::query("SELECT id FROM federation_nodes WHERE id = $1 AND relation = 'child'")
             .bind(&parent.id)
-            .execute(tx.conn())
+            .fetch_optional(tx.conn())
             .await?;
+        if child.is_some() {
+            return Err(StoreError::Conflict(format!("node {} is a child of this node", parent.id)));
+        }
+        sqlx::query("DELETE FROM federation_nodes WHERE relation = 'parent'").execute(tx.conn()).await?;
         insert_node(&mut tx, NodeRelation::Parent, &parent, &now).await?;
         tx.record(
             "federation.parent_joined",
@@ -580,7 +589,8 @@ impl Store {
                  ON CONFLICT (home_node, code) DO UPDATE SET home_name = excluded.home_name, \
                  home_region = excluded.home_region, home_seq = excluded.home_seq, via_node = excluded.via_node, \
                  action = excluded.action, document = excluded.document, provider_name = excluded.provider_name, \
-                 updated_at = excluded.updated_at WHERE federated_entries.home_seq < excluded.home_seq",
+                 updated_at = excluded.updated_at WHERE federated_entries.home_seq < excluded.home_seq \
+                 AND federated_entries.via_node = excluded.via_node",
             )
             .bind(&change.home.id)
             .bind(&change.code)

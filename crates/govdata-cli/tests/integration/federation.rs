@@ -479,6 +479,28 @@ async fn a_federation_cascades_catches_up_refuses_forgeries_and_witnesses() {
             .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["field"], "changes[0]");
+    // Nor claim its parent's parent, or a node of another province, as below it.
+    for (claimed, region) in [("national", "440100"), ("zhejiang-city", "330100")] {
+        let claim = json!({"checkpoint": "x", "hash": "sha256",
+            "descendants": [{"id": claimed, "parent_id": "police", "name": "x", "level": "city", "region": region}]});
+        let claim = serde_json::to_vec(&claim).unwrap();
+        let checkpoints = "/api/v1/federation/checkpoints";
+        let (status, body, _) = send_signed(
+            &guangdong.url(),
+            checkpoints,
+            "police",
+            &police_key,
+            &claim,
+            &claim,
+            SystemTime::now(),
+        )
+        .await;
+        assert_eq!(
+            (status, &body["field"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!("descendants[0]")),
+            "{body}"
+        );
+    }
 
     // A suspended child is refused until resumed; nothing is lost meanwhile.
     let (admin, csrf) = admin_client(&guangdong.url()).await;

@@ -61,6 +61,11 @@ impl FromRequest<AppState> for SignedRequest {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
         let (parts, body) = req.into_parts();
+        // Only a joined, active node's body is read at all.
+        let claimed = signature::claimed_key_id(&parts.headers).ok_or_else(|| {
+            unauthenticated("signed request refused: missing or malformed signature-input header")
+        })?;
+        let node = known_node(state, &claimed).await?;
         let bytes = axum::body::to_bytes(body, MAX_SIGNED_BODY).await.map_err(|_| {
             HttpError::new(
                 ErrorCode::PayloadTooLarge,
@@ -77,14 +82,8 @@ impl FromRequest<AppState> for SignedRequest {
             now,
         )
         .map_err(|e| unauthenticated(format!("signed request refused: {e}")))?;
-        let node = match state.store.federation_node(presented.key_id()).await {
-            Err(StoreError::NotFound(_)) => {
-                return Err(unauthenticated(format!("node {} has not joined this node", presented.key_id())))
-            }
-            other => other?,
-        };
-        if node.status == NodeStatus::Suspended {
-            return Err(HttpError::forbidden(format!("node {} is suspended", node.id)));
+        if presented.key_id() != node.id {
+            return Err(unauthenticated("signed request refused: ambiguous key id"));
         }
         let key = signature::verifying_key(&node.public_key)
             .ok_or_else(|| HttpError::from(StoreError::Corrupt(format!("pinned key of node {}", node.id))))?;
@@ -92,6 +91,20 @@ impl FromRequest<AppState> for SignedRequest {
         remember_nonce(&state.store, &node.id, presented.nonce(), now).await?;
         Ok(SignedRequest { node, body: bytes })
     }
+}
+
+/// The joined node `id`, refused when unknown or suspended.
+async fn known_node(state: &AppState, id: &str) -> Result<FederationNode, HttpError> {
+    let node = match state.store.federation_node(id).await {
+        Err(StoreError::NotFound(_)) => {
+            return Err(unauthenticated(format!("node {id} has not joined this node")))
+        }
+        other => other?,
+    };
+    if node.status == NodeStatus::Suspended {
+        return Err(HttpError::forbidden(format!("node {} is suspended", node.id)));
+    }
+    Ok(node)
 }
 
 /// Refuses a nonce seen before from `node_id`, remembering it for the window.

@@ -119,16 +119,16 @@ pub async fn deliver(state: &AppState, mut envelope: Envelope) -> Result<Value, 
     })
 }
 
+/// A direct child by its id first, then the child a descendant is reached
+/// through, then the parent.
 async fn next_hop(state: &AppState, to: &str) -> Result<FederationNode, HttpError> {
     let nodes = state.store.federation_nodes().await?;
+    let child = |id: &str| nodes.iter().find(|n| n.relation == NodeRelation::Child && n.id == id).cloned();
     let via = state.store.route_via(to).await?;
-    let child = nodes
-        .iter()
-        .find(|n| n.relation == NodeRelation::Child && (n.id == to || via.as_deref() == Some(n.id.as_str())));
-    match child.or_else(|| nodes.iter().find(|n| n.relation == NodeRelation::Parent)) {
-        Some(node) => Ok(node.clone()),
-        None => Err(HttpError::field(ErrorCode::NotFound, "home_node", format!("no route to node {to}"))),
-    }
+    let next = child(to)
+        .or_else(|| via.as_deref().and_then(child))
+        .or_else(|| nodes.iter().find(|n| n.relation == NodeRelation::Parent).cloned());
+    next.ok_or_else(|| HttpError::field(ErrorCode::NotFound, "home_node", format!("no route to node {to}")))
 }
 
 /// Runs the operation here, as the origin's department.

@@ -208,6 +208,16 @@ fn param_string(params: &Parameters, name: &str) -> Option<String> {
     params.get(name).and_then(|v| v.as_string()).map(|s| s.as_str().to_owned())
 }
 
+/// The key id a request claims, read before its body so that unknown
+/// senders are turned away without reading it. Proves nothing by itself.
+pub fn claimed_key_id(headers: &HeaderMap) -> Option<String> {
+    let inputs = Parser::new(headers.get("signature-input")?.to_str().ok()?).parse::<Dictionary>().ok()?;
+    match inputs.get(LABEL) {
+        Some(ListEntry::InnerList(inner)) => param_string(&inner.params, "keyid"),
+        _ => None,
+    }
+}
+
 /// Checks everything about a signed request that needs no key.
 pub fn inspect(
     method: &str,

@@ -36,23 +36,23 @@ pub async fn run(state: AppState) {
                 continue;
             }
         };
-        let pushed = push_outbox(&state, &client, &parent).await;
-        // Witnessing runs on its own clock: a refused or failed
-        // presentation is retried at the next interval and never holds the
-        // cascade back.
-        if pushed.is_ok() && last_witnessed.is_none_or(|at| at.elapsed() >= witness_every) {
+        // Witnessing runs on its own clock and before the push: a refused or
+        // failed presentation is retried at the next interval and never
+        // holds the cascade back, nor a refused batch the witnessing.
+        if last_witnessed.is_none_or(|at| at.elapsed() >= witness_every) {
             last_witnessed = Some(Instant::now());
             if let Err(error) = present_checkpoint(&state, &client, &parent).await {
                 tracing::warn!(parent = %parent.id, %error, "checkpoint not cosigned");
                 metrics::counter!("govdata_federation_witness_failures_total").increment(1);
             }
         }
+        let pushed = push_outbox(&state, &client, &parent).await;
         delay = match pushed {
             Ok(()) => interval,
             Err(error) => {
                 tracing::warn!(parent = %parent.id, %error, "federation sync failed; retrying");
                 metrics::counter!("govdata_federation_sync_failures_total").increment(1);
-                (delay * 2).clamp(interval, MAX_BACKOFF)
+                (delay * 2).min(MAX_BACKOFF.max(interval))
             }
         };
     }
@@ -73,7 +73,7 @@ async fn push_outbox(state: &AppState, client: &PeerClient, parent: &FederationN
             return Ok(());
         };
         let sent = changes.len() as u64;
-        let batch = CascadeBatch { changes, backlog: backlog - sent };
+        let batch = CascadeBatch { changes, backlog: backlog - sent, descendants: descendants(state).await? };
         let answer: CascadeAnswer = client.post(&parent.url, "/api/v1/federation/catalog", &batch).await?;
         if answer.acked_seq != last {
             anyhow::bail!("parent acknowledged sequence {} of a batch ending at {last}", answer.acked_seq);
@@ -91,6 +91,19 @@ async fn present_checkpoint(
     parent: &FederationNode,
 ) -> anyhow::Result<()> {
     let checkpoint = state.store.checkpoint(&state.node.key).await?;
+    let presentation = CheckpointPresentation {
+        checkpoint: checkpoint.note,
+        hash: state.store.ledger_hash().to_string(),
+        descendants: descendants(state).await?,
+    };
+    let answer: CosignAnswer =
+        client.post(&parent.url, "/api/v1/federation/checkpoints", &presentation).await?;
+    state.store.record_parent_cosignature(&parent.id, &answer.cosigned_checkpoint, answer.size).await?;
+    Ok(())
+}
+
+/// The nodes below this one: its children and what they reported below them.
+async fn descendants(state: &AppState) -> anyhow::Result<Vec<Descendant>> {
     let mut descendants: Vec<Descendant> = state
         .store
         .federation_nodes()
@@ -106,15 +119,7 @@ async fn present_checkpoint(
         })
         .collect();
     descendants.extend(state.store.descendants().await?);
-    let presentation = CheckpointPresentation {
-        checkpoint: checkpoint.note,
-        hash: state.store.ledger_hash().to_string(),
-        descendants,
-    };
-    let answer: CosignAnswer =
-        client.post(&parent.url, "/api/v1/federation/checkpoints", &presentation).await?;
-    state.store.record_parent_cosignature(&parent.id, &answer.cosigned_checkpoint, answer.size).await?;
-    Ok(())
+    Ok(descendants)
 }
 
 /// Shortens a batch to what fits in one request; always keeps the first change.

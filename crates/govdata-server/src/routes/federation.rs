@@ -146,6 +146,10 @@ pub struct CascadeBatch {
     pub changes: Vec<CascadeChange>,
     /// How many more changes the sender holds after this batch.
     pub backlog: u64,
+    /// The nodes below the sender, so changes of a node that joined below
+    /// it since its last checkpoint are known to be its own.
+    #[serde(default)]
+    pub descendants: Vec<Descendant>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -174,8 +178,11 @@ pub async fn receive_catalog(
     if batch.changes.is_empty() || batch.changes.len() > MAX_BATCH {
         return Err(HttpError::invalid("changes", format!("must hold 1 to {MAX_BATCH} changes")));
     }
+    record_descendants(&state, from, &batch.descendants).await?;
+    let below: std::collections::HashSet<String> =
+        batch.descendants.iter().map(|d| d.id.clone()).chain([from.id.clone()]).collect();
     for (i, change) in batch.changes.iter().enumerate() {
-        check_change(&state, from, change)
+        check_change(from, &below, change)
             .map_err(|message| HttpError::invalid(format!("changes[{i}]"), message))?;
     }
     let relay = state.node.info.level != Level::National;
@@ -196,21 +203,28 @@ fn require_child(node: &FederationNode) -> Result<&FederationNode, HttpError> {
     }
 }
 
-/// A change must come from the child's own subtree: its own entries, or its
-/// descendants' (whose regions lie inside the child's), never this node's.
-fn check_change(state: &AppState, from: &FederationNode, change: &CascadeChange) -> Result<(), String> {
-    if change.home.id == state.node.info.id {
-        return Err("names this node as the entry's home".into());
+/// A change must come from the child's own subtree: its own entries, or
+/// those of a node it reports below it (`below`: accepted by
+/// [`record_descendants`], so inside its region and nobody else's).
+fn check_change(
+    from: &FederationNode,
+    below: &std::collections::HashSet<String>,
+    change: &CascadeChange,
+) -> Result<(), String> {
+    if !below.contains(&change.home.id) {
+        return Err(format!("node {} is not below the sending node {}", change.home.id, from.id));
     }
     if change.home.id == from.id && change.home.region != from.region {
         return Err(format!("home region {} is not the sending node's {}", change.home.region, from.region));
     }
-    let prefix = from.region.trim_end_matches("00");
-    if from.level != Level::National.as_str() && !change.home.region.starts_with(prefix) {
+    if !change.home.region.starts_with(from.region.trim_end_matches("00")) {
         return Err(format!(
             "home region {} is outside the sending node's region {}",
             change.home.region, from.region
         ));
+    }
+    if change.code.is_empty() || change.code.len() > 64 {
+        return Err("the code must be 1 to 64 characters".into());
     }
     match (&change.action, &change.entry) {
         (govdata_store::CascadeAction::Publish, Some(entry)) if entry.code.to_string() == change.code => {
@@ -226,6 +240,33 @@ fn check_change(state: &AppState, from: &FederationNode, change: &CascadeChange)
     }
 }
 
+/// Checks and keeps what a child reports below it: node ids inside its
+/// region that are not this node, its parent, another child, or reached
+/// through another child.
+async fn record_descendants(
+    state: &AppState,
+    child: &FederationNode,
+    reported: &[Descendant],
+) -> ApiResult<()> {
+    let known = state.store.federation_nodes().await?;
+    for (i, node) in reported.iter().enumerate() {
+        let field = format!("descendants[{i}]");
+        federation::check_node_id(&format!("{field}.id"), &node.id)?;
+        let refuse = |message: String| Err(HttpError::invalid(field.clone(), message));
+        if node.id == state.node.info.id || known.iter().any(|n| n.id == node.id) {
+            return refuse(format!("node {} cannot be below {}", node.id, child.id));
+        }
+        if state.store.route_via(&node.id).await?.is_some_and(|via| via != child.id) {
+            return refuse(format!("node {} is reached through another child", node.id));
+        }
+        if !node.region.starts_with(child.region.trim_end_matches("00")) {
+            return refuse(format!("region {} is outside the child's region {}", node.region, child.region));
+        }
+        crate::routes::text_field(&format!("{field}.name"), &node.name, 100)?;
+    }
+    Ok(state.store.report_descendants(&child.id, reported).await?)
+}
+
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointPresentation {
@@ -236,19 +277,6 @@ pub struct CheckpointPresentation {
     /// The nodes below the child (its children and theirs), for routing.
     #[serde(default)]
     pub descendants: Vec<Descendant>,
-}
-
-/// A reported descendant must be a node id, not this node, and lie inside
-/// the reporting child's region.
-fn check_descendant(state: &AppState, child: &FederationNode, node: &Descendant) -> Result<(), String> {
-    federation::check_node_id("id", &node.id).map_err(|e| e.message)?;
-    if node.id == state.node.info.id || node.id == child.id {
-        return Err(format!("node {} cannot be below {}", node.id, child.id));
-    }
-    if !node.region.starts_with(child.region.trim_end_matches("00")) {
-        return Err(format!("region {} is outside the child's region {}", node.region, child.region));
-    }
-    Ok(())
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -269,11 +297,7 @@ pub async fn cosign_checkpoint(
 ) -> ApiResult<Json<CosignAnswer>> {
     let child = require_child(&signed.node)?;
     let presentation: CheckpointPresentation = parse_json(&signed.body)?;
-    for (i, node) in presentation.descendants.iter().enumerate() {
-        check_descendant(&state, child, node)
-            .map_err(|message| HttpError::invalid(format!("descendants[{i}]"), message))?;
-    }
-    state.store.report_descendants(&child.id, &presentation.descendants).await?;
+    record_descendants(&state, child, &presentation.descendants).await?;
     let hash: HashAlg =
         presentation.hash.parse().map_err(|_| HttpError::invalid("hash", "must be sha256 or sm3"))?;
     let key = signature::verifying_key(&child.public_key).ok_or_else(|| {
@@ -718,6 +742,9 @@ pub async fn return_data(
             }
         },
     };
+    if region == crate::config::NATIONAL_REGION {
+        return Err(HttpError::invalid("node", "serves the whole country: there is no region to filter by"));
+    }
     let department = state
         .store
         .remote_department(
