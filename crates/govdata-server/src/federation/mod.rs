@@ -284,11 +284,19 @@ pub async fn join_parent(
 }
 
 /// A peer's refusal keeps its code and message; an unreachable peer is 503.
+/// The other node's refusal keeps its message and field. A refusal to
+/// authenticate is between the nodes, not about the caller here, so it never
+/// reaches the caller as 401 (which would end a portal session): it names
+/// the field that was wrong, else the other node is unavailable to it.
 pub fn peer_error(error: PeerError) -> HttpError {
     match error {
-        PeerError::Refused { code, message, field, .. } => {
-            HttpError { code, message: format!("the other node refused: {message}"), field }
+        PeerError::Refused { code: ErrorCode::Unauthenticated, message, field: Some(field), .. } => {
+            HttpError::field(ErrorCode::InvalidInput, field, message)
         }
+        PeerError::Refused { code: ErrorCode::Unauthenticated, message, field: None, .. } => {
+            HttpError::new(ErrorCode::Unavailable, format!("the other node refused this node: {message}"))
+        }
+        PeerError::Refused { code, message, field, .. } => HttpError { code, message, field },
         other => HttpError::new(ErrorCode::Unavailable, other.to_string()),
     }
 }

@@ -28,7 +28,7 @@ use govdata_store::{FederationNode, NewDepartment, NodeRelation, NodeStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::client::{PeerClient, PeerError};
+use super::client::PeerClient;
 use crate::error::HttpError;
 use crate::state::AppState;
 
@@ -112,11 +112,7 @@ pub async fn deliver(state: &AppState, mut envelope: Envelope) -> Result<Value, 
     }
     envelope.hops.push(state.node.info.id.clone());
     let client = PeerClient::new(&state.node.key, &state.node.info.id);
-    client.post(&next.url, "/api/v1/federation/route", &envelope).await.map_err(|error| match error {
-        // The answer of the node that refused, unchanged, whatever the hop.
-        PeerError::Refused { code, message, field, .. } => HttpError { code, message, field },
-        other => HttpError::new(ErrorCode::Unavailable, other.to_string()),
-    })
+    client.post(&next.url, "/api/v1/federation/route", &envelope).await.map_err(super::peer_error)
 }
 
 /// A direct child by its id first, then the child a descendant is reached

@@ -86,7 +86,8 @@ pub async fn join(
     }
     let key = signature::verifying_key(&child.public_key).expect("validated above");
     presented.verify(&key).map_err(|e| HttpError::new(ErrorCode::Unauthenticated, e.to_string()))?;
-    federation::remember_nonce(&state.store, &child.id, presented.nonce(), now).await?;
+    // No nonce is kept: the token is single-use (taken by compare-and-set),
+    // so a replayed join fails on it, and strangers cause no write.
     match state.store.join_child(&federation::token_hash(&request.token), child).await {
         Err(govdata_store::StoreError::NotFound(_)) => {
             Err(HttpError::field(ErrorCode::Unauthenticated, "token", "no such join token"))
