@@ -231,7 +231,7 @@ impl Default for LogConfig {
 }
 
 /// The region code the national hub uses (not a GB/T 2260 division).
-pub const NATIONAL_REGION: &str = "100000";
+pub const NATIONAL_REGION: &str = govdata_model::validate::divisions::NATIONAL;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

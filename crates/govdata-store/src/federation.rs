@@ -697,15 +697,16 @@ impl Store {
         .collect()
     }
 
-    /// How many published entries arrived through child `via`.
-    pub async fn federated_counts_via(&self, via: &str) -> Result<u64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM federated_entries WHERE via_node = $1 AND action = 'publish'",
+    /// How many published entries arrived through each child.
+    pub async fn federated_counts_by_child(&self) -> Result<Vec<(String, u64)>> {
+        sqlx::query(
+            "SELECT via_node, COUNT(*) AS n FROM federated_entries WHERE action = 'publish' GROUP BY via_node",
         )
-        .bind(via)
-        .fetch_one(self.read())
-        .await?;
-        Ok(row.try_get::<i64, _>("n")? as u64)
+        .fetch_all(self.read())
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("via_node")?, row.try_get::<i64, _>("n")? as u64)))
+        .collect()
     }
 
     /// The child through which `node` is reached, when it is below one:

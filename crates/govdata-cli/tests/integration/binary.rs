@@ -190,9 +190,7 @@ async fn demo_federation_serves_every_seeded_account() {
         let counts = &node["catalog"]["by_status"];
         let consumer =
             node["users"].as_array().unwrap().iter().find(|u| u["roles"] == json!(["consumer"])).unwrap();
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-        login(&client, base, consumer["username"].as_str().unwrap(), consumer["password"].as_str().unwrap())
-            .await;
+        let (client, _) = logged_in(node, consumer["username"].as_str().unwrap()).await;
         let listed: Value = client
             .get(format!("{base}/api/v1/catalog/entries?status=published&size=200"))
             .send()
@@ -230,10 +228,7 @@ async fn demo_federation_serves_every_seeded_account() {
         let libraries = node["libraries"].as_array().unwrap();
         assert_eq!(libraries.len(), 5, "{libraries:?}");
         assert!(libraries.iter().all(|l| l["rows_written"].as_u64().unwrap() > 0), "{libraries:?}");
-        let authority =
-            node["users"].as_array().unwrap().iter().find(|u| u["username"] == "authority").unwrap();
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-        login(&client, base, "authority", authority["password"].as_str().unwrap()).await;
+        let (client, _) = logged_in(node, "authority").await;
         let persons = std::fs::read_to_string(node["base_library"][0]["path"].as_str().unwrap()).unwrap();
         let first_id = persons.lines().nth(1).unwrap().split(',').next().unwrap();
         let profile: Value = client

@@ -10,9 +10,6 @@ const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const ORG_CODE_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
-/// Region code of organisations registered at national level; not a division.
-const NATIONAL_REGION: &str = "100000";
-
 fn value(c: u8) -> Option<u32> {
     CHARSET.iter().position(|&x| x == c).map(|p| p as u32)
 }
@@ -71,7 +68,7 @@ pub fn uscc(input: &str) -> Validation {
     let region = &code[2..8];
     if !region.bytes().all(|b| b.is_ascii_digit()) {
         errors.push(format!("region code {region} (characters 3-8) must be digits"));
-    } else if region != NATIONAL_REGION && divisions::lookup(region).is_none() {
+    } else if region != divisions::NATIONAL && divisions::lookup(region).is_none() {
         warnings.push(format!(
             "region code {region} is not in the current division list (version {})",
             divisions::VERSION

@@ -107,6 +107,26 @@ pub(crate) fn normalize(code: &str) -> Option<String> {
     (digits && matches!(code.len(), 2 | 4 | 6)).then(|| format!("{code:0<6}"))
 }
 
+/// The code of the whole country, used by the national hub: not a GB/T 2260
+/// division.
+pub const NATIONAL: &str = "100000";
+
+/// The leading digits every code inside `region` starts with: `44` for
+/// 440000, `4401` for 440100, the whole code for a county; empty for the
+/// whole country.
+pub fn prefix(region: &str) -> &str {
+    if region == NATIONAL {
+        ""
+    } else {
+        region.trim_end_matches("00")
+    }
+}
+
+/// Whether the region `code` lies inside `region` (a region lies inside itself).
+pub fn contains(region: &str, code: &str) -> bool {
+    code.starts_with(prefix(region))
+}
+
 /// The division with this code, given as "44", "4403" or "440300".
 pub fn lookup(code: &str) -> Option<&'static Division> {
     let code = normalize(code)?;
@@ -153,6 +173,14 @@ pub fn full_name(code: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_contain_their_subdivisions() {
+        assert!(contains("440000", "440305") && contains("440100", "440106") && contains("441900", "441900"));
+        assert!(!contains("440000", "330100") && !contains("440100", "440300"));
+        assert!(contains(NATIONAL, "330100") && contains("500000", "500101"));
+        assert_eq!((prefix("440000"), prefix("441900"), prefix(NATIONAL)), ("44", "4419", ""));
+    }
 
     #[test]
     fn every_row_is_loaded_once() {

@@ -29,6 +29,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 
 use govdata_model::org::{Level, NodeInfo};
+use govdata_model::validate::divisions;
 use govdata_model::ErrorCode;
 use govdata_store::{FederationNode, HomeNode, NewFederationNode, NodeStatus, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -204,7 +205,7 @@ impl JoinRequest {
             ));
         }
         let region = crate::routes::region_field("node.region", &self.node.region)?;
-        if this.level != Level::National && !region.starts_with(this.region.trim_end_matches("00")) {
+        if !divisions::contains(&this.region, &region) {
             return Err(HttpError::invalid(
                 "node.region",
                 format!("is not inside this node's region {}", this.region),

@@ -63,6 +63,8 @@ async fn push_outbox(state: &AppState, client: &PeerClient, parent: &FederationN
     let home = local_home(&state.node.info);
     let batch_size = state.config.federation.batch_size;
     let mut acked = parent.synced_seq;
+    // Read once per round, and only when there is something to send.
+    let mut below: Option<Vec<Descendant>> = None;
     loop {
         let mut changes = state.store.outbox_after(acked, batch_size, &home).await?;
         fit_in_request(&mut changes);
@@ -73,7 +75,11 @@ async fn push_outbox(state: &AppState, client: &PeerClient, parent: &FederationN
             return Ok(());
         };
         let sent = changes.len() as u64;
-        let batch = CascadeBatch { changes, backlog: backlog - sent, descendants: descendants(state).await? };
+        if below.is_none() {
+            below = Some(descendants(state).await?);
+        }
+        let batch =
+            CascadeBatch { changes, backlog: backlog - sent, descendants: below.clone().unwrap_or_default() };
         let answer: CascadeAnswer = client.post(&parent.url, "/api/v1/federation/catalog", &batch).await?;
         if answer.acked_seq != last {
             anyhow::bail!("parent acknowledged sequence {} of a batch ending at {last}", answer.acked_seq);

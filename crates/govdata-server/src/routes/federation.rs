@@ -13,6 +13,7 @@ use govdata_ledger::note::{add_signatures, Checkpoint, VerifierKey};
 use govdata_ledger::witness::{Witness, WitnessError};
 use govdata_model::catalog::CatalogEntry;
 use govdata_model::org::{Level, NodeInfo};
+use govdata_model::validate::divisions;
 use govdata_model::ErrorCode;
 use govdata_sharing::gateway::LookupRequest;
 use govdata_sharing::terms::{ApplyRequest, DeliveryMode, EntryWanted, RowFilter};
@@ -218,7 +219,7 @@ fn check_change(
     if change.home.id == from.id && change.home.region != from.region {
         return Err(format!("home region {} is not the sending node's {}", change.home.region, from.region));
     }
-    if !change.home.region.starts_with(from.region.trim_end_matches("00")) {
+    if !divisions::contains(&from.region, &change.home.region) {
         return Err(format!(
             "home region {} is outside the sending node's region {}",
             change.home.region, from.region
@@ -260,7 +261,7 @@ async fn record_descendants(
         if state.store.route_via(&node.id).await?.is_some_and(|via| via != child.id) {
             return refuse(format!("node {} is reached through another child", node.id));
         }
-        if !node.region.starts_with(child.region.trim_end_matches("00")) {
+        if !divisions::contains(&child.region, &node.region) {
             return refuse(format!("region {} is outside the child's region {}", node.region, child.region));
         }
         crate::routes::text_field(&format!("{field}.name"), &node.name, 100)?;
@@ -384,13 +385,14 @@ pub struct NodeEntries {
     responses((status = 200, body = Topology), (status = 401, body = HttpError)))]
 pub async fn topology(State(state): State<AppState>, _principal: Principal) -> ApiResult<Json<Topology>> {
     let counts = state.store.federated_counts().await?;
+    let by_child: std::collections::HashMap<String, u64> =
+        state.store.federated_counts_by_child().await?.into_iter().collect();
     let mut nodes = Vec::new();
     for node in state.store.federation_nodes().await? {
-        let backlog = match node.relation {
-            NodeRelation::Parent => state.store.outbox_backlog(node.synced_seq).await?,
-            NodeRelation::Child => node.reported_backlog,
+        let (backlog, entries) = match node.relation {
+            NodeRelation::Parent => (state.store.outbox_backlog(node.synced_seq).await?, 0),
+            NodeRelation::Child => (node.reported_backlog, by_child.get(&node.id).copied().unwrap_or(0)),
         };
-        let entries = federated_via(&state, &node).await?;
         nodes.push(TopologyNode { node, backlog, entries });
     }
     Ok(Json(Topology {
@@ -402,13 +404,6 @@ pub async fn topology(State(state): State<AppState>, _principal: Principal) -> A
             .map(|(node_id, entries)| NodeEntries { node_id, entries })
             .collect(),
     }))
-}
-
-async fn federated_via(state: &AppState, node: &FederationNode) -> ApiResult<u64> {
-    Ok(match node.relation {
-        NodeRelation::Child => state.store.federated_counts_via(&node.id).await?,
-        NodeRelation::Parent => 0,
-    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -763,7 +758,7 @@ pub async fn return_data(
         items: request.items,
         row_filter: Some(RowFilter {
             item: request.region_item,
-            prefixes: vec![region.trim_end_matches("00").to_owned()],
+            prefixes: vec![divisions::prefix(&region).to_owned()],
         }),
     };
     let application = ApplyRequest {
