@@ -25,7 +25,7 @@ use govdata_store::{
 use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::conform::EntityKey;
 use crate::drift::{describe, Drift, SourceColumn};
@@ -36,7 +36,7 @@ use crate::read::{Lake, BATCH_SIZE};
 use crate::resource::{Access, ResourceSpec, SourceSpec};
 use crate::schedule::Schedule;
 use crate::source::sql::SqlTable;
-use crate::table::{quote, ArchiveReport, AsOf, TableVersion};
+use crate::table::{quote, ArchiveReport, AsOf, LakeTable, TableVersion};
 use crate::LakeError;
 
 #[derive(Debug, thiserror::Error)]
@@ -156,11 +156,19 @@ pub struct Resources {
     store: Store,
     lake: Lake,
     wake: Arc<Notify>,
+    /// Counts the jobs that committed a new table version: subscriptions
+    /// wake on it instead of polling every table.
+    commits: Arc<watch::Sender<u64>>,
 }
 
 impl Resources {
     pub fn new(store: Store, lake: Lake) -> Resources {
-        Resources { store, lake, wake: Arc::new(Notify::new()) }
+        Resources { store, lake, wake: Arc::new(Notify::new()), commits: Arc::new(watch::Sender::new(0)) }
+    }
+
+    /// Changes whenever a job commits a new version of some table.
+    pub fn watch_commits(&self) -> watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     pub fn lake(&self) -> &Lake {
@@ -467,6 +475,29 @@ impl Resources {
         Ok(None)
     }
 
+    /// The Delta table behind [`Resources::open_entry`], whose commits carry
+    /// the entry's row changes; `None` while no resource holds data. An
+    /// entry read in place from a source database has no such table.
+    pub async fn entry_table(&self, entry_code: &str) -> Result<Option<(String, LakeTable)>> {
+        let filter = ResourceFilter { entry_code: Some(entry_code.to_owned()), ..ResourceFilter::default() };
+        for record in self.store.resources(&filter).await? {
+            if record.access_kind == "physical" {
+                let table = self.lake.table(&record.id)?;
+                if table.latest_version().await?.is_some() {
+                    return Ok(Some((record.id, table)));
+                }
+            } else if self.open(&record, AsOf::Latest).await?.is_some() {
+                return Err(LakeError::invalid(
+                    "grant",
+                    "this entry's data is read in place from the provider's database, where its changes \
+                     are not recorded: use batch export",
+                )
+                .into());
+            }
+        }
+        Ok(None)
+    }
+
     pub async fn preview(&self, caller: &Caller, id: &str, limit: usize, as_of: AsOf) -> Result<Preview> {
         let record = self.store.resource(id).await?;
         Self::check_read(caller, &record.department_id)?;
@@ -670,7 +701,10 @@ impl Resources {
         }
         remove_upload(&job);
         match result {
-            Ok(_) => tracing::info!(job = %job.id, rows = outcome.rows_written, "job succeeded"),
+            Ok(_) => {
+                self.commits.send_modify(|commits| *commits += 1);
+                tracing::info!(job = %job.id, rows = outcome.rows_written, "job succeeded")
+            }
             Err(ResourceError::Lake(LakeError::SourceUnavailable(reason))) if job.attempt < MAX_ATTEMPTS => {
                 tracing::warn!(job = %job.id, %reason, attempt = job.attempt, "source unavailable; retrying");
                 self.retry_later(job);

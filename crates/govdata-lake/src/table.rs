@@ -9,8 +9,10 @@ use deltalake::datafusion::common::ScalarValue;
 use deltalake::datafusion::dataframe::DataFrameWriteOptions;
 use deltalake::datafusion::functions_aggregate::expr_fn::max;
 use deltalake::datafusion::logical_expr::{col, Expr};
-use deltalake::datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
+use deltalake::datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
+use deltalake::delta_datafusion::DeltaCdfTableProvider;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::logstore::LogStore;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
@@ -94,6 +96,15 @@ pub struct TableVersion {
 /// Commit metadata key naming the job behind a commit.
 const JOB_METADATA_KEY: &str = "govdata.job_id";
 
+/// Table property under which Delta records each commit's row changes
+/// (change data feed): what subscriptions deliver.
+const CHANGE_DATA_FEED: &str = "delta.enableChangeDataFeed";
+
+/// Columns the change data feed adds beside the table's own.
+pub const CHANGE_TYPE_COLUMN: &str = "_change_type";
+pub const COMMIT_VERSION_COLUMN: &str = "_commit_version";
+pub const COMMIT_TIMESTAMP_COLUMN: &str = "_commit_timestamp";
+
 /// A Delta table in a directory of the node's lake.
 #[derive(Debug, Clone)]
 pub struct LakeTable {
@@ -119,13 +130,19 @@ impl LakeTable {
     /// committed one. (Loading a table that has no log yet is an error that
     /// delta-rs logs, though here it only means "not written yet".)
     async fn open(&self) -> Result<DeltaTable, LakeError> {
-        let has_log =
-            std::fs::read_dir(self.path.join("_delta_log")).is_ok_and(|mut entries| entries.next().is_some());
-        Ok(if has_log {
-            DeltaTable::try_from_url(self.url.clone()).await?
+        if self.has_log() {
+            Ok(DeltaTable::try_from_url(self.url.clone()).await?)
         } else {
-            DeltaTableBuilder::from_url(self.url.clone())?.build()?
-        })
+            self.open_unloaded()
+        }
+    }
+
+    fn open_unloaded(&self) -> Result<DeltaTable, LakeError> {
+        Ok(DeltaTableBuilder::from_url(self.url.clone())?.build()?)
+    }
+
+    fn has_log(&self) -> bool {
+        std::fs::read_dir(self.path.join("_delta_log")).is_ok_and(|mut entries| entries.next().is_some())
     }
 
     /// The table at `as_of`; `None` while no job has written it yet.
@@ -185,9 +202,18 @@ impl LakeTable {
         mode: &WriteMode,
         job_id: &str,
     ) -> Result<u64, LakeError> {
-        let table = self.open().await?;
+        let mut table = self.open().await?;
         let commit = CommitProperties::default()
             .with_metadata([(JOB_METADATA_KEY.to_owned(), serde_json::Value::from(job_id))]);
+        // Tables written before changes were recorded start recording now,
+        // in a commit of its own.
+        if table.version().is_some() && !records_changes(&table) {
+            table = table
+                .set_tbl_properties()
+                .with_properties([(CHANGE_DATA_FEED.to_owned(), "true".to_owned())].into())
+                .with_commit_properties(commit.clone())
+                .await?;
+        }
         let state = Arc::new(ctx.state());
         let key = mode.key();
         let written = if key.is_empty() || table.version().is_none() {
@@ -199,6 +225,7 @@ impl LakeTable {
                 .write(Vec::new())
                 .with_input_plan(input.logical_plan().clone())
                 .with_save_mode(save_mode)
+                .with_configuration([(CHANGE_DATA_FEED, Some("true"))])
                 .with_session_state(state)
                 .with_commit_properties(commit)
                 .await?
@@ -286,6 +313,35 @@ impl LakeTable {
         Ok((!value.is_null()).then_some(value))
     }
 
+    /// The latest committed version, read from the log's listing only (no
+    /// snapshot is loaded); `None` while no job has written the table.
+    pub async fn latest_version(&self) -> Result<Option<u64>, LakeError> {
+        if !self.has_log() {
+            return Ok(None);
+        }
+        Ok(Some(self.open_unloaded()?.log_store().get_latest_version(0).await?))
+    }
+
+    /// The row changes of commit `version`: the table's columns with
+    /// [`CHANGE_TYPE_COLUMN`] (`insert`, `delete`, `update_preimage`,
+    /// `update_postimage`), [`COMMIT_VERSION_COLUMN`] and
+    /// [`COMMIT_TIMESTAMP_COLUMN`]. Read in one partition, so the rows come
+    /// in the same order on every read and a reader can resume at an offset.
+    pub async fn changes(&self, version: u64) -> Result<DataFrame, LakeError> {
+        let table = self.load(AsOf::Version(version)).await?.ok_or_else(|| {
+            LakeError::invalid("version", format!("the table has no version {version} yet"))
+        })?;
+        if !records_changes(&table) {
+            return Err(LakeError::invalid(
+                "version",
+                format!("version {version} was written before the table recorded its changes"),
+            ));
+        }
+        let changes = table.scan_cdf().with_starting_version(version).with_ending_version(version);
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        Ok(ctx.read_table(Arc::new(DeltaCdfTableProvider::try_new(changes)?))?)
+    }
+
     /// Commits, newest first (Delta keeps 30 days of history by default).
     pub async fn versions(&self) -> Result<Vec<TableVersion>, LakeError> {
         let Some(table) = self.load(AsOf::Latest).await? else {
@@ -306,6 +362,17 @@ impl LakeTable {
             })
             .collect())
     }
+}
+
+/// Whether the table records its changes (as of its loaded version).
+fn records_changes(table: &DeltaTable) -> bool {
+    table.snapshot().is_ok_and(|snapshot| {
+        snapshot
+            .metadata()
+            .configuration()
+            .get(CHANGE_DATA_FEED)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    })
 }
 
 /// What archiving moved out of a table.

@@ -37,7 +37,7 @@ use crate::state::AppState;
         (name = "catalog", description = "The catalog (数据目录): registration, review, versions, deadlines"),
         (name = "resources", description = "Data resources (数据资源): aggregation jobs, logical access, profiles"),
         (name = "sharing", description = "Sharing (数据共享): applications, decisions, grants, demands, objections"),
-        (name = "gateway", description = "The data gateway: lookup, verification (核验), batch export through a grant"),
+        (name = "gateway", description = "The data gateway: lookup, verification (核验), batch export and subscriptions (订阅) through a grant"),
         (name = "users", description = "Accounts and roles"),
         (name = "api-keys", description = "Application credentials"),
         (name = "ledger", description = "Tamper-evident ledger: checkpoints, proofs (public) and entries (auditors)"),
@@ -108,6 +108,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(sharing::lookup))
         .routes(routes!(sharing::verify))
         .routes(routes!(sharing::export))
+        .routes(routes!(sharing::changes))
+        .routes(routes!(sharing::subscribe))
+        .routes(routes!(sharing::subscriptions))
+        .routes(routes!(sharing::subscription, sharing::unsubscribe))
         .routes(routes!(org::create_department, org::list_departments))
         .routes(routes!(org::get_department))
         .routes(routes!(org::create_system, org::list_systems))

@@ -54,6 +54,7 @@ pub async fn serve(
     let reconciler = tokio::spawn(reconcile_search(state.clone()));
     let jobs = tokio::spawn(state.resources.clone().run_jobs());
     let usage = tokio::spawn(state.sharing.clone().run_usage_flusher());
+    let subscriptions = tokio::spawn(state.sharing.clone().run_subscriptions());
     let federation = tokio::spawn(federation::sync::run(state.clone()));
     let sharing = state.sharing.clone();
     let app = app::router(state);
@@ -66,6 +67,7 @@ pub async fn serve(
     reconciler.abort();
     jobs.abort();
     usage.abort();
+    subscriptions.abort();
     federation.abort();
     if let Err(error) = sharing.flush_usage().await {
         tracing::warn!(%error, "gateway usage of the last seconds not stored");

@@ -122,20 +122,37 @@ impl ExportFormat {
 }
 
 /// What a served call read, for its audit record.
-struct Served {
-    purpose: String,
-    rows: u64,
-    items: Vec<String>,
+pub(crate) struct Served {
+    pub(crate) purpose: String,
+    pub(crate) rows: u64,
+    pub(crate) items: Vec<String>,
 }
 
 /// A grant that passed every check for one call.
 pub(crate) struct LiveGrant {
-    record: GrantRecord,
-    terms: GrantTerms,
+    pub(crate) record: GrantRecord,
+    pub(crate) terms: GrantTerms,
+}
+
+/// The terms of a grant that serves `mode` now.
+pub(crate) fn serving_terms(record: &GrantRecord, mode: DeliveryMode) -> Result<GrantTerms> {
+    if let Some(reason) = grant_closed(record) {
+        return Err(SharingError::forbidden(reason));
+    }
+    let terms: GrantTerms = serde_json::from_value(record.terms.clone())
+        .map_err(|e| govdata_store::StoreError::Corrupt(format!("grant terms: {e}")))?;
+    if !terms.delivery.contains(&mode) {
+        return Err(SharingError::forbidden(format!(
+            "grant {} does not allow {} delivery",
+            record.id,
+            mode.as_str()
+        )));
+    }
+    Ok(terms)
 }
 
 /// Why a grant no longer serves, if it does not.
-fn grant_closed(record: &GrantRecord) -> Option<String> {
+pub(crate) fn grant_closed(record: &GrantRecord) -> Option<String> {
     if let Some(at) = &record.revoked_at {
         return Some(format!(
             "grant {} was revoked at {at}: {}",
@@ -155,7 +172,29 @@ fn grant_closed(record: &GrantRecord) -> Option<String> {
 impl Sharing {
     /// Loads the grant and checks it for this caller and mode; counts the
     /// call against the rate limit and the daily quota.
-    async fn live_grant(&self, caller: &Caller, grant_id: &str, mode: DeliveryMode) -> Result<LiveGrant> {
+    pub(crate) async fn live_grant(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        mode: DeliveryMode,
+    ) -> Result<LiveGrant> {
+        let grant = self.usable_grant(caller, grant_id, mode).await?;
+        if let Some(rate) = grant.terms.rate_per_second {
+            self.take_rate(grant_id, rate)?;
+        }
+        if let Some(quota) = grant.terms.daily_quota {
+            self.take_quota(grant_id, quota).await?;
+        }
+        Ok(grant)
+    }
+
+    /// The grant, if this caller may use it for `mode` now; counts nothing.
+    pub(crate) async fn usable_grant(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        mode: DeliveryMode,
+    ) -> Result<LiveGrant> {
         if !caller.context.roles.contains(&Role::Consumer) {
             return Err(SharingError::forbidden("the gateway serves consumer applications and users"));
         }
@@ -164,29 +203,13 @@ impl Sharing {
         if record.consumer_department_id != caller.context.department_id {
             return Err(SharingError::forbidden(format!("grant {grant_id} belongs to another department")));
         }
-        if let Some(reason) = grant_closed(&record) {
-            return Err(SharingError::forbidden(reason));
-        }
-        let terms: GrantTerms = serde_json::from_value(record.terms.clone())
-            .map_err(|e| govdata_store::StoreError::Corrupt(format!("grant terms: {e}")))?;
-        if !terms.delivery.contains(&mode) {
-            return Err(SharingError::forbidden(format!(
-                "grant {grant_id} does not allow {} delivery",
-                mode.as_str()
-            )));
-        }
-        if let Some(rate) = terms.rate_per_second {
-            self.take_rate(grant_id, rate)?;
-        }
-        if let Some(quota) = terms.daily_quota {
-            self.take_quota(grant_id, quota).await?;
-        }
+        let terms = serving_terms(&record, mode)?;
         Ok(LiveGrant { record, terms })
     }
 
     /// Writes the call's audit record and returns the answer only if it was
     /// written.
-    async fn audited<T>(
+    pub(crate) async fn audited<T>(
         &self,
         caller: &Caller,
         grant_id: &str,
@@ -504,7 +527,7 @@ impl Sharing {
 
 /// The rule of each item; an item without one is withheld entirely
 /// (fail closed), which a grant made by this service never has.
-fn masking_of(terms: &GrantTerms, items: &[String]) -> BTreeMap<String, MaskRule> {
+pub(crate) fn masking_of(terms: &GrantTerms, items: &[String]) -> BTreeMap<String, MaskRule> {
     items
         .iter()
         .map(|item| (item.clone(), terms.masking.get(item).copied().unwrap_or(MaskRule::Null)))
@@ -555,7 +578,11 @@ fn without_key(batch: &RecordBatch) -> Result<RecordBatch> {
 
 /// The entry's table limited to the grant's rows.
 fn read_scoped(data: &EntryData, filter: &Option<RowFilter>) -> Result<DataFrame> {
-    let frame = data.ctx.read_table(data.provider.clone()).map_err(LakeError::from)?;
+    scoped(data.ctx.read_table(data.provider.clone()).map_err(LakeError::from)?, filter)
+}
+
+/// Rows of `frame` inside the grant's row filter.
+pub(crate) fn scoped(frame: DataFrame, filter: &Option<RowFilter>) -> Result<DataFrame> {
     let Some(filter) = filter else { return Ok(frame) };
     let text = logical_expr::cast(col(quote(&filter.item)), DataType::Utf8);
     let inside = filter

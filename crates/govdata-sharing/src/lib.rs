@@ -12,6 +12,8 @@
 //!   data, provider and authority decisions, deadlines on the working-day
 //!   calendar with escalation), grants (revocation, renewal).
 //! - [`gateway`]: lookup by entity key, verification (核验), batch export.
+//! - [`subscription`]: a grant's row changes by pull (cursor) or push
+//!   (signed webhook calls with retries).
 //! - [`workflow`]: demands (需求) and objections (异议).
 //! - [`usage`]: gateway usage per grant and day, and daily quotas.
 //!
@@ -19,7 +21,8 @@
 //! - No grant, no data: every gateway call loads the grant from the store
 //!   and checks department, revocation, expiry, delivery mode and quota
 //!   before reading; a batch export re-checks before each batch, so a
-//!   revocation stops a running stream.
+//!   revocation stops a running stream; a webhook delivery re-reads the
+//!   grant from the store before each page.
 //! - An item the grant does not name is never read from the table.
 //! - Every gateway call, refused or served, is in the ledger before the
 //!   answer leaves; when the record cannot be written the call fails.
@@ -29,6 +32,7 @@ mod index;
 pub mod masking;
 pub mod report;
 pub mod service;
+pub mod subscription;
 pub mod terms;
 pub mod usage;
 pub mod workflow;

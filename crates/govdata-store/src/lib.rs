@@ -21,6 +21,7 @@ mod lake;
 mod ledger;
 mod org;
 mod sharing;
+mod subscription;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timestamp;
@@ -53,6 +54,9 @@ pub use org::{NewDepartment, NewSystem};
 pub use sharing::{
     ApplicationFilter, ApplicationRecord, ApplicationStatisticsRows, ApplicationStep, Decision, GrantFilter,
     GrantRecord, NewApplication, NewGrant, StepWrite, UsageFilter, UsageRecord,
+};
+pub use subscription::{
+    DeliveryOutcome, DeliveryRecord, NewSubscription, SubscriptionFilter, SubscriptionRecord,
 };
 pub use tx::WriteTx;
 pub use workflow::{

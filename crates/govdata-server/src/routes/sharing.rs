@@ -13,6 +13,7 @@ use govdata_model::ApiError;
 use govdata_sharing::gateway::{ExportFormat, LookupAnswer, LookupRequest, VerifyAnswer, VerifyRequest};
 use govdata_sharing::report::{ReportQuery, SharingReport};
 use govdata_sharing::service::{ApplicationQuery, ApplicationView, DecisionRequest, GrantView, Side};
+use govdata_sharing::subscription::{ChangesPage, ChangesQuery, SubscribeRequest, SubscriptionView};
 use govdata_sharing::terms::ApplyRequest;
 use govdata_sharing::usage::{GrantUsage, UsageQuery};
 use govdata_sharing::workflow::{
@@ -216,6 +217,84 @@ pub async fn export(
         })
     }));
     Ok(([(header::CONTENT_TYPE, params.format.content_type())], body).into_response())
+}
+
+/// 订阅 (pull): the grant's row changes from a cursor, masked as granted.
+/// Start with `cursor=now` (changes from now on) or `cursor=beginning`
+/// (the table's whole history), then pass each page's `next_cursor`.
+#[utoipa::path(get, path = "/api/v1/gateway/grants/{id}/changes", tag = "gateway",
+    params(("id" = String, Path, description = "grant id"), ChangesQuery),
+    responses((status = 200, body = ChangesPage), (status = 403, body = HttpError),
+              (status = 409, body = HttpError), (status = 422, body = HttpError),
+              (status = 429, body = HttpError)))]
+pub async fn changes(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Query(query): Query<ChangesQuery>,
+) -> ApiResult<Json<ChangesPage>> {
+    Ok(Json(state.sharing.changes(&caller(&principal), &id, query).await?))
+}
+
+/// 订阅 (push): the node posts the grant's changes to the consumer's
+/// webhook, signed (Standard Webhooks), retrying until it answers 2xx. The
+/// signing secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/gateway/grants/{id}/subscriptions", tag = "gateway",
+    params(("id" = String, Path, description = "grant id")), request_body = SubscribeRequest,
+    responses((status = 201, body = SubscriptionView), (status = 403, body = HttpError),
+              (status = 409, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn subscribe(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    extract::Json(request): extract::Json<SubscribeRequest>,
+) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
+    let view = state.sharing.subscribe(&caller(&principal), &id, request).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionsParams {
+    /// Only this grant's subscriptions.
+    pub grant_id: Option<String>,
+}
+
+/// Webhook subscriptions of the caller's department (as consumer or
+/// provider); every one for the authority and the auditor.
+#[utoipa::path(get, path = "/api/v1/gateway/subscriptions", tag = "gateway", params(SubscriptionsParams),
+    responses((status = 200, body = Vec<SubscriptionView>)))]
+pub async fn subscriptions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<SubscriptionsParams>,
+) -> ApiResult<Json<Vec<SubscriptionView>>> {
+    Ok(Json(state.sharing.subscriptions(&caller(&principal), params.grant_id).await?))
+}
+
+/// One subscription with its latest delivery attempts.
+#[utoipa::path(get, path = "/api/v1/gateway/subscriptions/{id}", tag = "gateway",
+    params(("id" = String, Path)),
+    responses((status = 200, body = SubscriptionView), (status = 404, body = HttpError)))]
+pub async fn subscription(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SubscriptionView>> {
+    Ok(Json(state.sharing.subscription(&caller(&principal), &id).await?))
+}
+
+/// Ends a subscription (its consumer department or the authority).
+#[utoipa::path(delete, path = "/api/v1/gateway/subscriptions/{id}", tag = "gateway",
+    params(("id" = String, Path)),
+    responses((status = 200, body = SubscriptionView), (status = 403, body = HttpError),
+              (status = 404, body = HttpError), (status = 409, body = HttpError)))]
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SubscriptionView>> {
+    Ok(Json(state.sharing.unsubscribe(&caller(&principal), &id).await?))
 }
 
 /// States a need (需求), naming an entry or the provider department; the

@@ -12,3 +12,4 @@ mod fuzz;
 mod ledger_api;
 mod resources;
 mod sharing;
+mod subscriptions;

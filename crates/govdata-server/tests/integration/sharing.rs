@@ -29,12 +29,12 @@ fn application_path(id: &str, action: &str) -> String {
     format!("/api/v1/sharing/applications/{id}/{action}")
 }
 
-fn gateway_path(grant: &str, call: &str) -> String {
+pub(crate) fn gateway_path(grant: &str, call: &str) -> String {
     format!("/api/v1/gateway/grants/{grant}/{call}")
 }
 
 /// A consumer application's API key for a department's consumer user.
-async fn consumer_key(node: &TestNode, consumer: &Session) -> Session {
+pub(crate) async fn consumer_key(node: &TestNode, consumer: &Session) -> Session {
     let (status, created) =
         consumer.post("/api/v1/api-keys", json!({"name": "社保资格认证", "roles": ["consumer"]})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -43,9 +43,16 @@ async fn consumer_key(node: &TestNode, consumer: &Session) -> Session {
 
 /// 人口基础信息 by 公安部: ID, name, birth date and region are 有条件共享 over
 /// the API and as tables; the phone number is 不予共享. Loads `persons`
-/// rows: a third in 上海 (310101), the rest in 北京东城 (110101).
-/// Returns the entry code and the resource id.
-async fn population(provider: &Session, reviewer: &Session, mps: &str, persons: u32) -> (String, String) {
+/// rows: a third in 上海 (310101), the rest in 北京东城 (110101), written
+/// with `mode` (a resource write mode). Returns the entry code and the
+/// resource id.
+pub(crate) async fn population(
+    provider: &Session,
+    reviewer: &Session,
+    mps: &str,
+    persons: u32,
+    mode: Value,
+) -> (String, String) {
     let mut phone = item("联系电话", ItemType::Character, Some(11));
     phone.share_type = Some(ShareType::NotShared);
     phone.legal_basis = Some("《中华人民共和国个人信息保护法》第十三条".into());
@@ -67,7 +74,7 @@ async fn population(provider: &Session, reviewer: &Session, mps: &str, persons: 
     let spec = json!({
         "name": "人口基础库",
         "access": {"kind": "physical", "source": {"upload": {"format": {"kind": "csv"}}},
-                   "mode": {"kind": "full"}},
+                   "mode": mode},
         "mapping": [
             {"item": "公民身份号码", "column": "sfzh"}, {"item": "姓名", "column": "xm"},
             {"item": "出生日期", "column": "csrq"}, {"item": "户籍地区划", "column": "qh"},
@@ -85,7 +92,7 @@ async fn population(provider: &Session, reviewer: &Session, mps: &str, persons: 
 
 /// `persons` rows: a third in 上海 (310101), the rest in 北京东城 (110101),
 /// named `surname` + their number.
-fn persons_csv(persons: u32, surname: &str) -> String {
+pub(crate) fn persons_csv(persons: u32, surname: &str) -> String {
     let mut csv = String::from("sfzh,xm,csrq,qh,dh\n");
     for n in 1..=persons {
         let region = if n % 3 == 0 { "310101" } else { "110101" };
@@ -99,7 +106,7 @@ fn persons_csv(persons: u32, surname: &str) -> String {
     csv
 }
 
-async fn gateway_entries(node: &TestNode) -> Vec<Value> {
+pub(crate) async fn gateway_entries(node: &TestNode) -> Vec<Value> {
     let page = node.store.ledger_entries(&EntryFilter { from: 0, ..EntryFilter::default() }).await.unwrap();
     page.entries
         .into_iter()
@@ -135,7 +142,8 @@ async fn applications_grants_and_the_gateway(backend: Backend) {
     let other_consumer = node.login("mca.consumer", PASSWORD).await;
     let reviewer = node.login("reviewer", PASSWORD).await;
 
-    let (persons, persons_resource) = population(&provider, &reviewer, &mps, 9).await;
+    let (persons, persons_resource) =
+        population(&provider, &reviewer, &mps, 9, json!({"kind": "full"})).await;
     // 社会组织名录 by 民政部: 无条件共享, approved without review.
     let mut open_list = draft(
         &mca,
@@ -637,7 +645,7 @@ async fn applications_grants_and_the_gateway(backend: Backend) {
 }
 
 /// The provider approves the first application of `made`; returns its grant.
-async fn approve(provider: &Session, consumer: &Session, made: &Value) -> String {
+pub(crate) async fn approve(provider: &Session, consumer: &Session, made: &Value) -> String {
     let id = made[0]["id"].as_str().unwrap().to_owned();
     let (status, body) =
         provider.post(&application_path(&id, "decision"), json!({"decision": "approve"})).await;
@@ -662,7 +670,7 @@ async fn quota_and_revocation_mid_stream() {
     let provider = node.login("mps.provider", PASSWORD).await;
     let consumer = node.login("mohrss.consumer", PASSWORD).await;
     let reviewer = node.login("reviewer", PASSWORD).await;
-    let (persons, _) = population(&provider, &reviewer, &mps, 300_000).await;
+    let (persons, _) = population(&provider, &reviewer, &mps, 300_000, json!({"kind": "full"})).await;
 
     let apply = |quota: u64| {
         json!({"entries": [{"entry_code": persons, "items": ["公民身份号码", "姓名"]}],

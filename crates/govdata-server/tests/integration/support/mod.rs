@@ -153,6 +153,7 @@ impl TestNode {
 }
 
 /// A caller: a cookie session (with CSRF token), an API key, or nobody.
+#[derive(Clone)]
 pub struct Session {
     pub base: String,
     pub client: Client,
