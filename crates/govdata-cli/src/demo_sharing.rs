@@ -74,7 +74,12 @@ const SCENARIOS: &[Scenario] = &[
         items: &["公民身份号码", "姓名", "出生日期", "户籍地行政区划代码"],
         purpose: "养老保险待遇领取资格认证",
         legal_basis: "《中华人民共和国社会保险法》第七十二条",
-        delivery: &[DeliveryMode::Lookup, DeliveryMode::Verify, DeliveryMode::Batch],
+        delivery: &[
+            DeliveryMode::Lookup,
+            DeliveryMode::Verify,
+            DeliveryMode::Batch,
+            DeliveryMode::Subscription,
+        ],
         outcome: Outcome::Approve,
     },
     Scenario {
