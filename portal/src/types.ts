@@ -254,6 +254,37 @@ export interface Grant {
   created_at: string;
 }
 
+export interface SubscriptionDelivery {
+  seq: number;
+  at: string;
+  cursor: string;
+  next_cursor: string;
+  rows: number;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number;
+}
+
+/** A webhook that receives a grant's changes; `secret` only in the answer that made it. */
+export interface Subscription {
+  id: string;
+  grant_id: string;
+  consumer_department_id: string;
+  url: string;
+  batch_size: number;
+  status: string;
+  closed_reason: string | null;
+  cursor: string;
+  failures: number;
+  failing: boolean;
+  last_error: string | null;
+  last_delivered_at: string | null;
+  delivered_rows: number;
+  created_at: string;
+  secret?: string;
+  deliveries?: SubscriptionDelivery[];
+}
+
 export interface LookupResult {
   grant_id: string;
   items: string[];

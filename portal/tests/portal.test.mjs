@@ -6,7 +6,9 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { verifyBundle } from "./rfc9162.mjs";
 import { shot, useHarness } from "./harness.mjs";
@@ -145,6 +147,79 @@ describe("portal", () => {
     await page.locator("li[data-grant] .usage").first().filter({ hasText: /调用 [1-9]/ }).waitFor();
     assert.deepEqual(page.scriptErrors, []);
     await page.context().close();
+  });
+
+  test("a consumer subscribes a webhook to its grant's changes; the provider sees it; the consumer ends it", async () => {
+    // The consumer's receiver: it keeps every call.
+    const calls = [];
+    const receiver = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        calls.push({ headers: request.headers, body });
+        response.end("ok");
+      });
+    });
+    await new Promise((done) => receiver.listen(0, "127.0.0.1", done));
+    const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
+
+    const page = await pageAs("renshe.consumer");
+    await page.getByRole("link", { name: "我的授权" }).click();
+    const grant = page.locator("li[data-grant]", { hasText: "订阅" }).first();
+    await grant.getByRole("heading", { name: "变更订阅" }).waitFor();
+    await grant.getByLabel(/接收地址/).fill("ftp://receiver/hook");
+    await grant.getByRole("button", { name: "添加订阅" }).click();
+    await grant.locator('.field-error[data-field="url"]').waitFor();
+    await grant.getByLabel(/接收地址/).fill(hook);
+    await grant.getByRole("button", { name: "添加订阅" }).click();
+    const secret = (await grant.locator("code.secret").textContent()).trim();
+    assert.match(secret, /^whsec_/);
+    const subscription = grant.locator("li[data-subscription]");
+    await subscription.filter({ hasText: hook }).waitFor();
+
+    // 公安 renames one person: the upsert job commits, the webhook gets the pre- and post-image.
+    const provider = await pageAs(PROVIDER);
+    const [header, first] = readFileSync(join(harness.demo.dataDir, "national/seed/persons.csv"), "utf8").split("\n");
+    const columns = header.split(",");
+    const renamed = first.split(",");
+    renamed[columns.indexOf("name")] = `${renamed[columns.indexOf("name")]}更`;
+    const library = harness.demo.national.libraries.find((l) => l.library === "人口基础库");
+    const job = await provider.request.post(`/api/v1/resources/${library.resource_id}/jobs`, {
+      data: `${header}\n${renamed.join(",")}\n`,
+      headers: {
+        "content-type": "text/csv",
+        "x-csrf-token": (await provider.context().cookies()).find((c) => c.name === "govdata_csrf").value,
+      },
+    });
+    assert.equal(job.status(), 202, await job.text());
+    for (let waited = 0; calls.length === 0; waited++) {
+      assert.ok(waited < 600, "no webhook call within a minute");
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const [call] = calls;
+    const signed = createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64"))
+      .update(`${call.headers["webhook-id"]}.${call.headers["webhook-timestamp"]}.${call.body}`)
+      .digest("base64");
+    assert.equal(call.headers["webhook-signature"], `v1,${signed}`, "signed as Standard Webhooks says");
+    const changes = JSON.parse(call.body).changes;
+    assert.deepEqual(changes.map((change) => change.op).sort(), ["update_postimage", "update_preimage"]);
+    assert.ok(changes.every((change) => change.row["公民身份号码"] !== first.split(",")[0]), "masked as granted");
+    await page.reload();
+    await page.locator("li[data-subscription]").filter({ hasText: "已送达 2 行" }).waitFor();
+    await shot(page, "grants-subscription");
+
+    // The provider sees who receives its data's changes, and cannot end it.
+    await provider.goto("/grants");
+    const given = provider.locator("li[data-grant]", { hasText: "订阅" }).first();
+    await given.locator("li[data-subscription]").filter({ hasText: hook }).waitFor();
+    assert.equal(await given.getByRole("button", { name: "结束订阅" }).count(), 0);
+    await provider.context().close();
+
+    await page.locator("li[data-subscription]").filter({ hasText: hook }).getByRole("button", { name: "结束订阅" }).click();
+    await page.locator("li[data-subscription]").filter({ hasText: hook }).locator(".tag", { hasText: "已关闭" }).waitFor();
+    assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+    receiver.close();
   });
 
   test("the provider revokes the grant at once; the consumer can no longer look up", async () => {

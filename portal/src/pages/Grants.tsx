@@ -2,14 +2,16 @@
 // terms, masking, expiry, and for the consumer a lookup through the gateway —
 // the same audited path an application takes, answered masked as granted.
 // A consumer also sees the grants other nodes issued to its department and
-// reads through them at the owner's gateway.
+// reads through them at the owner's gateway. A grant with subscription
+// delivery shows its webhooks: the consumer adds and ends them, the provider
+// sees who receives its data's changes.
 
 import { useState, type FormEvent, type ReactNode } from "react";
-import { post, get } from "../api";
+import { del, post, get } from "../api";
 import { Async, FieldMessage, FormError, useAction, useLoad } from "../components/Async";
 import { useT } from "../i18n";
 import { DepartmentName, useSession } from "../session";
-import type { Grant, LookupResult, RemoteApplication } from "../types";
+import type { Grant, LookupResult, RemoteApplication, Subscription } from "../types";
 import { EntryName } from "./Applications";
 import { useNodeName } from "./Federation";
 
@@ -87,6 +89,12 @@ export function Grants() {
               >
                 {readable(grant) && grant.consumer_department_id === me?.department_id && has("consumer") ? (
                   <Lookup path={`/gateway/grants/${grant.id}/lookup`} />
+                ) : null}
+                {grant.terms.delivery.includes("subscription") ? (
+                  <Subscriptions
+                    grant={grant}
+                    mayEdit={grant.state === "active" && grant.consumer_department_id === me?.department_id && has("consumer")}
+                  />
                 ) : null}
                 {mayManage(grant) && grant.state !== "revoked" ? <Manage grant={grant} onDone={grants.reload} /> : null}
               </GrantCard>
@@ -241,6 +249,96 @@ function Lookup({ path }: { path: string }) {
         )
       ) : null}
     </form>
+  );
+}
+
+/** The webhooks that receive a grant's changes; the consumer adds (the secret shown once) and ends them. */
+function Subscriptions({ grant, mayEdit }: { grant: Grant; mayEdit: boolean }) {
+  const { t, label, date } = useT();
+  const list = useLoad(() => get<Subscription[]>("/gateway/subscriptions", { grant_id: grant.id }), [grant.id]);
+  const [url, setUrl] = useState("");
+  const [start, setStart] = useState("now");
+  const [made, setMade] = useState<Subscription>();
+  const add = useAction();
+  const end = useAction();
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void add.run(
+      () => post<Subscription>(`/gateway/grants/${grant.id}/subscriptions`, { url: url.trim(), cursor: start }),
+      (subscription) => {
+        setMade(subscription);
+        setUrl("");
+        list.reload();
+      },
+    );
+  };
+  return (
+    <section className="subscriptions">
+      <h3>{t("subs.title")}</h3>
+      <p className="hint">{t("subs.hint")}</p>
+      <Async loaded={list} empty={(subscriptions) => subscriptions.length === 0}>
+        {(subscriptions) => (
+          <ul>
+            {subscriptions.map((subscription) => (
+              <li key={subscription.id} data-subscription={subscription.id}>
+                <span className="code">{subscription.url}</span> <span className="tag">{label(subscription.status)}</span>
+                <span className="meta">
+                  {t("subs.cursor", { cursor: subscription.cursor, rows: subscription.delivered_rows.toLocaleString() })}
+                  {subscription.last_delivered_at ? ` · ${t("subs.lastDelivered")} ${date(subscription.last_delivered_at)}` : ""}
+                </span>
+                {subscription.failures > 0 ? (
+                  <p className={subscription.failing ? "error" : "hint"}>
+                    {t("subs.failing", { failures: subscription.failures, error: subscription.last_error ?? "" })}
+                  </p>
+                ) : null}
+                {subscription.closed_reason ? (
+                  <p className="hint">
+                    {t("subs.closedBecause")}
+                    {subscription.closed_reason}
+                  </p>
+                ) : null}
+                {mayEdit && subscription.status === "active" ? (
+                  <button
+                    type="button"
+                    className="danger"
+                    disabled={end.busy}
+                    onClick={() => void end.run(() => del(`/gateway/subscriptions/${subscription.id}`), list.reload)}
+                  >
+                    {t("subs.end")}
+                  </button>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Async>
+      <FormError error={end.error} fields={[]} />
+      {made?.secret ? (
+        <p className="notice" role="status">
+          {t("subs.secret")} <code className="secret">{made.secret}</code>
+        </p>
+      ) : null}
+      {mayEdit ? (
+        <form className="row" onSubmit={submit}>
+          <label>
+            {t("subs.url")}
+            <input name="url" type="url" value={url} onChange={(e) => setUrl(e.target.value)} required />
+            <FieldMessage error={add.error} field="url" />
+          </label>
+          <label>
+            {t("subs.start")}
+            <select name="cursor" value={start} onChange={(e) => setStart(e.target.value)}>
+              <option value="now">{t("subs.start.now")}</option>
+              <option value="beginning">{t("subs.start.beginning")}</option>
+            </select>
+          </label>
+          <FormError error={add.error} fields={["url", "cursor"]} />
+          <button type="submit" disabled={add.busy}>
+            {t("subs.add")}
+          </button>
+        </form>
+      ) : null}
+    </section>
   );
 }
 
