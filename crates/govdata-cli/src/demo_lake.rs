@@ -1,9 +1,11 @@
 //! The demo's base and theme libraries: the synthetic persons and enterprises
 //! go into base-library Delta tables through the same upload connector and
 //! job runner a department would use, next to more sources for each (social
-//! insurance for persons; business licences and tax credit for enterprises),
-//! so the person and enterprise profiles join several sources from the first
-//! start.
+//! insurance for persons; business licences, tax credit, land-use rights and
+//! yearly business figures for enterprises), so the person and enterprise
+//! profiles join several sources from the first start. The five base
+//! libraries of the guide — 人口, 法人, 自然资源, 经济, 电子证照 — are all
+//! there on a node whose departments provide them.
 
 use std::path::{Path, PathBuf};
 
@@ -103,6 +105,52 @@ struct Licence<'a> {
     valid_until: &'static str,
 }
 
+/// 自然资源基础库: state-owned construction land-use rights (国有建设用地使用权)
+/// by real-estate unit number (不动产单元号, 28 characters), linked to the
+/// right holder.
+const LAND_COLUMNS: &[Column] = &[
+    ("不动产单元号", ItemType::Character, Some(28), Grade::general(1), "unit_number"),
+    ("权利人统一社会信用代码", ItemType::Character, Some(18), Grade::general(1), "holder_uscc"),
+    ("坐落", ItemType::Character, Some(200), Grade::general(1), "location"),
+    ("宗地面积（平方米）", ItemType::Numeric, Some(14), Grade::general(1), "area"),
+    ("土地用途", ItemType::Character, Some(20), Grade::general(1), "land_use"),
+    ("权利类型", ItemType::Character, Some(30), Grade::general(1), "right_type"),
+    ("使用期限至", ItemType::Date, Some(8), Grade::general(1), "term_until"),
+    ("登记日期", ItemType::Date, Some(8), Grade::general(1), "registered_on"),
+];
+
+#[derive(Serialize)]
+struct LandRight<'a> {
+    unit_number: String,
+    holder_uscc: &'a str,
+    location: String,
+    area: String,
+    land_use: &'static str,
+    right_type: &'static str,
+    term_until: String,
+    registered_on: &'a str,
+}
+
+/// 经济基础库: each enterprise's figures for the year, from its tax returns.
+const ECONOMY_COLUMNS: &[Column] = &[
+    ("统一社会信用代码", ItemType::Character, Some(18), Grade::general(1), "uscc"),
+    ("统计年度", ItemType::Integer, Some(4), Grade::general(1), "year"),
+    ("营业收入（万元）", ItemType::Numeric, Some(14), Grade::general(2), "revenue"),
+    ("利润总额（万元）", ItemType::Numeric, Some(14), Grade::general(2), "profit"),
+    ("纳税总额（万元）", ItemType::Numeric, Some(14), Grade::general(2), "tax_paid"),
+    ("从业人数", ItemType::Integer, Some(8), Grade::general(1), "employees"),
+];
+
+#[derive(Serialize)]
+struct BusinessFigures<'a> {
+    uscc: &'a str,
+    year: u32,
+    revenue: String,
+    profit: String,
+    tax_paid: String,
+    employees: u32,
+}
+
 #[derive(Serialize)]
 struct TaxCredit<'a> {
     uscc: &'a str,
@@ -117,12 +165,15 @@ struct LibraryPlan<'a> {
     name: &'static str,
     summary: &'static str,
     classification: Classification,
+    /// The first column is the row key (upserts replace by it); this item
+    /// names the entity the rows are about.
     columns: &'static [Column],
+    entity_item: &'static str,
     entity: EntityKind,
     file: &'a Path,
 }
 
-/// Catalogs, publishes and loads the five demo libraries; returns them.
+/// Catalogs, publishes and loads the demo libraries whose provider the node has; returns them.
 #[allow(clippy::too_many_arguments)]
 pub async fn seed(
     catalog: &Catalog,
@@ -140,6 +191,10 @@ pub async fn seed(
     write_csv(&tax_path, &tax_rows(enterprises, rng))?;
     let licence_path = seed_dir.join("business-licences.csv");
     write_csv(&licence_path, &licence_rows(enterprises))?;
+    let land_path = seed_dir.join("land-use-rights.csv");
+    write_csv(&land_path, &land_rows(enterprises, rng))?;
+    let economy_path = seed_dir.join("business-figures.csv");
+    write_csv(&economy_path, &economy_rows(enterprises, rng))?;
     let persons_path = seed_dir.join("persons.csv");
     let enterprises_path = seed_dir.join("enterprises.csv");
     let plans = [
@@ -150,6 +205,7 @@ pub async fn seed(
             summary: "全员人口的身份、户籍和联系方式基础信息，按公民身份号码唯一标识，是一人一档的主干。",
             classification: Classification::new(TopClass::Base, 1, Some(20), None),
             columns: PERSON_COLUMNS,
+            entity_item: "公民身份号码",
             entity: EntityKind::Person,
             file: &persons_path,
         },
@@ -160,6 +216,7 @@ pub async fn seed(
             summary: "城镇职工和城乡居民社会保险的参保险种、状态、参保日期和缴费基数。",
             classification: Classification::new(TopClass::Base, 1, Some(21), None),
             columns: INSURANCE_COLUMNS,
+            entity_item: "公民身份号码",
             entity: EntityKind::Person,
             file: &insurance_path,
         },
@@ -171,6 +228,7 @@ pub async fn seed(
                 "市场主体登记的名称、法定代表人、注册资本、住所、行业和登记状态，按统一社会信用代码唯一标识。",
             classification: Classification::new(TopClass::Base, 2, Some(20), None),
             columns: ENTERPRISE_COLUMNS,
+            entity_item: "统一社会信用代码",
             entity: EntityKind::Enterprise,
             file: &enterprises_path,
         },
@@ -181,6 +239,7 @@ pub async fn seed(
             summary: "市场主体营业执照电子证照的证照编号、名称、发证机关、发证日期和有效期，按统一社会信用代码关联企业。",
             classification: Classification::new(TopClass::Base, 5, Some(20), None),
             columns: LICENCE_COLUMNS,
+            entity_item: "统一社会信用代码",
             entity: EntityKind::Enterprise,
             file: &licence_path,
         },
@@ -191,8 +250,31 @@ pub async fn seed(
             summary: "税务机关年度纳税信用等级评价结果，按统一社会信用代码关联企业。",
             classification: Classification::new(TopClass::Base, 2, Some(21), None),
             columns: TAX_COLUMNS,
+            entity_item: "统一社会信用代码",
             entity: EntityKind::Enterprise,
             file: &tax_path,
+        },
+        LibraryPlan {
+            library: "自然资源基础库",
+            slug: "ziran",
+            name: "国有建设用地使用权登记信息",
+            summary: "不动产登记中的国有建设用地使用权：不动产单元号、权利人、坐落、宗地面积、用途、使用期限和登记日期。",
+            classification: Classification::new(TopClass::Base, 3, Some(20), None),
+            columns: LAND_COLUMNS,
+            entity_item: "权利人统一社会信用代码",
+            entity: EntityKind::Enterprise,
+            file: &land_path,
+        },
+        LibraryPlan {
+            library: "经济基础库",
+            slug: "shuiwu",
+            name: "企业年度经营主要指标",
+            summary: "根据纳税申报汇总的企业年度营业收入、利润总额、纳税总额和从业人数，按统一社会信用代码关联企业。",
+            classification: Classification::new(TopClass::Base, 6, Some(20), None),
+            columns: ECONOMY_COLUMNS,
+            entity_item: "统一社会信用代码",
+            entity: EntityKind::Enterprise,
+            file: &economy_path,
         },
     ];
     let mut libraries = Vec::new();
@@ -217,7 +299,8 @@ async fn load(
         .map(|(name, type_code, length, grade, _)| {
             let mut item = InfoItem::new(*name, *type_code, *length);
             item.grade = Some(*grade);
-            if *type_code == ItemType::Currency {
+            // Amounts and areas carry two decimals.
+            if matches!(type_code, ItemType::Currency | ItemType::Numeric) {
                 item.scale = Some(2);
             }
             item
@@ -270,7 +353,7 @@ async fn load(
                 absent_reason: None,
             })
             .collect(),
-        entity_key: Some(EntityKeySpec { item: key_item.to_owned(), kind: plan.entity }),
+        entity_key: Some(EntityKeySpec { item: plan.entity_item.to_owned(), kind: plan.entity }),
         retention_days: Some(365),
     };
     let resource = resources.register(&owner, &entry.code.to_string(), spec).await?;
@@ -331,6 +414,65 @@ fn tax_rows<'a>(enterprises: &'a [Enterprise], rng: &mut ChaCha8Rng) -> Vec<TaxC
         }
     }
     rows
+}
+
+/// Land-use rights for about a third of the enterprises, in their region.
+fn land_rows<'a>(enterprises: &'a [Enterprise], rng: &mut ChaCha8Rng) -> Vec<LandRight<'a>> {
+    const USES: &[(&str, u32)] = &[("工业用地", 50), ("商服用地", 40), ("仓储用地", 50), ("住宅用地", 70)];
+    let mut rows = Vec::new();
+    for (i, enterprise) in enterprises.iter().enumerate() {
+        if !rng.gen_bool(0.35) {
+            continue;
+        }
+        let (land_use, years) = *USES.choose(rng).expect("non-empty");
+        let registered: u32 =
+            enterprise.established_date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2010);
+        let place =
+            govdata_model::validate::divisions::full_name(&enterprise.region_code).unwrap_or_default();
+        rows.push(LandRight {
+            // 行政区划(6) 地籍区(3) 地籍子区(3) 宗地特征码(2) 宗地顺序号(5) 定着物特征码(1) 定着物单元号(8).
+            unit_number: format!(
+                "{}{:03}{:03}GB{:05}W00000000",
+                enterprise.region_code,
+                1 + i % 20,
+                1 + i % 7,
+                i + 1
+            ),
+            holder_uscc: &enterprise.uscc,
+            location: format!(
+                "{place}{}路{}号",
+                ["科技", "工业", "创业", "滨江", "新城"][i % 5],
+                1 + i % 300
+            ),
+            area: format!("{}.{:02}", rng.gen_range(800..60_000), rng.gen_range(0..100)),
+            land_use,
+            right_type: "国有建设用地使用权",
+            term_until: format!("{}{}", registered + years, &enterprise.established_date[4..]),
+            registered_on: &enterprise.established_date,
+        });
+    }
+    rows
+}
+
+/// The year's figures for the enterprises still in business.
+fn economy_rows<'a>(enterprises: &'a [Enterprise], rng: &mut ChaCha8Rng) -> Vec<BusinessFigures<'a>> {
+    enterprises
+        .iter()
+        .filter(|e| matches!(e.status, "存续" | "在业"))
+        .map(|e| {
+            let revenue = f64::from(e.registered_capital) * rng.gen_range(0.3..6.0);
+            let profit = revenue * rng.gen_range(-0.08..0.18);
+            let tax = revenue * rng.gen_range(0.01..0.06);
+            BusinessFigures {
+                uscc: &e.uscc,
+                year: 2025,
+                revenue: format!("{revenue:.2}"),
+                profit: format!("{profit:.2}"),
+                tax_paid: format!("{tax:.2}"),
+                employees: rng.gen_range(3..2_000),
+            }
+        })
+        .collect()
 }
 
 /// One business licence per enterprise, issued by the market regulator of
