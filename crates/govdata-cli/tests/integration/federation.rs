@@ -276,6 +276,7 @@ impl<'a> Catalog<'a> {
 
 /// Sends a signed request as `key_id` with `key`, with the body optionally
 /// swapped after signing and the clock optionally moved.
+/// Signs as `key_id` for guangdong, the node every forgery is sent to.
 async fn send_signed(
     base: &str,
     path: &str,
@@ -285,7 +286,7 @@ async fn send_signed(
     sent_body: &[u8],
     at: SystemTime,
 ) -> (StatusCode, Value, signature::SignedHeaders) {
-    let headers = signature::sign(key, key_id, "POST", path, None, signed_body, at);
+    let headers = signature::sign(key, key_id, "guangdong", "POST", path, None, signed_body, at);
     let (status, body) = replay(base, path, &headers, sent_body).await;
     (status, body, headers)
 }
@@ -470,6 +471,12 @@ async fn a_federation_cascades_catches_up_refuses_forgeries_and_witnesses() {
     let (status, body, _) =
         send_signed(&guangdong.url(), path, "police", &stranger, empty, empty, SystemTime::now()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a joined id with another key: {body}");
+    // A message signed for another node is refused here, even with a fresh nonce.
+    let for_national =
+        signature::sign(&police_key, "police", "national", "POST", path, None, empty, SystemTime::now());
+    let (status, body) = replay(&guangdong.url(), path, &for_national, empty).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("addressed to node national"), "{body}");
     // A child may not speak for entries outside its subtree.
     let foreign = json!({"changes": [{"seq": 1, "home": {"id": "zhejiang", "name": "x", "region": "330000"}, "home_seq": 1,
         "code": "501/000001", "action": "withdraw", "entry": null, "provider_name": null}], "backlog": 0});

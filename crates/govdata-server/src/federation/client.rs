@@ -45,9 +45,11 @@ impl PeerClient {
         PeerClient { http, key: key.clone(), node_id: node_id.to_owned() }
     }
 
-    /// POSTs `body` as JSON to `base` + `path`, signed.
+    /// POSTs `body` as JSON to node `recipient` at `base` + `path`, signed
+    /// for that node only.
     pub async fn post<B: Serialize, R: DeserializeOwned>(
         &self,
+        recipient: &str,
         base: &str,
         path: &str,
         body: &B,
@@ -56,8 +58,16 @@ impl PeerClient {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| PeerError::BadAnswer { url: url.clone(), reason: e.to_string() })?;
         let (path_only, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
-        let signed =
-            signature::sign(&self.key, &self.node_id, "POST", path_only, query, &bytes, SystemTime::now());
+        let signed = signature::sign(
+            &self.key,
+            &self.node_id,
+            recipient,
+            "POST",
+            path_only,
+            query,
+            &bytes,
+            SystemTime::now(),
+        );
         let mut request = self.http.post(&url).header("content-type", "application/json").body(bytes);
         for (name, value) in signed.pairs() {
             request = request.header(name, value);

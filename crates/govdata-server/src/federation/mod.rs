@@ -75,6 +75,7 @@ impl FromRequest<AppState> for SignedRequest {
         })?;
         let now = SystemTime::now();
         let presented = signature::inspect(
+            &state.node.info.id,
             parts.method.as_str(),
             parts.uri.path(),
             parts.uri.query(),
@@ -259,7 +260,7 @@ pub async fn join_parent(
         },
     };
     let answered: NodeInfo =
-        client.post(base, "/api/v1/federation/join", &request).await.map_err(peer_error)?;
+        client.post(&published.id, base, "/api/v1/federation/join", &request).await.map_err(peer_error)?;
     if answered != published {
         return Err(HttpError::new(
             ErrorCode::Conflict,

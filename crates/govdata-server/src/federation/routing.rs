@@ -112,7 +112,7 @@ pub async fn deliver(state: &AppState, mut envelope: Envelope) -> Result<Value, 
     }
     envelope.hops.push(state.node.info.id.clone());
     let client = PeerClient::new(&state.node.key, &state.node.info.id);
-    client.post(&next.url, "/api/v1/federation/route", &envelope).await.map_err(super::peer_error)
+    client.post(&next.id, &next.url, "/api/v1/federation/route", &envelope).await.map_err(super::peer_error)
 }
 
 /// A direct child by its id first, then the child a descendant is reached

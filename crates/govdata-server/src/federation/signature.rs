@@ -2,10 +2,13 @@
 //! (`alg="ed25519"`), with an RFC 9530 `Content-Digest` of the body.
 //!
 //! Every request a node sends another covers, under the label `govdata`:
-//! `@method`, `@path`, `@query`, `content-digest` and `date`, with the
-//! parameters `created`, `keyid` (the sender's node id), `alg` and a random
-//! `nonce`. The receiver refuses a request whose digest does not match the
-//! body, which does not cover all five, whose `created` or `Date` is outside
+//! `@method`, `@path`, `@query`, `content-digest`, `date` and
+//! `govdata-recipient` (the receiving node's id), with the parameters
+//! `created`, `keyid` (the sender's node id), `alg` and a random `nonce`.
+//! The receiver refuses a request whose digest does not match the body,
+//! which does not cover all six, which is addressed to another node (so a
+//! request captured on its way to one node cannot be replayed at another,
+//! whose nonces are its own), whose `created` or `Date` is outside
 //! the window, whose key id is not a joined node (the caller's business:
 //! [`Presented::key_id`]), whose signature fails under the pinned key, or
 //! whose nonce it has seen (the caller remembers nonces for the window).
@@ -26,7 +29,9 @@ use sha2::{Digest, Sha256};
 /// The signature label this implementation signs and looks for.
 pub const LABEL: &str = "govdata";
 /// The covered components, in order.
-pub const COMPONENTS: [&str; 5] = ["@method", "@path", "@query", "content-digest", "date"];
+pub const COMPONENTS: [&str; 6] = ["@method", "@path", "@query", "content-digest", "date", RECIPIENT];
+/// The header naming the node a request is for.
+pub const RECIPIENT: &str = "govdata-recipient";
 /// How far `created` and `Date` may be from the receiver's clock.
 pub const WINDOW: Duration = Duration::from_secs(300);
 
@@ -35,15 +40,17 @@ pub const WINDOW: Duration = Duration::from_secs(300);
 pub struct SignedHeaders {
     pub date: String,
     pub content_digest: String,
+    pub recipient: String,
     pub signature_input: String,
     pub signature: String,
 }
 
 impl SignedHeaders {
-    pub fn pairs(&self) -> [(&'static str, &str); 4] {
+    pub fn pairs(&self) -> [(&'static str, &str); 5] {
         [
             ("date", &self.date),
             ("content-digest", &self.content_digest),
+            (RECIPIENT, &self.recipient),
             ("signature-input", &self.signature_input),
             ("signature", &self.signature),
         ]
@@ -69,6 +76,8 @@ pub enum SignatureError {
     DateOutOfWindow,
     #[error("the signature does not verify under the pinned key of node {0}")]
     BadSignature(String),
+    #[error("the request is addressed to node {named}, not to this node ({this})")]
+    WrongRecipient { named: String, this: String },
 }
 
 fn content_digest(body: &[u8]) -> String {
@@ -127,10 +136,13 @@ fn signature_base(
     Ok(base)
 }
 
-/// Signs a request: `path` without the query, `query` without the `?`.
+/// Signs a request for node `recipient`: `path` without the query, `query`
+/// without the `?`.
+#[allow(clippy::too_many_arguments)]
 pub fn sign(
     key_pair: &SigningKey,
     key_id: &str,
+    recipient: &str,
     method: &str,
     path: &str,
     query: Option<&str>,
@@ -148,7 +160,7 @@ pub fn sign(
     let components = COMPONENTS.iter().map(|c| Item::new(string(c))).collect();
     let inner = InnerList::with_params(components, params);
     let serialized = List::from([ListEntry::InnerList(inner.clone())]).serialize().unwrap_or_default();
-    let headers = [("content-digest", digest.as_str()), ("date", date.as_str())];
+    let headers = [("content-digest", digest.as_str()), ("date", date.as_str()), (RECIPIENT, recipient)];
     let base =
         signature_base(&serialized, method, path, query, &headers).expect("every component is present");
     let signature = key_pair.sign(base.as_bytes());
@@ -159,6 +171,7 @@ pub fn sign(
     SignedHeaders {
         date,
         content_digest: digest,
+        recipient: recipient.to_owned(),
         signature_input: input.serialize().unwrap_or_default(),
         signature: sig.serialize().unwrap_or_default(),
     }
@@ -218,8 +231,11 @@ pub fn claimed_key_id(headers: &HeaderMap) -> Option<String> {
     }
 }
 
-/// Checks everything about a signed request that needs no key.
+/// Checks everything about a signed request that needs no key; `this_node`
+/// is the receiver's id, which the request must name.
+#[allow(clippy::too_many_arguments)]
 pub fn inspect(
+    this_node: &str,
     method: &str,
     path: &str,
     query: Option<&str>,
@@ -284,8 +300,15 @@ pub fn inspect(
             .ok_or(SignatureError::Malformed("signature"))?,
         _ => return Err(SignatureError::Missing("signature (label govdata)")),
     };
+    let recipient = header(headers, RECIPIENT)?;
+    if recipient != this_node {
+        return Err(SignatureError::WrongRecipient {
+            named: recipient.to_owned(),
+            this: this_node.to_owned(),
+        });
+    }
     let serialized = List::from([ListEntry::InnerList(inner.clone())]).serialize().unwrap_or_default();
-    let pairs = [("content-digest", digest), ("date", date)];
+    let pairs = [("content-digest", digest), ("date", date), (RECIPIENT, recipient)];
     let base = signature_base(&serialized, method, path, query, &pairs)?;
     Ok(Presented { key_id, nonce, created, base, signature })
 }
@@ -311,10 +334,19 @@ mod tests {
 
     fn signed(now: SystemTime) -> (SigningKey, HeaderMap) {
         let key = SigningKey::from_bytes(&[7; 32]);
-        let headers = sign(&key, "guangdong", "POST", "/api/v1/federation/catalog", None, b"{\"a\":1}", now);
-        assert!(headers
-            .signature_input
-            .starts_with("govdata=(\"@method\" \"@path\" \"@query\" \"content-digest\" \"date\");created="));
+        let headers = sign(
+            &key,
+            "guangdong",
+            "national",
+            "POST",
+            "/api/v1/federation/catalog",
+            None,
+            b"{\"a\":1}",
+            now,
+        );
+        assert!(headers.signature_input.starts_with(
+            "govdata=(\"@method\" \"@path\" \"@query\" \"content-digest\" \"date\" \"govdata-recipient\");created="
+        ));
         assert!(headers.content_digest.starts_with("sha-256=:"));
         (key, to_map(&headers))
     }
@@ -324,7 +356,8 @@ mod tests {
         let now = SystemTime::now();
         let (key, headers) = signed(now);
         let presented =
-            inspect("POST", "/api/v1/federation/catalog", None, &headers, b"{\"a\":1}", now).unwrap();
+            inspect("national", "POST", "/api/v1/federation/catalog", None, &headers, b"{\"a\":1}", now)
+                .unwrap();
         assert_eq!(presented.key_id(), "guangdong");
         assert_eq!(presented.nonce().len(), 32);
         presented.verify(&key.verifying_key()).unwrap();
@@ -336,21 +369,23 @@ mod tests {
         let (key, headers) = signed(now);
         let path = "/api/v1/federation/catalog";
         assert_eq!(
-            inspect("POST", path, None, &headers, b"{\"a\":2}", now).unwrap_err(),
+            inspect("national", "POST", path, None, &headers, b"{\"a\":2}", now).unwrap_err(),
             SignatureError::DigestMismatch
         );
         let other_path =
-            inspect("POST", "/api/v1/federation/witness", None, &headers, b"{\"a\":1}", now).unwrap();
+            inspect("national", "POST", "/api/v1/federation/witness", None, &headers, b"{\"a\":1}", now)
+                .unwrap();
         assert!(matches!(other_path.verify(&key.verifying_key()), Err(SignatureError::BadSignature(_))));
-        let other_query = inspect("POST", path, Some("x=1"), &headers, b"{\"a\":1}", now).unwrap();
+        let other_query =
+            inspect("national", "POST", path, Some("x=1"), &headers, b"{\"a\":1}", now).unwrap();
         assert!(other_query.verify(&key.verifying_key()).is_err());
         let other_key = SigningKey::from_bytes(&[8; 32]).verifying_key();
-        let presented = inspect("POST", path, None, &headers, b"{\"a\":1}", now).unwrap();
+        let presented = inspect("national", "POST", path, None, &headers, b"{\"a\":1}", now).unwrap();
         assert!(presented.verify(&other_key).is_err());
         let mut no_date = headers.clone();
         no_date.remove("date");
         assert_eq!(
-            inspect("POST", path, None, &no_date, b"{\"a\":1}", now).unwrap_err(),
+            inspect("national", "POST", path, None, &no_date, b"{\"a\":1}", now).unwrap_err(),
             SignatureError::Missing("date")
         );
     }
@@ -361,12 +396,12 @@ mod tests {
         let (_, headers) = signed(now - Duration::from_secs(301));
         let path = "/api/v1/federation/catalog";
         assert!(matches!(
-            inspect("POST", path, None, &headers, b"{\"a\":1}", now),
+            inspect("national", "POST", path, None, &headers, b"{\"a\":1}", now),
             Err(SignatureError::Stale { .. })
         ));
         let (_, headers) = signed(now + Duration::from_secs(301));
         assert!(matches!(
-            inspect("POST", path, None, &headers, b"{\"a\":1}", now),
+            inspect("national", "POST", path, None, &headers, b"{\"a\":1}", now),
             Err(SignatureError::Stale { .. })
         ));
     }
@@ -378,7 +413,8 @@ mod tests {
         let input = headers["signature-input"].to_str().unwrap().replace(" \"date\"", "");
         headers.insert("signature-input", HeaderValue::from_str(&input).unwrap());
         let err =
-            inspect("POST", "/api/v1/federation/catalog", None, &headers, b"{\"a\":1}", now).unwrap_err();
+            inspect("national", "POST", "/api/v1/federation/catalog", None, &headers, b"{\"a\":1}", now)
+                .unwrap_err();
         assert_eq!(err, SignatureError::NotCovered("date"));
     }
 }

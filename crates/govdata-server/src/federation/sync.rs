@@ -80,7 +80,8 @@ async fn push_outbox(state: &AppState, client: &PeerClient, parent: &FederationN
         }
         let batch =
             CascadeBatch { changes, backlog: backlog - sent, descendants: below.clone().unwrap_or_default() };
-        let answer: CascadeAnswer = client.post(&parent.url, "/api/v1/federation/catalog", &batch).await?;
+        let answer: CascadeAnswer =
+            client.post(&parent.id, &parent.url, "/api/v1/federation/catalog", &batch).await?;
         if answer.acked_seq != last {
             anyhow::bail!("parent acknowledged sequence {} of a batch ending at {last}", answer.acked_seq);
         }
@@ -103,7 +104,7 @@ async fn present_checkpoint(
         descendants: descendants(state).await?,
     };
     let answer: CosignAnswer =
-        client.post(&parent.url, "/api/v1/federation/checkpoints", &presentation).await?;
+        client.post(&parent.id, &parent.url, "/api/v1/federation/checkpoints", &presentation).await?;
     state.store.record_parent_cosignature(&parent.id, &answer.cosigned_checkpoint, answer.size).await?;
     Ok(())
 }

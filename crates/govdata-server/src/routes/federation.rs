@@ -77,8 +77,16 @@ pub async fn join(
     let request: federation::JoinRequest = parse_json(&body)?;
     let child = request.validate(&state.node.info)?;
     let now = SystemTime::now();
-    let presented = signature::inspect(method.as_str(), uri.path(), uri.query(), &headers, &body, now)
-        .map_err(|e| HttpError::new(ErrorCode::Unauthenticated, format!("signed request refused: {e}")))?;
+    let presented = signature::inspect(
+        &state.node.info.id,
+        method.as_str(),
+        uri.path(),
+        uri.query(),
+        &headers,
+        &body,
+        now,
+    )
+    .map_err(|e| HttpError::new(ErrorCode::Unauthenticated, format!("signed request refused: {e}")))?;
     if presented.key_id() != child.id {
         return Err(HttpError::new(
             ErrorCode::Unauthenticated,
