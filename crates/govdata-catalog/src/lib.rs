@@ -261,24 +261,38 @@ impl Catalog {
     /// source of truth, so a failure here is logged, not returned: the
     /// reconciler repairs it.
     async fn project(&self, code: &ResourceCode) {
+        self.project_many(std::slice::from_ref(code)).await;
+    }
+
+    /// Re-projects entries after committed changes, in one index commit
+    /// (a commit per entry would make a bulk import write a segment per
+    /// entry). Failures are logged, as in [`Catalog::project`].
+    async fn project_many(&self, codes: &[ResourceCode]) {
         let Some(projection) = &self.search else { return };
+        if codes.is_empty() {
+            return;
+        }
         let result = async {
-            let versions = self.store.catalog_versions(code).await?;
-            let doc = match pick_searchable_version(&versions) {
-                Some(entry) => Some(self.search_doc(&projection.node, entry.clone()).await?),
-                None => None,
-            };
+            let (mut docs, mut gone) = (Vec::new(), Vec::new());
+            for code in codes {
+                let versions = self.store.catalog_versions(code).await?;
+                match pick_searchable_version(&versions) {
+                    Some(entry) => docs.push(self.search_doc(&projection.node, entry.clone()).await?),
+                    None => gone.push(DocKey::new(projection.node.id.clone(), code.to_string())),
+                }
+            }
             let index = projection.index.clone();
-            let (node, code) = (projection.node.id.clone(), code.to_string());
-            blocking(move || match doc {
-                Some(doc) => index.upsert(&[doc]),
-                None => index.remove(&[DocKey::new(node, code)]),
+            blocking(move || {
+                index.upsert(&docs)?;
+                index.remove(&gone)
             })
             .await
         }
         .await;
         if let Err(error) = result {
-            tracing::warn!(%code, %error, "search projection failed; the reconciler will repair it");
+            let code = &codes[0];
+            let entries = codes.len();
+            tracing::warn!(%code, entries, %error, "search projection failed; the reconciler will repair it");
         }
     }
 
@@ -415,6 +429,14 @@ impl Catalog {
 
     /// Registers a new entry as a draft (version 1) with the next resource code.
     pub async fn register(&self, caller: &Caller, draft: EntryDraft) -> Result<CatalogEntry> {
+        let entry = self.register_unprojected(caller, draft).await?;
+        self.project(&entry.code).await;
+        Ok(entry)
+    }
+
+    /// [`Catalog::register`] without the search projection, which the
+    /// caller does (bulk import projects a whole file in one commit).
+    async fn register_unprojected(&self, caller: &Caller, draft: EntryDraft) -> Result<CatalogEntry> {
         self.check_provider(caller, &draft).await?;
         let classification = draft.classification.clone();
         let actor = caller.context.actor_ref();
@@ -447,7 +469,6 @@ impl Catalog {
                 Ok((entry, step))
             })
             .await?;
-        self.project(&entry.code).await;
         Ok(entry)
     }
 

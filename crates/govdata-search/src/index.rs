@@ -515,15 +515,14 @@ impl SearchIndex {
             Some(dept) => vec![AUDIENCE_GOVERNMENT.to_owned(), audience_department(dept)],
             None => vec![AUDIENCE_OPEN_DATA.to_owned()],
         };
-        let terms = terms.iter().map(|t| Term::from_field_text(self.fields.audience, t));
-        Some(Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(terms)), 0.0)))
+        let terms = terms.iter().map(|t| Term::from_field_text(self.fields.audience, t)).collect();
+        Some(any_term(terms))
     }
 
     fn filter_query(&self, facet: Facet, values: &[String]) -> Box<dyn Query> {
         let field = self.fields.facets.iter().find(|(f, ..)| *f == facet).map(|(_, field, _)| *field);
         let field = field.expect("every facet has a filter field");
-        let terms = values.iter().map(|v| Term::from_field_text(field, v));
-        Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(terms)), 0.0))
+        any_term(values.iter().map(|v| Term::from_field_text(field, v)).collect())
     }
 
     fn snippet_generators(
@@ -595,6 +594,29 @@ impl SearchIndex {
             highlights,
         })
     }
+}
+
+/// Documents with any of `terms`, scoring zero. A few terms (visibility,
+/// the usual facet selection) as a union of term queries; many as a
+/// `TermSetQuery`, which builds an automaton per query and walks the term
+/// dictionary with it — a fixed cost that dominates for a handful of terms.
+fn any_term(terms: Vec<Term>) -> Box<dyn Query> {
+    const UNION_MAX: usize = 16;
+    let inner: Box<dyn Query> = if terms.len() == 1 {
+        Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic))
+    } else if terms.len() <= UNION_MAX {
+        Box::new(BooleanQuery::new(
+            terms
+                .into_iter()
+                .map(|t| {
+                    (Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>)
+                })
+                .collect(),
+        ))
+    } else {
+        Box::new(TermSetQuery::new(terms))
+    };
+    Box::new(ConstScoreQuery::new(inner, 0.0))
 }
 
 /// All of: the text query (scored), the visibility and filter queries

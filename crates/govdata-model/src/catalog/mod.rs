@@ -78,4 +78,4 @@ pub use lifecycle::{
     Transition, TransitionError, VersionState,
 };
 pub use sensitivity::{SensitivityCategory, SensitivityRule, SensitivityRules, SensitivitySuggestion};
-pub use text::name_similarity;
+pub use text::{name_similarity, normalize};
