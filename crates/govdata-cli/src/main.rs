@@ -22,6 +22,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use govdata_server::Config;
 
+/// mimalloc instead of the system allocator: a gateway call makes and frees
+/// many small buffers, and glibc's malloc took a quarter of the serving
+/// process's time under load (docs/PERFORMANCE.md, sharing gateway).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "govdata", version, about = "Integrated government data platform node")]
 struct Cli {
