@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(federation::cosign_checkpoint))
         .routes(routes!(federation::topology))
         .routes(routes!(federation::set_status))
+        .routes(routes!(federation::clear_witness_alarm))
         .routes(routes!(federation::witness))
         .routes(routes!(federation::federated_entry))
         .routes(routes!(federation::route))

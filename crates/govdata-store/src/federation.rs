@@ -820,6 +820,49 @@ impl Store {
         tx.commit().await.map(drop)
     }
 
+    /// Clears a child's witness alarm once an operator has looked into it,
+    /// and forgets the checkpoint last cosigned for the child's log
+    /// (`origin`), so that the history it presents now is cosigned from
+    /// here on. The alarm and the forgotten checkpoint go into the ledger
+    /// entry: the evidence stays.
+    pub async fn clear_witness_alarm(
+        &self,
+        actor: &str,
+        child_id: &str,
+        origin: &str,
+        reason: &str,
+    ) -> Result<FederationNode> {
+        let mut tx = self.begin(actor).await?;
+        let alarm: Option<String> = sqlx::query("SELECT witness_alarm FROM federation_nodes WHERE id = $1")
+            .bind(child_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("federation node {child_id}")))?
+            .try_get("witness_alarm")?;
+        let Some(alarm) = alarm else {
+            return Err(StoreError::Conflict(format!("node {child_id} has no witness alarm")));
+        };
+        let forgotten: Option<String> =
+            sqlx::query("SELECT checkpoint FROM ledger_witnessed WHERE origin = $1")
+                .bind(origin)
+                .fetch_optional(tx.conn())
+                .await?
+                .map(|row| row.try_get("checkpoint"))
+                .transpose()?;
+        sqlx::query("DELETE FROM ledger_witnessed WHERE origin = $1").bind(origin).execute(tx.conn()).await?;
+        sqlx::query("UPDATE federation_nodes SET witness_alarm = NULL WHERE id = $1")
+            .bind(child_id)
+            .execute(tx.conn())
+            .await?;
+        tx.record(
+            "federation.witness_alarm_cleared",
+            child_id,
+            json!({"reason": reason, "alarm": alarm, "forgotten_checkpoint": forgotten}),
+        );
+        tx.commit().await?;
+        self.federation_node(child_id).await
+    }
+
     /// Flags a child whose ledger history is inconsistent with what this node
     /// cosigned; the flag stays until an operator has looked into it.
     pub async fn flag_witness_alarm(&self, child_id: &str, reason: &str) -> Result<()> {

@@ -438,6 +438,33 @@ pub async fn set_status(
     Ok(Json(state.store.set_node_status(&principal.actor, &id, request.status, &reason).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearAlarmRequest {
+    /// What the operator found and did (e.g. the child was restored from a
+    /// backup and its history re-verified).
+    pub reason: String,
+}
+
+/// Clears a child's witness alarm after it was looked into: the checkpoint
+/// last cosigned for the child is forgotten (kept in the ledger entry), and
+/// the history the child presents next is cosigned from there on.
+#[utoipa::path(post, path = "/api/v1/federation/nodes/{id}/witness-alarm/clear", tag = "federation",
+    request_body = ClearAlarmRequest, params(("id" = String, Path, description = "child node id")),
+    responses((status = 200, body = FederationNode), (status = 403, body = HttpError), (status = 404, body = HttpError),
+              (status = 409, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn clear_witness_alarm(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<ClearAlarmRequest>,
+) -> ApiResult<Json<FederationNode>> {
+    principal.authorize(Action::ManageFederation)?;
+    let reason = crate::routes::text_field("reason", &request.reason, 500)?;
+    let origin = format!("govdata/{id}");
+    Ok(Json(state.store.clear_witness_alarm(&principal.actor, &id, &origin, &reason).await?))
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WitnessView {
     /// The parent that cosigned; absent before this node joined one.
