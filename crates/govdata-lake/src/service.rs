@@ -148,6 +148,10 @@ pub enum JobInput {
 /// How often versions past their retention period are archived.
 const ARCHIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+/// Jobs run at once unless configured otherwise: a long job (a big upload,
+/// a slow source) does not hold up every other department's.
+pub const DEFAULT_MAX_JOBS: usize = 2;
+
 /// Most attempts for a job whose source was unreachable.
 const MAX_ATTEMPTS: u32 = 3;
 
@@ -159,11 +163,26 @@ pub struct Resources {
     /// Counts the jobs that committed a new table version: subscriptions
     /// wake on it instead of polling every table.
     commits: Arc<watch::Sender<u64>>,
+    /// Jobs run at once (of different resources: a resource has at most one
+    /// job queued or running).
+    max_jobs: usize,
 }
 
 impl Resources {
     pub fn new(store: Store, lake: Lake) -> Resources {
-        Resources { store, lake, wake: Arc::new(Notify::new()), commits: Arc::new(watch::Sender::new(0)) }
+        Resources {
+            store,
+            lake,
+            wake: Arc::new(Notify::new()),
+            commits: Arc::new(watch::Sender::new(0)),
+            max_jobs: DEFAULT_MAX_JOBS,
+        }
+    }
+
+    /// Runs up to `max_jobs` jobs at once (at least one).
+    pub fn with_max_jobs(mut self, max_jobs: usize) -> Resources {
+        self.max_jobs = max_jobs.max(1);
+        self
     }
 
     /// Changes whenever a job commits a new version of some table.
@@ -596,9 +615,10 @@ impl Resources {
         Ok(EntityProfile { kind, key, sections, withheld })
     }
 
-    /// Runs queued jobs one at a time, queues scheduled ones when due, and
-    /// retries jobs whose source was unavailable. Returns when the store is
-    /// closed.
+    /// Runs queued jobs, up to `max_jobs` at once, oldest first; queues
+    /// scheduled ones when due, and retries jobs whose source was
+    /// unavailable. Runs until its task is aborted (which aborts the jobs
+    /// running; the next start fails them, leaving their tables as they were).
     pub async fn run_jobs(self) {
         match self.store.fail_interrupted_jobs("system:lake").await {
             Ok(failed) => {
@@ -610,6 +630,7 @@ impl Resources {
             Err(error) => tracing::error!(%error, "could not fail interrupted jobs"),
         }
         let mut next_archive = tokio::time::Instant::now() + ARCHIVE_INTERVAL;
+        let mut running = tokio::task::JoinSet::new();
         loop {
             if tokio::time::Instant::now() >= next_archive {
                 next_archive += ARCHIVE_INTERVAL;
@@ -620,16 +641,31 @@ impl Resources {
             if let Err(error) = self.queue_due().await {
                 tracing::error!(%error, "could not queue scheduled jobs");
             }
-            match self.store.next_queued_job().await {
-                Ok(Some(job)) => {
-                    self.execute(job).await;
-                    continue;
+            while running.len() < self.max_jobs {
+                let job = match self.store.next_queued_job().await {
+                    Ok(Some(job)) => job,
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::error!(%error, "could not read the job queue");
+                        break;
+                    }
+                };
+                // Started here, so the next read of the queue skips it.
+                match self.store.start_job("system:lake", &job.id).await {
+                    Ok(true) => {
+                        let this = self.clone();
+                        running.spawn(async move { this.run_started(job).await });
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::error!(%error, job = %job.id, "could not start job");
+                        break;
+                    }
                 }
-                Ok(None) => {}
-                Err(error) => tracing::error!(%error, "could not read the job queue"),
             }
             tokio::select! {
                 () = self.wake.notified() => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
                 () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
             }
         }
@@ -660,13 +696,14 @@ impl Resources {
     /// Runs one job to its end and records the outcome.
     pub async fn execute(&self, job: JobRecord) {
         match self.store.start_job("system:lake", &job.id).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(error) => {
-                tracing::error!(%error, job = %job.id, "could not start job");
-                return;
-            }
+            Ok(true) => self.run_started(job).await,
+            Ok(false) => {}
+            Err(error) => tracing::error!(%error, job = %job.id, "could not start job"),
         }
+    }
+
+    /// Runs a job already marked running, and records the outcome.
+    async fn run_started(&self, job: JobRecord) {
         let result = self.ingest_job(&job).await;
         let outcome = match &result {
             Ok(report) => JobOutcome {

@@ -62,11 +62,16 @@ pub struct LakeConfig {
     /// Largest file a provider may upload for an aggregation job; uploads
     /// stream to disk, so this bounds disk, not memory.
     pub max_upload_bytes: u64,
+    /// Aggregation jobs run at once (each of a different resource).
+    pub max_concurrent_jobs: usize,
 }
 
 impl Default for LakeConfig {
     fn default() -> Self {
-        LakeConfig { max_upload_bytes: 4 * 1024 * 1024 * 1024 }
+        LakeConfig {
+            max_upload_bytes: 4 * 1024 * 1024 * 1024,
+            max_concurrent_jobs: govdata_lake::service::DEFAULT_MAX_JOBS,
+        }
     }
 }
 
@@ -323,6 +328,9 @@ impl Config {
         }
         if self.lake.max_upload_bytes == 0 {
             return invalid("lake.max_upload_bytes", "must be more than 0".into());
+        }
+        if !(1..=16).contains(&self.lake.max_concurrent_jobs) {
+            return invalid("lake.max_concurrent_jobs", "must be 1 to 16".into());
         }
         if !(1..=250).contains(&self.catalog.registration_days) {
             return invalid("catalog.registration_days", "must be between 1 and 250".into());

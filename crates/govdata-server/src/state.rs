@@ -45,7 +45,8 @@ impl AppState {
     /// over the store.
     pub fn new(store: Store, config: Config, node: NodeIdentity) -> anyhow::Result<Self> {
         let catalog = catalog_service(&store, &config, &node)?;
-        let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")));
+        let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")))
+            .with_max_jobs(config.lake.max_concurrent_jobs);
         let sharing =
             Sharing::new(store.clone(), resources.clone(), WorkingCalendar::china(), config.sharing.clone());
         Ok(AppState(Arc::new(Shared {

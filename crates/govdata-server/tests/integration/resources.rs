@@ -321,3 +321,110 @@ async fn logical_source(provider: &Session, reviewer: &Session, department: &str
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     1
 }
+
+/// A JSON API that holds its answer while `hold` is set, until a permit is
+/// added; `arrived` tells that a request is waiting.
+async fn held_api(
+    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    release: std::sync::Arc<tokio::sync::Semaphore>,
+    arrived: std::sync::Arc<tokio::sync::Notify>,
+) -> String {
+    let app = axum::Router::new().route(
+        "/records",
+        axum::routing::get(move || {
+            let (hold, release, arrived) = (hold.clone(), release.clone(), arrived.clone());
+            async move {
+                if hold.load(std::sync::atomic::Ordering::SeqCst) {
+                    arrived.notify_one();
+                    release.acquire().await.unwrap().forget();
+                }
+                axum::Json(json!([{"bh": "A-1", "mc": "第一条"}, {"bh": "A-2", "mc": "第二条"}]))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/records", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+async fn job_status(session: &Session, resource: &str, job: &str) -> String {
+    let (_, jobs) = session.get(&format!("/api/v1/resources/{resource}/jobs")).await;
+    let job = jobs.as_array().unwrap().iter().find(|j| j["id"] == job).unwrap().clone();
+    job["status"].as_str().unwrap().to_owned()
+}
+
+/// Jobs of different resources run side by side: an upload is written while
+/// a slow API's job is still waiting for its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_of_different_resources_run_side_by_side() {
+    let node = TestNode::start(Backend::Sqlite).await;
+    let admin = node.admin().await;
+    let mps = node.department(&admin, "公安部", MPS_USCC, "100000").await;
+    node.user(&admin, "mps.provider", &mps, &["provider"]).await;
+    node.user(&admin, "reviewer", &node.authority_department, &["authority"]).await;
+    let provider = node.login("mps.provider", PASSWORD).await;
+    let reviewer = node.login("reviewer", PASSWORD).await;
+    let items =
+        || vec![item("编号", ItemType::Character, Some(20)), item("名称", ItemType::Character, Some(50))];
+    let mapping = json!([{"item": "编号", "column": "bh"}, {"item": "名称", "column": "mc"}]);
+
+    let hold = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let release = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
+    let url = held_api(hold.clone(), release.clone(), arrived.clone()).await;
+    let slow = published(&provider, &reviewer, draft(&mps, MPS_USCC, "治安登记信息", 40, items())).await;
+    let (status, slow_resource) = provider
+        .post(
+            &resources_path(&slow),
+            json!({"name": "治安登记接口", "mapping": mapping,
+                   "access": {"kind": "physical", "source": {"http": {"url": url}}, "mode": {"kind": "full"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{slow_resource}");
+    let slow_resource = slow_resource["id"].as_str().unwrap().to_owned();
+    let quick = published(&provider, &reviewer, draft(&mps, MPS_USCC, "证件挂失信息", 41, items())).await;
+    let (status, quick_resource) = provider
+        .post(
+            &resources_path(&quick),
+            json!({"name": "证件挂失上传", "mapping": mapping,
+                   "access": {"kind": "physical", "source": {"upload": {"format": {"kind": "csv"}}},
+                              "mode": {"kind": "full"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{quick_resource}");
+    let quick_resource = quick_resource["id"].as_str().unwrap().to_owned();
+
+    hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    let waiting = arrived.notified();
+    let (status, slow_job) =
+        provider.post_raw(&format!("/api/v1/resources/{slow_resource}/jobs"), "text/plain", Vec::new()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{slow_job}");
+    let slow_job = slow_job["id"].as_str().unwrap().to_owned();
+    tokio::time::timeout(std::time::Duration::from_secs(60), waiting)
+        .await
+        .expect("the slow job asked its API");
+    assert_eq!(job_status(&provider, &slow_resource, &slow_job).await, "running");
+    // A second job of the same resource is refused while one is running.
+    let (status, _) =
+        provider.post_raw(&format!("/api/v1/resources/{slow_resource}/jobs"), "text/plain", Vec::new()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let job = run_job(&provider, &quick_resource, "bh,mc\nB-1,挂失一\n".as_bytes().to_vec()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job_status(&provider, &slow_resource, &slow_job).await, "running", "the slow job still waits");
+
+    // The job may ask the API again (its schema, then its pages): answer all.
+    hold.store(false, std::sync::atomic::Ordering::SeqCst);
+    release.add_permits(1);
+    for _ in 0..600 {
+        match job_status(&provider, &slow_resource, &slow_job).await.as_str() {
+            "running" | "queued" => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            status => {
+                assert_eq!(status, "succeeded");
+                return;
+            }
+        }
+    }
+    panic!("the slow job did not end after its API answered");
+}
