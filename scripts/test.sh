@@ -49,12 +49,34 @@ if [ ! -f "$cluster/data/PG_VERSION" ]; then
     [ "$(id -u)" -eq 0 ] && chown postgres "$cluster"
     run_pg "'$bin/initdb' -D '$cluster/data' -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8" >/dev/null
 fi
+# TLS, for the tests of encrypted source connections: a test CA and a
+# server certificate for 127.0.0.1 it signed, and members of the role
+# tls_required refused without TLS.
+tls="$cluster/tls"
+if [ ! -f "$tls/ca.crt" ]; then
+    command -v openssl >/dev/null || apt_install openssl
+    rm -rf "$tls"
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=govdata test CA" \
+        -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$tls/server.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+        -days 3650 -extfile "$tls/server.ext" -out "$tls/server.crt" 2>/dev/null
+    chmod 600 "$tls/server.key" "$tls/ca.key"
+    if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$tls"; fi
+fi
+if ! grep -q '+tls_required' "$cluster/data/pg_hba.conf"; then
+    run_pg "sed -i '1i hostnossl all +tls_required 127.0.0.1/32 reject' '$cluster/data/pg_hba.conf'"
+fi
 started=""
 if ! run_pg "'$bin/pg_ctl' -D '$cluster/data' status" >/dev/null 2>&1; then
     log "starting PostgreSQL on 127.0.0.1:$port"
     # fsync off: test data is disposable, and the tests measure no durability.
     run_pg "'$bin/pg_ctl' -D '$cluster/data' -l '$cluster/server.log' -w \
-        -o \"-p $port -k '$cluster' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300\" start" >/dev/null
+        -o \"-p $port -k '$cluster' -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 \
+        -c ssl=on -c ssl_cert_file='$tls/server.crt' -c ssl_key_file='$tls/server.key'\" start" >/dev/null
     started=1
 fi
 stop_pg() {
@@ -111,6 +133,7 @@ stop_services() {
 trap stop_services EXIT
 
 export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+export TEST_POSTGRES_TLS_CA="$tls/ca.crt"
 export TEST_REQUIRE_POSTGRES=1
 export TEST_MYSQL_URL="mysql://govdata:govdata@127.0.0.1:$mysql_port/mysql"
 export TEST_REQUIRE_MYSQL=1

@@ -774,3 +774,63 @@ on_both_servers!(
     streams_big_tables_in_batches,
     refuses_bad_sources,
 );
+
+/// PostgreSQL over TLS: a role the server refuses without TLS reads its
+/// table through an encrypted connection that verifies the server's
+/// certificate against the CA named in the URL (`sslmode=verify-full`,
+/// `sslrootcert=`). `scripts/test.sh` gives the server its certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls() {
+    let Some(f) = Fixture::new(SqlDialect::Postgres).await else {
+        return;
+    };
+    let ca = match std::env::var("TEST_POSTGRES_TLS_CA") {
+        Ok(ca) if !ca.is_empty() => ca,
+        _ if std::env::var("TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("TEST_REQUIRE_POSTGRES=1 but TEST_POSTGRES_TLS_CA is not set")
+        }
+        _ => {
+            eprintln!("skipped: TEST_POSTGRES_TLS_CA is not set");
+            return f.drop().await;
+        }
+    };
+    let user = format!("gd_tls_{}", unique_suffix());
+    f.exec_on_server(
+        "DO $$ BEGIN CREATE ROLE tls_required NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    )
+    .await;
+    f.exec_on_server(&format!("CREATE ROLE {user} LOGIN IN ROLE tls_required")).await;
+    f.exec(&[
+        "CREATE TABLE licences (id integer, name text)",
+        "INSERT INTO licences VALUES (1, '营业执照'), (2, '食品经营许可证')",
+        &format!("GRANT USAGE ON SCHEMA \"{}\" TO {user}", f.namespace),
+        &format!("GRANT SELECT ON licences TO {user}"),
+    ])
+    .await;
+    let as_user = |query: &str| {
+        let mut spec = f.table("licences");
+        spec.url = f.url_with(|url| {
+            url.set_username(&user).expect("user");
+            url.set_query(Some(query));
+        });
+        spec
+    };
+    // In plain text the server refuses this role.
+    let message = unavailable(SqlTable::connect(&as_user("sslmode=disable")).await);
+    assert!(message.contains("refused") || message.contains("pg_hba"), "{message}");
+    // Encrypted, with the server's certificate checked against the CA.
+    let table = connect(&as_user(&format!("sslmode=verify-full&sslrootcert={ca}"))).await;
+    let ctx = context_with("licences", table);
+    assert_eq!(
+        rows_of(&ctx, "SELECT name FROM licences ORDER BY id").await,
+        strings(&[&["营业执照"], &["食品经营许可证"]])
+    );
+    f.drop().await;
+    drop_role(&user).await;
+}
+
+async fn drop_role(user: &str) {
+    let url = std::env::var("TEST_POSTGRES_URL").expect("set above");
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect to PostgreSQL");
+    conn.execute(format!("DROP ROLE {user}").as_str()).await.expect("drop role");
+}
