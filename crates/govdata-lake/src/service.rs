@@ -300,18 +300,24 @@ impl Resources {
     /// The resources the caller may read, optionally of one entry.
     pub async fn list(&self, caller: &Caller, entry_code: Option<String>) -> Result<Vec<ResourceView>> {
         let filter = ResourceFilter { entry_code, ..ResourceFilter::default() };
+        let mut last_jobs = self.store.latest_jobs(&filter).await?;
         let mut views = Vec::new();
         for record in self.store.resources(&filter).await? {
             if Self::may_read(caller, &record.department_id) {
-                views.push(self.view(record).await?);
+                let last_job = last_jobs.remove(&record.id);
+                views.push(Self::view_with(record, last_job)?);
             }
         }
         Ok(views)
     }
 
     async fn view(&self, record: ResourceRecord) -> Result<ResourceView> {
-        let spec = parse_spec(&record)?;
         let last_job = self.store.jobs(&record.id, 1).await?.into_iter().next();
+        Self::view_with(record, last_job)
+    }
+
+    fn view_with(record: ResourceRecord, last_job: Option<JobRecord>) -> Result<ResourceView> {
+        let spec = parse_spec(&record)?;
         Ok(ResourceView {
             source_columns: record.source_columns.as_ref().map(parse_columns).transpose()?,
             id: record.id,

@@ -6,6 +6,8 @@
 //! and fails it ([`Store::fail_interrupted_jobs`]); the table is untouched
 //! because a job commits to Delta only at its very end.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -301,6 +303,24 @@ impl Store {
         .fetch_all(self.read())
         .await?;
         rows.iter().map(resource_from_row).collect()
+    }
+
+    /// The latest job of each resource matching `filter`, by resource id: one
+    /// query for a listing instead of one per resource.
+    pub async fn latest_jobs(&self, filter: &ResourceFilter) -> Result<HashMap<String, JobRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT j.*, ROW_NUMBER() OVER \
+             (PARTITION BY j.resource_id ORDER BY j.created_at DESC, j.id DESC) AS newest \
+             FROM lake_jobs j JOIN resources r ON r.id = j.resource_id WHERE r.deleted_at IS NULL \
+             AND ($1 IS NULL OR r.entry_code = $1) AND ($2 IS NULL OR r.department_id = $2) \
+             AND ($3 IS NULL OR r.entity_kind = $3)) latest WHERE newest = 1",
+        )
+        .bind(&filter.entry_code)
+        .bind(&filter.department_id)
+        .bind(&filter.entity_kind)
+        .fetch_all(self.read())
+        .await?;
+        rows.iter().map(|row| job_from_row(row).map(|job| (job.resource_id.clone(), job))).collect()
     }
 
     /// Resources whose scheduled run is due at `now`.

@@ -143,6 +143,12 @@ async fn resources_load_read_and_refuse(backend: Backend) {
     );
     let job = run_job(&mps_provider, &person_resource, update.into_bytes()).await;
     assert_eq!(job["status"], "succeeded", "{job}");
+    // The entry's listing shows each resource with its latest job.
+    let listing = format!("/api/v1/resources?entry_code={}", persons.replace('/', "%2F"));
+    let (status, listed) = mps_provider.get(&listing).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed[0]["id"], person_resource.as_str());
+    assert_eq!(listed[0]["last_job"]["id"], job["id"], "{listed}");
     let (_, profile) = reviewer.get(&format!("/api/v1/resources/{person_resource}/profile")).await;
     assert_eq!(profile["rows"], 6, "{profile}");
     let name = profile["columns"].as_array().unwrap().iter().find(|c| c["name"] == "姓名").unwrap();
