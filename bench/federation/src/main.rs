@@ -28,7 +28,9 @@ use govdata_model::catalog::{
     Classification, EntryDraft, FormatClass, Grade, InfoItem, ItemType, OpenType, Provider, ShareMode,
     ShareType, TopClass, UpdateCycle,
 };
-use govdata_store::{CascadeAction, CascadeChange, HomeNode, LedgerConfig, NewFederationNode, Store};
+use govdata_store::{
+    CascadeAction, CascadeChange, HomeNode, LedgerConfig, NewFederationNode, NewJoinToken, Store,
+};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -63,6 +65,8 @@ impl Drop for Running {
 
 struct Node {
     id: &'static str,
+    level: String,
+    region: String,
     dir: PathBuf,
     port: u16,
     binary: PathBuf,
@@ -89,7 +93,14 @@ impl Node {
                 dir.display()
             ),
         )?;
-        let node = Node { id, dir, port, binary: args.govdata.clone() };
+        let node = Node {
+            id,
+            level: level.to_owned(),
+            region: region.to_owned(),
+            dir,
+            port,
+            binary: args.govdata.clone(),
+        };
         let mut init = node
             .command()
             .args([
@@ -140,8 +151,17 @@ impl Node {
     }
 
     fn join(&self, parent: &Node) -> anyhow::Result<()> {
-        let token: Value =
-            serde_json::from_str(&parent.run(&["federation", "join-token", "--node-id", self.id])?)?;
+        let args = [
+            "federation",
+            "join-token",
+            "--node-id",
+            self.id,
+            "--level",
+            &self.level,
+            "--region",
+            &self.region,
+        ];
+        let token: Value = serde_json::from_str(&parent.run(&args)?)?;
         self.run(&["federation", "join", "--token", token["token"].as_str().context("token")?])?;
         Ok(())
     }
@@ -466,7 +486,14 @@ async fn apply_in_process(changes: &[CascadeChange], batch: usize) -> anyhow::Re
         LedgerConfig { node_id: "national".into(), hash: govdata_ledger::hash::HashAlg::Sha256 },
     )
     .await?;
-    store.create_join_token("bench", "guangdong", "h", "2999-01-01T00:00:00.000Z").await?;
+    let token = NewJoinToken {
+        node_id: "guangdong".into(),
+        level: "provincial".into(),
+        region: "440000".into(),
+        token_hash: "h".into(),
+        expires_at: "2999-01-01T00:00:00.000Z".into(),
+    };
+    store.create_join_token("bench", &token).await?;
     let child = NewFederationNode {
         id: "guangdong".into(),
         name: "guangdong".into(),

@@ -325,10 +325,17 @@ async fn join_federation(nodes: &[(Config, Store, NodeIdentity)]) -> anyhow::Res
             continue;
         }
         let (parent_config, parent_store, parent_identity) = find(parent_slug)?;
-        let token =
-            federation::issue_join_token(parent_store, parent_identity, parent_config, actor, plan.slug)
-                .await
-                .map_err(crate::admin::http_error)?;
+        let token = federation::issue_join_token(
+            parent_store,
+            parent_identity,
+            parent_config,
+            actor,
+            plan.slug,
+            plan.level,
+            plan.region,
+        )
+        .await
+        .map_err(crate::admin::http_error)?;
         let parent_url = parent_config.public_url();
         federation::join_parent(store, identity, config, actor, &parent_url, &token.token)
             .await

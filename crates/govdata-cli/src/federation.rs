@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::Subcommand;
+use govdata_model::org::Level;
 use govdata_server::federation;
 use govdata_server::Config;
 use govdata_store::NodeStatus;
@@ -16,6 +17,12 @@ pub enum FederationCommand {
         /// The child's node id.
         #[arg(long)]
         node_id: String,
+        /// The child's level (provincial, city, county, department).
+        #[arg(long)]
+        level: Level,
+        /// The child's GB/T 2260 region code.
+        #[arg(long)]
+        region: String,
     },
     /// Join the parent node with the token its administrator issued.
     Join {
@@ -48,8 +55,8 @@ pub async fn run(config: &Config, command: FederationCommand) -> anyhow::Result<
     let (store, node) = govdata_server::open(config).await?;
     let actor = actor();
     match command {
-        FederationCommand::JoinToken { node_id } => {
-            let token = federation::issue_join_token(&store, &node, config, &actor, &node_id)
+        FederationCommand::JoinToken { node_id, level, region } => {
+            let token = federation::issue_join_token(&store, &node, config, &actor, &node_id, level, &region)
                 .await
                 .map_err(http_error)?;
             println!("{}", serde_json::to_string_pretty(&token)?);

@@ -279,36 +279,46 @@ pub(crate) async fn enqueue_local(
     Ok(())
 }
 
+/// A join token to store: only its hash, and what the joining node must be.
+#[derive(Debug, Clone)]
+pub struct NewJoinToken {
+    pub node_id: String,
+    pub level: String,
+    pub region: String,
+    pub token_hash: String,
+    pub expires_at: String,
+}
+
 impl Store {
     /// Records a one-time join token (only its hash) for child `node_id`.
-    pub async fn create_join_token(
-        &self,
-        actor: &str,
-        node_id: &str,
-        token_hash: &str,
-        expires_at: &str,
-    ) -> Result<String> {
+    pub async fn create_join_token(&self, actor: &str, token: &NewJoinToken) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.begin(actor).await?;
         sqlx::query(
-            "INSERT INTO federation_join_tokens (id, token_hash, node_id, expires_at, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO federation_join_tokens (id, token_hash, node_id, level, region, expires_at, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
-        .bind(token_hash)
-        .bind(node_id)
-        .bind(expires_at)
+        .bind(&token.token_hash)
+        .bind(&token.node_id)
+        .bind(&token.level)
+        .bind(&token.region)
+        .bind(&token.expires_at)
         .bind(actor)
         .bind(timestamp::now())
         .execute(tx.conn())
         .await?;
-        tx.record("federation.join_token", node_id, json!({"id": id, "expires_at": expires_at}));
+        tx.record(
+            "federation.join_token",
+            &token.node_id,
+            json!({"id": id, "level": token.level, "region": token.region, "expires_at": token.expires_at}),
+        );
         tx.commit().await?;
         Ok(id)
     }
 
     /// Joins a child with a join token (by its hash): the token must be
-    /// unused, unexpired and issued for this node id. The child's key is
+    /// unused, unexpired and issued for this node id, level and region. The child's key is
     /// pinned; a child that joins again (a new token) gets its new key and
     /// URL pinned, which is how a lost key is replaced.
     pub async fn join_child(&self, token_hash: &str, child: NewFederationNode) -> Result<FederationNode> {
@@ -316,7 +326,8 @@ impl Store {
         let mut tx = self.begin(&actor).await?;
         let now = timestamp::now();
         let token = sqlx::query(
-            "SELECT id, node_id, expires_at, used_at FROM federation_join_tokens WHERE token_hash = $1",
+            "SELECT id, node_id, level, region, expires_at, used_at FROM federation_join_tokens \
+             WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(tx.conn())
@@ -331,6 +342,20 @@ impl Store {
         }
         if token.try_get::<String, _>("node_id")? != child.id {
             return Err(StoreError::Conflict(format!("this join token is not for node {}", child.id)));
+        }
+        // Tokens from before tokens named a level and region bind neither.
+        let level: Option<String> = token.try_get("level")?;
+        let region: Option<String> = token.try_get("region")?;
+        if level.as_ref().is_some_and(|l| *l != child.level)
+            || region.as_ref().is_some_and(|r| *r != child.region)
+        {
+            return Err(StoreError::Conflict(format!(
+                "this join token is for a {} node of region {}, not a {} node of region {}",
+                level.unwrap_or_default(),
+                region.unwrap_or_default(),
+                child.level,
+                child.region
+            )));
         }
         // Compare-and-set: of two joins racing on one token, one wins.
         let taken =

@@ -12,7 +12,7 @@ use govdata_model::catalog::{
     OpenType, Provider, ResourceCode, ShareMode, ShareType, TopClass, UpdateCycle,
 };
 use govdata_store::{
-    CascadeAction, CascadeChange, HomeNode, LedgerConfig, NewFederationNode, Store, StoreError,
+    CascadeAction, CascadeChange, HomeNode, LedgerConfig, NewFederationNode, NewJoinToken, Store, StoreError,
 };
 use proptest::prelude::*;
 
@@ -79,7 +79,14 @@ async fn joined_store(url: &str) -> Store {
     )
     .await
     .unwrap();
-    store.create_join_token("cli:test", "police", "hash-1", "2999-01-01T00:00:00.000Z").await.unwrap();
+    let token = |node_id: &str, region: &str, hash: &str| NewJoinToken {
+        node_id: node_id.into(),
+        level: "department".into(),
+        region: region.into(),
+        token_hash: hash.into(),
+        expires_at: "2999-01-01T00:00:00.000Z".into(),
+    };
+    store.create_join_token("cli:test", &token("police", "440000", "hash-1")).await.unwrap();
     let child = NewFederationNode {
         id: "police".into(),
         name: "公安厅平台".into(),
@@ -89,11 +96,14 @@ async fn joined_store(url: &str) -> Store {
         public_key: "AAAA".into(),
     };
     store.join_child("hash-1", child.clone()).await.unwrap();
-    // Single use, and bound to the node it was issued for.
+    // Single use, and bound to the node, level and region it was issued for.
     assert!(matches!(store.join_child("hash-1", child.clone()).await, Err(StoreError::Conflict(_))));
-    store.create_join_token("cli:test", "other", "hash-2", "2999-01-01T00:00:00.000Z").await.unwrap();
-    let err = store.join_child("hash-2", child).await.unwrap_err();
+    store.create_join_token("cli:test", &token("other", "440000", "hash-2")).await.unwrap();
+    let err = store.join_child("hash-2", child.clone()).await.unwrap_err();
     assert!(err.to_string().contains("not for node police"), "{err}");
+    store.create_join_token("cli:test", &token("police", "440100", "hash-3")).await.unwrap();
+    let err = store.join_child("hash-3", child).await.unwrap_err();
+    assert!(err.to_string().contains("of region 440100, not a department node of region 440000"), "{err}");
     store
 }
 

@@ -29,6 +29,8 @@ const USCC: &str = "11100000MB0143028N";
 /// One node: its directory, config file and port.
 struct Node {
     id: &'static str,
+    level: String,
+    region: String,
     dir: PathBuf,
     port: u16,
 }
@@ -49,7 +51,7 @@ impl Node {
             ),
         )
         .unwrap();
-        let node = Node { id, dir, port };
+        let node = Node { id, level: level.to_owned(), region: region.to_owned(), dir, port };
         node.init();
         node
     }
@@ -103,10 +105,14 @@ impl Node {
     }
 
     fn join(&self, parent: &Node) {
-        let token: Value =
-            serde_json::from_str(&parent.run(&["federation", "join-token", "--node-id", self.id])).unwrap();
+        let token: Value = serde_json::from_str(&parent.run(&self.join_token_args())).unwrap();
         let out = self.run(&["federation", "join", "--token", token["token"].as_str().unwrap()]);
         assert!(out.contains(parent.id), "{out}");
+    }
+
+    /// The CLI arguments that issue a join token for this node.
+    fn join_token_args(&self) -> [&str; 8] {
+        ["federation", "join-token", "--node-id", self.id, "--level", &self.level, "--region", &self.region]
     }
 
     fn key(&self) -> SigningKey {
@@ -276,6 +282,22 @@ impl<'a> Catalog<'a> {
 
 /// Sends a signed request as `key_id` with `key`, with the body optionally
 /// swapped after signing and the clock optionally moved.
+/// Why `child` could not join `parent` with a token the parent issued for
+/// `[node id, level, region]`.
+fn refused_join(child: &Node, parent: &Node, token_for: [&str; 3]) -> String {
+    let [node_id, level, region] = token_for;
+    let args = ["federation", "join-token", "--node-id", node_id, "--level", level, "--region", region];
+    let token: Value = serde_json::from_str(&parent.run(&args)).unwrap();
+    let refused = child
+        .command()
+        .args(["federation", "join", "--parent-url", &parent.url(), "--token"])
+        .arg(token["token"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "{child:?} joined {parent:?}", child = child.id, parent = parent.id);
+    String::from_utf8_lossy(&refused.stderr).into_owned()
+}
+
 /// Signs as `key_id` for guangdong, the node every forgery is sent to.
 async fn send_signed(
     base: &str,
@@ -347,17 +369,24 @@ async fn a_federation_cascades_catches_up_refuses_forgeries_and_witnesses() {
         reqwest::get(format!("{}/api/v1/node", police.url())).await.unwrap().json().await.unwrap();
     assert_eq!(info["parent"], guangdong.url());
 
-    // A join token is single-use, and only for the node it was issued for.
-    let token: Value =
-        serde_json::from_str(&national.run(&["federation", "join-token", "--node-id", "somewhere"])).unwrap();
-    let refused = police
+    // A join token is single-use, and only for the node, level and region it
+    // was issued for.
+    let refused = refused_join(&police, &national, ["somewhere", "provincial", "440000"]);
+    assert!(refused.contains("not for node police"), "{refused}");
+    // A token for police as a node of 广州 (440100) does not let it join as 广东 (440000).
+    let refused = refused_join(&police, &national, ["police", "department", "440100"]);
+    assert!(refused.contains("of region 440100"), "{refused}");
+    // Nor is a token issued for a region outside the issuer's own.
+    let outside = guangdong
         .command()
-        .args(["federation", "join", "--parent-url", &national.url(), "--token"])
-        .arg(token["token"].as_str().unwrap())
+        .args(["federation", "join-token", "--node-id", "hz", "--level", "city", "--region", "330100"])
         .output()
         .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("not for node police"), "{refused:?}");
+    assert!(!outside.status.success());
+    assert!(
+        String::from_utf8_lossy(&outside.stderr).contains("not inside this node's region"),
+        "{outside:?}"
+    );
 
     // Published at the department node → searchable at the national node, with its home.
     let catalog = Catalog::new(&police);

@@ -31,7 +31,9 @@ use axum::extract::{FromRequest, Request};
 use govdata_model::org::{Level, NodeInfo};
 use govdata_model::validate::divisions;
 use govdata_model::ErrorCode;
-use govdata_store::{FederationNode, HomeNode, NewFederationNode, NodeStatus, Store, StoreError};
+use govdata_store::{
+    FederationNode, HomeNode, NewFederationNode, NewJoinToken, NodeStatus, Store, StoreError,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -199,19 +201,7 @@ impl JoinRequest {
             return Err(HttpError::invalid("node.id", "is this node's own id"));
         }
         let name = crate::routes::text_field("node.name", &self.node.name, 100)?;
-        if depth(self.node.level) <= depth(this.level) {
-            return Err(HttpError::invalid(
-                "node.level",
-                format!("a {} node cannot join a {} node", self.node.level.as_str(), this.level.as_str()),
-            ));
-        }
-        let region = crate::routes::region_field("node.region", &self.node.region)?;
-        if !divisions::contains(&this.region, &region) {
-            return Err(HttpError::invalid(
-                "node.region",
-                format!("is not inside this node's region {}", this.region),
-            ));
-        }
+        let region = child_scope(this, self.node.level, &self.node.region, "node.")?;
         check_url("node.url", &self.node.url)?;
         if signature::verifying_key(&self.node.public_key).is_none() {
             return Err(HttpError::invalid(
@@ -303,31 +293,64 @@ pub fn peer_error(error: PeerError) -> HttpError {
     }
 }
 
+/// A child's level and region, checked against this node: a lower level,
+/// a region inside this node's. Answers the region in canonical form;
+/// `prefix` goes before the field names (`node.` for a join request).
+fn child_scope(this: &NodeInfo, level: Level, region: &str, prefix: &str) -> Result<String, HttpError> {
+    if depth(level) <= depth(this.level) {
+        return Err(HttpError::invalid(
+            format!("{prefix}level"),
+            format!("a {} node cannot join a {} node", level.as_str(), this.level.as_str()),
+        ));
+    }
+    let region = crate::routes::region_field(&format!("{prefix}region"), region)?;
+    if !divisions::contains(&this.region, &region) {
+        return Err(HttpError::invalid(
+            format!("{prefix}region"),
+            format!("is not inside this node's region {}", this.region),
+        ));
+    }
+    Ok(region)
+}
+
 /// A join token as issued to the administrator of the child.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JoinToken {
     /// Shown once; only its hash is kept.
     pub token: String,
     pub node_id: String,
+    /// The level and region the joining node must declare.
+    pub level: Level,
+    pub region: String,
     pub expires_at: String,
 }
 
-/// Issues a one-time token with which child `node_id` may join this node,
-/// valid for `federation.join_token_hours`.
+/// Issues a one-time token with which child `node_id`, of `level` and
+/// `region`, may join this node, valid for `federation.join_token_hours`.
 pub async fn issue_join_token(
     store: &Store,
     node: &NodeIdentity,
     config: &Config,
     actor: &str,
     node_id: &str,
+    level: Level,
+    region: &str,
 ) -> Result<JoinToken, HttpError> {
     check_node_id("node_id", node_id)?;
     if node_id == node.info.id {
         return Err(HttpError::invalid("node_id", "is this node's own id"));
     }
+    let region = child_scope(&node.info, level, region, "")?;
     let token = format!("gdj_{}", hex::encode(rand::random::<[u8; 24]>()));
     let ttl = time::Duration::hours(i64::from(config.federation.join_token_hours));
     let expires_at = govdata_store::timestamp::after(ttl);
-    store.create_join_token(actor, node_id, &token_hash(&token), &expires_at).await?;
-    Ok(JoinToken { token, node_id: node_id.to_owned(), expires_at })
+    let new = NewJoinToken {
+        node_id: node_id.to_owned(),
+        level: level.as_str().to_owned(),
+        region: region.clone(),
+        token_hash: token_hash(&token),
+        expires_at: expires_at.clone(),
+    };
+    store.create_join_token(actor, &new).await?;
+    Ok(JoinToken { token, node_id: node_id.to_owned(), level, region, expires_at })
 }

@@ -40,6 +40,10 @@ use crate::state::AppState;
 pub struct JoinTokenRequest {
     /// Id of the child node that will join with the token.
     pub node_id: String,
+    /// The level the child must declare (below this node's).
+    pub level: govdata_model::org::Level,
+    /// The GB/T 2260 region the child must declare (inside this node's).
+    pub region: String,
 }
 
 /// Issues a one-time join token for a child node (administrator).
@@ -57,6 +61,8 @@ pub async fn create_join_token(
         &state.config,
         &principal.actor,
         &request.node_id,
+        request.level,
+        &request.region,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(token)))
