@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-    echo "usage: scripts/bench.sh <scenario> [options]; scenarios: $(ls bench | grep -v README | tr '\n' ' ')" >&2
+    echo "usage: scripts/bench.sh <scenario> [options]; scenarios: $(cd bench && ls -d */src/main.rs | cut -d/ -f1 | tr '\n' ' ')" >&2
     exit 2
 fi
 scenario=$1

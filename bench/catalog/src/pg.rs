@@ -26,22 +26,6 @@ const ROLE: &str = "govdata_bench_catalog";
 const DATABASE: &str = "govdata_bench_catalog";
 const PASSWORD: &str = "bench-catalog-scratch";
 
-/// Facet columns, in [`Facet::ALL`] order.
-fn column(facet: Facet) -> &'static str {
-    match facet {
-        Facet::Provider => "provider",
-        Facet::Class => "class",
-        Facet::ShareType => "share_type",
-        Facet::OpenType => "open_type",
-        Facet::Grade => "grade",
-        Facet::UpdateCycle => "update_cycle",
-        Facet::FormatClass => "format_class",
-        Facet::Region => "region",
-        Facet::Node => "node",
-        Facet::Status => "status",
-    }
-}
-
 fn wire<T: serde::Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
@@ -324,7 +308,7 @@ impl Postgres {
             "CREATE INDEX ON bench_catalog_docs (updated_at)".to_owned(),
         ];
         for facet in Facet::ALL {
-            statements.push(format!("CREATE INDEX ON bench_catalog_docs ({})", column(facet)));
+            statements.push(format!("CREATE INDEX ON bench_catalog_docs ({})", facet.name()));
         }
         statements.push("VACUUM ANALYZE bench_catalog_docs".to_owned());
         for s in &statements {
@@ -450,7 +434,7 @@ fn conditions(q: &MixQuery, tsq: Option<&str>, except: Option<Facet>, binds: &mu
             continue;
         }
         binds.push(Bind::List(filters.values(facet).to_vec()));
-        parts.push(format!("{} = ANY(${})", column(facet), binds.len()));
+        parts.push(format!("{} = ANY(${})", facet.name(), binds.len()));
     }
     if parts.is_empty() {
         "TRUE".to_owned()
@@ -505,7 +489,7 @@ async fn search(conn: &mut PgConnection, q: &MixQuery) -> anyhow::Result<u64> {
 
     let selected: Vec<Facet> = q.query.filters.active().collect();
     let unselected: Vec<&str> =
-        Facet::ALL.iter().filter(|f| !selected.contains(f)).map(|f| column(*f)).collect();
+        Facet::ALL.iter().filter(|f| !selected.contains(f)).map(|f| f.name()).collect();
     let sets: Vec<String> =
         std::iter::once("()".to_owned()).chain(unselected.iter().map(|c| format!("({c})"))).collect();
     let facets = format!(
@@ -528,7 +512,7 @@ async fn search(conn: &mut PgConnection, q: &MixQuery) -> anyhow::Result<u64> {
         let cond = conditions(q, tsq.as_deref(), Some(facet), &mut binds);
         let sql = format!(
             "SELECT {c}, count(*) AS n FROM bench_catalog_docs WHERE {cond} GROUP BY {c}",
-            c = column(facet)
+            c = facet.name()
         );
         bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *conn).await?;
     }

@@ -19,11 +19,12 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use govdata_bench_support::Running;
 use govdata_model::catalog::{
     Classification, EntryDraft, FormatClass, Grade, InfoItem, ItemType, OpenType, Provider, ShareMode,
     ShareType, TopClass, UpdateCycle,
@@ -52,16 +53,6 @@ struct Args {
 const PASSWORD: &str = "bench-admin-pass-1";
 const USCC: &str = "11100000MB0143028R";
 const PROVIDER_USCC: &str = "11440000006940011E";
-
-/// Kills a child process when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Node {
     id: &'static str,

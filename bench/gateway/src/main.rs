@@ -18,13 +18,14 @@
 //! Needs `wrk` (Debian package) and `datasette` (pip) on the PATH, and a
 //! release build of `govdata` (`cargo build --release -p govdata-cli`).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use govdata_bench_support::{start_demo, Running};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -47,16 +48,6 @@ struct Args {
     /// First of the ports used (demo: 4 ports, Datasette: 1).
     #[arg(long, default_value_t = 18480)]
     port: u16,
-}
-
-/// Kills a child process when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 const SCRIPT: &str = r#"
@@ -185,25 +176,8 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("lookup.lua"), SCRIPT)?;
 
-    eprintln!("seeding the demo federation ({} persons)", args.persons);
-    let mut demo = Command::new(&args.govdata)
-        .args(["demo", "--data-dir"])
-        .arg(dir.path().join("demo"))
-        .args(["--port", &args.port.to_string(), "--persons", &args.persons.to_string()])
-        .args(["--catalog-entries", "40"])
-        .env("GOVDATA_LOG__FILTER", "warn,govdata_sharing=info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("demo.log"))?)
-        .spawn()
-        .with_context(|| format!("starting {}", args.govdata.display()))?;
-    let stdout = BufReader::new(demo.stdout.take().context("demo stdout")?);
-    let _demo = Running(demo);
-    if !stdout.lines().map_while(Result::ok).any(|line| line == "ready") {
-        bail!("the demo never said ready");
-    }
-    let credentials: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo/demo-credentials.json"))?)?;
+    let (_demo, credentials) =
+        start_demo(&args.govdata, dir.path(), args.port, args.persons, "warn,govdata_sharing=info")?;
     let node = &credentials["nodes"][0];
     let base = node["url"].as_str().context("node url")?.to_owned();
     let key = node["api_keys"][0]["key"].as_str().context("api key")?.to_owned();

@@ -17,13 +17,12 @@
 //! Needs a release build of `govdata` (`cargo build --release -p govdata-cli`).
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use govdata_bench_support::start_demo;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -46,16 +45,6 @@ struct Args {
     /// First of the ports used (the demo's four nodes).
     #[arg(long, default_value_t = 18580)]
     port: u16,
-}
-
-/// Kills a child process when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A webhook call as received: when, and how many changes it carried.
@@ -112,25 +101,7 @@ fn report(name: &str, mut values: Vec<f64>) {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
-    eprintln!("seeding the demo federation ({} persons)", args.persons);
-    let mut demo = Command::new(&args.govdata)
-        .args(["demo", "--data-dir"])
-        .arg(dir.path().join("demo"))
-        .args(["--port", &args.port.to_string(), "--persons", &args.persons.to_string()])
-        .args(["--catalog-entries", "40"])
-        .env("GOVDATA_LOG__FILTER", "warn")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("demo.log"))?)
-        .spawn()
-        .with_context(|| format!("starting {}", args.govdata.display()))?;
-    let stdout = BufReader::new(demo.stdout.take().context("demo stdout")?);
-    let _demo = Running(demo);
-    if !stdout.lines().map_while(Result::ok).any(|line| line == "ready") {
-        bail!("the demo never said ready");
-    }
-    let credentials: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo/demo-credentials.json"))?)?;
+    let (_demo, credentials) = start_demo(&args.govdata, dir.path(), args.port, args.persons, "warn")?;
     let node = &credentials["nodes"][0];
     let base = node["url"].as_str().context("node url")?.to_owned();
     let key = node["api_keys"][0]["key"].as_str().context("api key")?.to_owned();

@@ -999,6 +999,7 @@ impl Catalog {
             .await?;
         let summaries = self.store.catalog_summaries().await?;
         let mut candidates = DuplicateCandidates::new(&summaries);
+        let overlap = govdata_model::catalog::DuplicateConfig::default().item_overlap;
         let mut seen: HashMap<(String, String), u32> = HashMap::new();
         let mut to_register = Vec::new();
         let mut skipped = Vec::new();
@@ -1029,7 +1030,6 @@ impl Catalog {
                 skipped.push(done.code.clone());
                 continue;
             }
-            let overlap = govdata_model::catalog::DuplicateConfig::default().item_overlap;
             let nearby = candidates.for_draft(&entry.draft, overlap);
             let context = govdata_model::catalog::CheckContext::new(&nearby);
             let mut checks = govdata_model::catalog::check_draft(&entry.draft, &context);

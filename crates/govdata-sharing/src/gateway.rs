@@ -152,7 +152,7 @@ pub(crate) fn serving_terms(record: &GrantRecord, mode: DeliveryMode) -> Result<
 }
 
 /// Why a grant no longer serves, if it does not.
-pub(crate) fn grant_closed(record: &GrantRecord) -> Option<String> {
+fn grant_closed(record: &GrantRecord) -> Option<String> {
     if let Some(at) = &record.revoked_at {
         return Some(format!(
             "grant {} was revoked at {at}: {}",

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use govdata_catalog::Caller;
-use govdata_model::org::Role;
 use govdata_model::FieldError;
 use govdata_store::timestamp::format;
 use govdata_store::ApplicationStatisticsRows;
@@ -64,7 +63,7 @@ impl Sharing {
         if months == 0 || months > MAX_REPORT_MONTHS {
             return Err(FieldError::new("months", format!("must be 1 to {MAX_REPORT_MONTHS}")).into());
         }
-        let oversees = caller.context.roles.iter().any(|r| matches!(r, Role::Authority | Role::Auditor));
+        let oversees = Self::oversees(caller);
         let department = (!oversees).then_some(caller.context.department_id.as_str());
         let now = OffsetDateTime::now_utc();
         let since = window_start(now, months);

@@ -358,7 +358,8 @@ impl Sharing {
         caller.context.roles.contains(&role)
     }
 
-    fn oversees(caller: &Caller) -> bool {
+    /// The authority and the auditor see every department's sharing.
+    pub(crate) fn oversees(caller: &Caller) -> bool {
         Self::has(caller, Role::Authority) || Self::has(caller, Role::Auditor)
     }
 

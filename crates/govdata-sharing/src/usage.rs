@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use govdata_catalog::Caller;
-use govdata_model::org::Role;
 use govdata_model::FieldError;
 use govdata_store::{UsageFilter, UsageRecord};
 use serde::{Deserialize, Serialize};
@@ -218,7 +217,7 @@ impl Sharing {
         if days == 0 || days > MAX_REPORT_DAYS {
             return Err(FieldError::new("days", format!("must be 1 to {MAX_REPORT_DAYS}")).into());
         }
-        let oversees = caller.context.roles.iter().any(|r| matches!(r, Role::Authority | Role::Auditor));
+        let oversees = Self::oversees(caller);
         let own = Some(caller.context.department_id.clone());
         let since_day = day_text(today() - Duration::days(i64::from(days) - 1));
         let mut filters = Vec::new();

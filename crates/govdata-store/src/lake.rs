@@ -58,6 +58,19 @@ pub struct ResourceFilter {
     pub entity_kind: Option<String>,
 }
 
+/// The condition on `resources` a [`ResourceFilter`] binds as `$1`–`$3`.
+const RESOURCE_MATCHES: &str = "deleted_at IS NULL AND ($1 IS NULL OR entry_code = $1) \
+     AND ($2 IS NULL OR department_id = $2) AND ($3 IS NULL OR entity_kind = $3)";
+
+impl ResourceFilter {
+    fn bind<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        query.bind(&self.entry_code).bind(&self.department_id).bind(&self.entity_kind)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
@@ -292,34 +305,20 @@ impl Store {
     }
 
     pub async fn resources(&self, filter: &ResourceFilter) -> Result<Vec<ResourceRecord>> {
-        let rows = sqlx::query(
-            "SELECT * FROM resources WHERE deleted_at IS NULL \
-             AND ($1 IS NULL OR entry_code = $1) AND ($2 IS NULL OR department_id = $2) \
-             AND ($3 IS NULL OR entity_kind = $3) ORDER BY created_at, id",
-        )
-        .bind(&filter.entry_code)
-        .bind(&filter.department_id)
-        .bind(&filter.entity_kind)
-        .fetch_all(self.read())
-        .await?;
+        let sql = format!("SELECT * FROM resources WHERE {RESOURCE_MATCHES} ORDER BY created_at, id");
+        let rows = filter.bind(sqlx::query(&sql)).fetch_all(self.read()).await?;
         rows.iter().map(resource_from_row).collect()
     }
 
     /// The latest job of each resource matching `filter`, by resource id: one
     /// query for a listing instead of one per resource.
     pub async fn latest_jobs(&self, filter: &ResourceFilter) -> Result<HashMap<String, JobRecord>> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT * FROM (SELECT j.*, ROW_NUMBER() OVER \
-             (PARTITION BY j.resource_id ORDER BY j.created_at DESC, j.id DESC) AS newest \
-             FROM lake_jobs j JOIN resources r ON r.id = j.resource_id WHERE r.deleted_at IS NULL \
-             AND ($1 IS NULL OR r.entry_code = $1) AND ($2 IS NULL OR r.department_id = $2) \
-             AND ($3 IS NULL OR r.entity_kind = $3)) latest WHERE newest = 1",
-        )
-        .bind(&filter.entry_code)
-        .bind(&filter.department_id)
-        .bind(&filter.entity_kind)
-        .fetch_all(self.read())
-        .await?;
+             (PARTITION BY j.resource_id ORDER BY j.created_at DESC, j.id DESC) AS newest FROM lake_jobs j \
+             WHERE j.resource_id IN (SELECT id FROM resources WHERE {RESOURCE_MATCHES})) latest WHERE newest = 1"
+        );
+        let rows = filter.bind(sqlx::query(&sql)).fetch_all(self.read()).await?;
         rows.iter().map(|row| job_from_row(row).map(|job| (job.resource_id.clone(), job))).collect()
     }
 
