@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test: unit, property and integration tests, against SQLite and
 # against a real PostgreSQL server, plus the lake's connectors against real
-# PostgreSQL and MariaDB source tables, then the portal in headless Chromium
-# against a demo node. Installs PostgreSQL, MariaDB, Chromium and a Chinese
-# font from Debian's packages when they are missing and starts private
-# database instances on 127.0.0.1 (stopped again on exit). Extra arguments go
+# PostgreSQL and MariaDB source tables and the lake on an S3 server, then the
+# portal in headless Chromium against a demo node. Installs PostgreSQL,
+# MariaDB, Chromium and a Chinese font from Debian's packages and moto (an S3
+# server) from PyPI when they are missing, and starts private instances of
+# them on 127.0.0.1 (stopped again on exit). Extra arguments go
 # to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -124,10 +125,45 @@ mariadb --socket="$mysql_socket" -u root <<'SQL'
 CREATE USER IF NOT EXISTS 'govdata'@'127.0.0.1' IDENTIFIED BY 'govdata';
 GRANT ALL PRIVILEGES ON *.* TO 'govdata'@'127.0.0.1';
 SQL
+# S3: moto's server, from PyPI into a private virtualenv, with one bucket;
+# each test works under a fresh prefix of it.
+s3_port=${TEST_S3_PORT:-54390}
+s3_dir="$root/target/test-s3"
+s3_python="$s3_dir/venv/bin/python"
+if ! "$s3_python" -c 'import moto.server, flask_cors' 2>/dev/null; then
+    log "installing an S3 test server (moto) in $s3_dir"
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    rm -rf "$s3_dir"
+    mkdir -p "$s3_dir"
+    python3 -m venv "$s3_dir/venv"
+    "$s3_dir/venv/bin/pip" install -q --disable-pip-version-check 'moto[s3]==5.2.1' flask flask-cors
+fi
+# METHOD PATH: one unsigned request to the S3 server (moto takes them).
+s3_request() {
+    "$s3_python" - "$1" "http://127.0.0.1:$s3_port$2" <<'PY'
+import sys, urllib.request
+urllib.request.urlopen(urllib.request.Request(sys.argv[2], method=sys.argv[1]), timeout=2)
+PY
+}
+s3_pid=""
+if ! s3_request GET / 2>/dev/null; then
+    log "starting the S3 test server on 127.0.0.1:$s3_port"
+    "$s3_python" -m moto.server -H 127.0.0.1 -p "$s3_port" >"$s3_dir/server.log" 2>&1 &
+    s3_pid=$!
+    for _ in $(seq 1 60); do
+        s3_request GET / 2>/dev/null && break
+        sleep 0.5
+    done
+fi
+s3_request PUT /govdata-test
+
 stop_services() {
     stop_pg
     if [ -n "$mysql_started" ]; then
         mariadb-admin --socket="$mysql_socket" -u root shutdown >/dev/null 2>&1 || true
+    fi
+    if [ -n "$s3_pid" ]; then
+        kill "$s3_pid" 2>/dev/null || true
     fi
 }
 trap stop_services EXIT
@@ -137,7 +173,10 @@ export TEST_POSTGRES_TLS_CA="$tls/ca.crt"
 export TEST_REQUIRE_POSTGRES=1
 export TEST_MYSQL_URL="mysql://govdata:govdata@127.0.0.1:$mysql_port/mysql"
 export TEST_REQUIRE_MYSQL=1
-log "running tests (SQLite, PostgreSQL at $TEST_POSTGRES_URL, MariaDB at 127.0.0.1:$mysql_port)"
+export TEST_S3_URL="s3://govdata-test"
+export TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+export TEST_REQUIRE_S3=1
+log "running tests (SQLite, PostgreSQL at $TEST_POSTGRES_URL, MariaDB at 127.0.0.1:$mysql_port, S3 at $TEST_S3_ENDPOINT)"
 cargo test --workspace --locked "$@"
 
 # The portal: its types, then its scenarios in a real browser against the

@@ -17,6 +17,7 @@ use govdata_lake::ingest::{ingest, IngestPlan, Source};
 use govdata_lake::mapping::{ColumnMapping, EntityKind, ItemMapping};
 use govdata_lake::read::{Lake, BATCH_SIZE};
 use govdata_lake::source::file::{FileFormat, FileSource};
+use govdata_lake::storage::LakeStorage;
 use govdata_lake::table::WriteMode;
 use govdata_model::catalog::{InfoItem, ItemType};
 use govdata_model::validate::id_check_char;
@@ -181,7 +182,7 @@ fn contender_govdata(dir: &Path, csv: &Path) -> anyhow::Result<()> {
     let mapping = ItemMapping::new(&items, &mapping)?;
     let lake_dir = dir.join("lake");
     let _ = std::fs::remove_dir_all(&lake_dir);
-    let lake = Lake::new(&lake_dir);
+    let lake = Lake::new(LakeStorage::local(&lake_dir)?);
     let table = lake.table("bench")?;
     let key =
         govdata_lake::conform::EntityKey { item: "公民身份号码".to_owned(), kind: EntityKind::Person };
@@ -205,7 +206,7 @@ fn contender_govdata(dir: &Path, csv: &Path) -> anyhow::Result<()> {
     println!(
         "{}",
         json!({"seconds": seconds, "rows": report.rows_written, "peak_rss_bytes": peak_rss()?,
-               "output_bytes": dir_size(table.path())})
+               "output_bytes": dir_size(&lake_dir.join("tables").join("bench"))})
     );
     Ok(())
 }

@@ -471,7 +471,7 @@ async fn seed_node(
         demo_catalog::seed(&catalog_service, &providers, &seeded_users["authority"], entries, &mut rng)
             .await?;
     let (base_library, persons, enterprises) = write_base_library(args, plan, &config.data_dir, node_seed)?;
-    let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")));
+    let resources = Resources::new(store.clone(), Lake::new(config.lake_storage()?));
     let libraries = demo_lake::seed(
         &catalog_service,
         &resources,
@@ -479,7 +479,7 @@ async fn seed_node(
         &demo_catalog::caller(&seeded_users["authority"]),
         &persons,
         &enterprises,
-        &config.data_dir.join("seed"),
+        &config.data_dir,
         &mut rng,
     )
     .await?;

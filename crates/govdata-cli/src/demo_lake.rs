@@ -182,9 +182,11 @@ pub async fn seed(
     reviewer: &Caller,
     persons: &[Person],
     enterprises: &[Enterprise],
-    seed_dir: &Path,
+    data_dir: &Path,
     rng: &mut ChaCha8Rng,
 ) -> anyhow::Result<Vec<DemoLibrary>> {
+    let seed_dir = data_dir.join("seed");
+    let uploads = data_dir.join("uploads");
     let insurance_path = seed_dir.join("social-insurance.csv");
     write_csv(&insurance_path, &insurance_rows(persons, rng))?;
     let tax_path = seed_dir.join("tax-credit.csv");
@@ -280,7 +282,7 @@ pub async fn seed(
     let mut libraries = Vec::new();
     for plan in plans {
         let Some(provider) = providers.iter().find(|p| p.slug == plan.slug) else { continue };
-        libraries.push(load(catalog, resources, provider, reviewer, &plan).await?);
+        libraries.push(load(catalog, resources, provider, reviewer, &plan, &uploads).await?);
     }
     Ok(libraries)
 }
@@ -291,6 +293,7 @@ async fn load(
     provider: &ProviderDepartment<'_>,
     reviewer: &Caller,
     plan: &LibraryPlan<'_>,
+    uploads: &Path,
 ) -> anyhow::Result<DemoLibrary> {
     let owner = crate::demo_catalog::caller(provider.provider);
     let items: Vec<InfoItem> = plan
@@ -357,7 +360,7 @@ async fn load(
         retention_days: Some(365),
     };
     let resource = resources.register(&owner, &entry.code.to_string(), spec).await?;
-    let upload = upload_copy(resources, plan.file)?;
+    let upload = upload_copy(uploads, plan.file)?;
     let job = resources.run(&owner, &resource.id, JobInput::Upload(upload)).await?;
     resources.execute(job.clone()).await;
     let done = resources.jobs(&owner, &resource.id, 1).await?;
@@ -378,10 +381,9 @@ async fn load(
 }
 
 /// Jobs consume their upload; the seed file stays for people to look at.
-fn upload_copy(resources: &Resources, file: &Path) -> anyhow::Result<PathBuf> {
-    let dir = resources.lake().root().with_file_name("uploads");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{}.upload", uuid::Uuid::new_v4()));
+fn upload_copy(uploads: &Path, file: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(uploads)?;
+    let path = uploads.join(format!("{}.upload", uuid::Uuid::new_v4()));
     std::fs::copy(file, &path)?;
     Ok(path)
 }

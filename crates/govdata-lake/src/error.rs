@@ -15,6 +15,9 @@ pub enum LakeError {
     SchemaDrift(crate::drift::Drift),
     #[error("not found: {0}")]
     NotFound(String),
+    /// The lake's own storage (its directory or bucket) failed or refused.
+    #[error("lake storage: {0}")]
+    Storage(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("Arrow error: {0}")]
@@ -35,7 +38,7 @@ impl ApiError for LakeError {
     fn code(&self) -> ErrorCode {
         match self {
             LakeError::Invalid { .. } | LakeError::SchemaDrift(_) => ErrorCode::InvalidInput,
-            LakeError::SourceUnavailable(_) => ErrorCode::Unavailable,
+            LakeError::SourceUnavailable(_) | LakeError::Storage(_) => ErrorCode::Unavailable,
             LakeError::NotFound(_) => ErrorCode::NotFound,
             LakeError::Io(_) | LakeError::Arrow(_) | LakeError::DataFusion(_) | LakeError::Delta(_) => {
                 ErrorCode::Internal

@@ -36,6 +36,7 @@ pub mod resource;
 pub mod schedule;
 pub mod service;
 pub mod source;
+pub mod storage;
 pub mod table;
 
 pub use error::LakeError;

@@ -4,7 +4,6 @@
 //! the department's database in place, with projections and filters pushed
 //! down through the renaming view.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use deltalake::datafusion::catalog::TableProvider;
@@ -15,25 +14,27 @@ use deltalake::delta_datafusion::DeltaSessionContext;
 use crate::mapping::{arrow_type, ItemMapping};
 use crate::resource::{Access, ResourceSpec};
 use crate::source::sql::SqlTable;
+use crate::storage::LakeStorage;
 use crate::table::{quote, AsOf, LakeTable};
 use crate::LakeError;
 
 /// Rows per batch that connectors produce (DataFusion's default batch size).
 pub const BATCH_SIZE: usize = 8192;
 
-/// The node's lake: a directory with one Delta table per physical resource.
+/// The node's lake: one Delta table per physical resource, in a local
+/// directory or an S3-compatible bucket.
 #[derive(Debug, Clone)]
 pub struct Lake {
-    root: PathBuf,
+    storage: LakeStorage,
 }
 
 impl Lake {
-    pub fn new(root: &Path) -> Lake {
-        Lake { root: root.to_owned() }
+    pub fn new(storage: LakeStorage) -> Lake {
+        Lake { storage }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    pub fn storage(&self) -> &LakeStorage {
+        &self.storage
     }
 
     /// The table of resource `id` (ids are UUIDs issued by the store).
@@ -41,7 +42,7 @@ impl Lake {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(LakeError::invalid("id", "resource ids are letters, digits and dashes"));
         }
-        LakeTable::at(&self.root.join("tables").join(id))
+        LakeTable::new(self.storage.clone(), id)
     }
 
     /// A DataFusion session for one request or job, with delta-rs's planner

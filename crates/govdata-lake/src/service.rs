@@ -413,8 +413,7 @@ impl Resources {
             return Err(LakeError::invalid("id", "a logical resource has no versions to archive").into());
         }
         let retention = std::time::Duration::from_secs(u64::from(days) * 86_400);
-        let archive_dir = self.lake.root().join("archive").join(&record.id);
-        let report = self.lake.table(&record.id)?.archive(&archive_dir, retention).await?;
+        let report = self.lake.table(&record.id)?.archive(retention).await?;
         self.store.record_lake_archive(actor, &record.id, json!(report)).await?;
         Ok(report)
     }

@@ -1,7 +1,6 @@
 //! A physical resource's Delta table: written once per job in a single
 //! commit, read at its latest version or as of an earlier version or time.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use deltalake::datafusion::catalog::TableProvider;
@@ -12,15 +11,17 @@ use deltalake::datafusion::logical_expr::{col, Expr};
 use deltalake::datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
 use deltalake::delta_datafusion::DeltaCdfTableProvider;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::logstore::object_store::path::Path as ObjectPath;
 use deltalake::logstore::LogStore;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::protocol::SaveMode;
-use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use deltalake::{DeltaTable, DeltaTableError};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::storage::{child, LakeStorage};
 use crate::LakeError;
 
 /// How a job's rows change the table.
@@ -108,41 +109,39 @@ pub const COMMIT_TIMESTAMP_COLUMN: &str = "_commit_timestamp";
 /// A Delta table in a directory of the node's lake.
 #[derive(Debug, Clone)]
 pub struct LakeTable {
-    path: PathBuf,
+    storage: LakeStorage,
+    /// The resource id the table belongs to.
+    id: String,
+    /// The table's directory, ending in `/`.
     url: Url,
+    log: ObjectPath,
 }
 
 impl LakeTable {
-    pub fn at(path: &Path) -> Result<LakeTable, LakeError> {
-        std::fs::create_dir_all(path)?;
-        let path = path.canonicalize()?;
-        let url = Url::from_directory_path(&path).map_err(|()| {
-            LakeError::invalid("path", format!("{} is not an absolute path", path.display()))
-        })?;
-        Ok(LakeTable { path, url })
+    pub(crate) fn new(storage: LakeStorage, id: &str) -> Result<LakeTable, LakeError> {
+        let url = storage.directory(&format!("tables/{id}/"))?;
+        let log = storage.path(&url)?.join("_delta_log");
+        Ok(LakeTable { storage, id: id.to_owned(), url, log })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The table's location (a `file://` or `s3://` URL).
+    pub fn url(&self) -> &Url {
+        &self.url
     }
 
     /// The table as last committed, or an unloaded handle while no job has
     /// committed one. (Loading a table that has no log yet is an error that
     /// delta-rs logs, though here it only means "not written yet".)
     async fn open(&self) -> Result<DeltaTable, LakeError> {
-        if self.has_log() {
-            Ok(DeltaTable::try_from_url(self.url.clone()).await?)
+        if self.storage.has_any(&self.log).await? {
+            Ok(self.storage.builder(&self.url)?.load().await?)
         } else {
             self.open_unloaded()
         }
     }
 
     fn open_unloaded(&self) -> Result<DeltaTable, LakeError> {
-        Ok(DeltaTableBuilder::from_url(self.url.clone())?.build()?)
-    }
-
-    fn has_log(&self) -> bool {
-        std::fs::read_dir(self.path.join("_delta_log")).is_ok_and(|mut entries| entries.next().is_some())
+        Ok(self.storage.builder(&self.url)?.build()?)
     }
 
     /// The table at `as_of`; `None` while no job has written it yet.
@@ -232,7 +231,7 @@ impl LakeTable {
         } else {
             // A merge reads its source more than once: stage the job's rows
             // in a Parquet file first (streamed, so memory stays bounded).
-            let staging = self.path.with_extension(format!("{job_id}.staging.parquet"));
+            let staging = self.storage.staging_file(&self.id, job_id)?;
             let staging_url = staging.to_string_lossy().into_owned();
             let staged = async {
                 input
@@ -316,7 +315,7 @@ impl LakeTable {
     /// The latest committed version, read from the log's listing only (no
     /// snapshot is loaded); `None` while no job has written the table.
     pub async fn latest_version(&self) -> Result<Option<u64>, LakeError> {
-        if !self.has_log() {
+        if !self.storage.has_any(&self.log).await? {
             return Ok(None);
         }
         Ok(Some(self.open_unloaded()?.log_store().get_latest_version(0).await?))
@@ -386,18 +385,18 @@ pub struct ArchiveReport {
     pub removed_orphans: usize,
     /// The table version the archive was taken at.
     pub version: Option<u64>,
+    /// Where the archived files and their `manifest.json` went (a `file://`
+    /// or `s3://` URL); `None` when nothing was archived.
+    pub location: Option<String>,
 }
 
 impl LakeTable {
     /// 归档: data files that only versions older than `retention` need are
-    /// copied to `archive_dir` (with a manifest naming them) and then removed
-    /// from the table, with files of interrupted jobs. Reads as of those
-    /// older versions fail afterwards; the archive keeps their data.
-    pub async fn archive(
-        &self,
-        archive_dir: &Path,
-        retention: std::time::Duration,
-    ) -> Result<ArchiveReport, LakeError> {
+    /// copied to the lake's `archive/<id>/<time>-v<version>/` (with a
+    /// manifest naming them) and then removed from the table, with files of
+    /// interrupted jobs. Reads as of those older versions fail afterwards;
+    /// the archive keeps their data.
+    pub async fn archive(&self, retention: std::time::Duration) -> Result<ArchiveReport, LakeError> {
         let Some(table) = self.load(AsOf::Latest).await? else {
             return Ok(ArchiveReport::default());
         };
@@ -414,18 +413,20 @@ impl LakeTable {
         let mut report = ArchiveReport { version, ..ArchiveReport::default() };
         if !expired.files_deleted.is_empty() {
             let stamp = OffsetDateTime::now_utc().unix_timestamp();
-            let target = archive_dir.join(format!("{stamp}-v{}", version.unwrap_or(0)));
+            let target_url =
+                self.storage.directory(&format!("archive/{}/{stamp}-v{}/", self.id, version.unwrap_or(0)))?;
+            let target = self.storage.path(&target_url)?;
+            let source = self.storage.path(&self.url)?;
             for file in &expired.files_deleted {
-                let to = target.join(file);
-                if let Some(parent) = to.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                report.archived_bytes += std::fs::copy(self.path.join(file), &to)?;
-                std::fs::File::open(&to)?.sync_all()?;
+                report.archived_bytes +=
+                    self.storage.copy(&child(&source, file), &child(&target, file)).await?;
             }
             report.archived_files = expired.files_deleted.len();
             let manifest = serde_json::json!({"table_version": version, "files": expired.files_deleted});
-            std::fs::write(target.join("manifest.json"), manifest.to_string())?;
+            self.storage
+                .put(&target.clone().join("manifest.json"), manifest.to_string().into_bytes())
+                .await?;
+            report.location = Some(target_url.to_string());
         }
         let (_, removed) = table
             .vacuum()

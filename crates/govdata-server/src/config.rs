@@ -4,6 +4,7 @@
 //! (`__` separates sections: `GOVDATA_SERVER__LISTEN=0.0.0.0:8080`).
 //! Secrets can be read from `*_file` paths instead of the file itself.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,13 @@ impl Default for FederationConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LakeConfig {
+    /// Where the tables live: unset for `<data_dir>/lake`, or
+    /// `s3://bucket/prefix` for an S3-compatible object store.
+    pub url: Option<String>,
+    /// object_store's S3 settings for `url` (`aws_endpoint`, `aws_region`,
+    /// `aws_allow_http`, …). Credentials may come from the environment
+    /// instead (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`).
+    pub storage_options: BTreeMap<String, String>,
     /// Largest file a provider may upload for an aggregation job; uploads
     /// stream to disk, so this bounds disk, not memory.
     pub max_upload_bytes: u64,
@@ -69,6 +77,8 @@ pub struct LakeConfig {
 impl Default for LakeConfig {
     fn default() -> Self {
         LakeConfig {
+            url: None,
+            storage_options: BTreeMap::new(),
             max_upload_bytes: 4 * 1024 * 1024 * 1024,
             max_concurrent_jobs: govdata_lake::service::DEFAULT_MAX_JOBS,
         }
@@ -347,6 +357,21 @@ impl Config {
         Ok(())
     }
 
+    /// Where the lake keeps its tables: `lake.url`, or `<data_dir>/lake`.
+    /// S3 jobs stage their files under `<data_dir>/lake`.
+    pub fn lake_storage(&self) -> Result<govdata_lake::storage::LakeStorage, ConfigError> {
+        use govdata_lake::storage::LakeStorage;
+        use govdata_model::ApiError;
+        let local = self.data_dir.join("lake");
+        let storage = match &self.lake.url {
+            None => LakeStorage::local(&local),
+            Some(url) => LakeStorage::s3(url, &self.lake.storage_options, &local),
+        };
+        storage.map_err(|e| {
+            ConfigError::Invalid(FieldError::new(e.field().unwrap_or("lake.url"), e.public_message()))
+        })
+    }
+
     /// The database URL: the configured one, the one in `url_file`, or the
     /// embedded SQLite database under `data_dir`.
     pub fn database_url(&self) -> Result<String, ConfigError> {
@@ -369,6 +394,11 @@ impl Config {
         let mut shown = self.clone();
         if shown.database.url.is_some() {
             shown.database.url = Some("<redacted>".to_owned());
+        }
+        for (key, value) in &mut shown.lake.storage_options {
+            if ["secret", "token", "password", "access_key"].iter().any(|word| key.contains(word)) {
+                *value = "<redacted>".to_owned();
+            }
         }
         toml::to_string_pretty(&shown).expect("config always serializes")
     }
@@ -440,6 +470,26 @@ mod tests {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/govdata.example.toml");
         let loaded = Config::load(Some(&example)).unwrap();
         assert_eq!(loaded.to_redacted_toml(), Config::default().to_redacted_toml());
+    }
+
+    #[test]
+    fn an_s3_lake_is_checked_and_its_secrets_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        config.lake.url = Some("s3://govdata-lake/node".into());
+        config.lake.storage_options.insert("aws_access_key_id".into(), "govdata".into());
+        config.lake.storage_options.insert("aws_secret_access_key".into(), "hunter2".into());
+        config.lake.storage_options.insert("aws_endpoint".into(), "http://127.0.0.1:9000".into());
+        assert_eq!(config.lake_storage().unwrap().root().as_str(), "s3://govdata-lake/node/");
+        let shown = config.to_redacted_toml();
+        assert!(!shown.contains("hunter2") && shown.contains("127.0.0.1:9000"), "{shown}");
+
+        config.lake.storage_options.insert("aws_endpiont".into(), "x".into());
+        let err = config.lake_storage().unwrap_err().to_string();
+        assert!(err.contains("lake.storage_options.aws_endpiont"), "{err}");
+        config.lake.url = Some("https://govdata-lake/node".into());
+        let err = config.lake_storage().unwrap_err().to_string();
+        assert!(err.contains("lake.url"), "{err}");
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let key = node.key.clone();
     let state = AppState::new(store.clone(), config, node)?;
+    state.resources.lake().storage().check().await?;
     let reconciler = tokio::spawn(reconcile_search(state.clone()));
     let jobs = tokio::spawn(state.resources.clone().run_jobs());
     let usage = tokio::spawn(state.sharing.clone().run_usage_flusher());

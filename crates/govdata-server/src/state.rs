@@ -41,11 +41,11 @@ pub fn catalog_service(store: &Store, config: &Config, node: &NodeIdentity) -> a
 
 impl AppState {
     /// Opens the node's search index (`<data_dir>/search`; one serving
-    /// process per directory), its lake (`<data_dir>/lake`) and the services
+    /// process per directory), its lake (`lake.url`, or `<data_dir>/lake`) and the services
     /// over the store.
     pub fn new(store: Store, config: Config, node: NodeIdentity) -> anyhow::Result<Self> {
         let catalog = catalog_service(&store, &config, &node)?;
-        let resources = Resources::new(store.clone(), Lake::new(&config.data_dir.join("lake")))
+        let resources = Resources::new(store.clone(), Lake::new(config.lake_storage()?))
             .with_max_jobs(config.lake.max_concurrent_jobs);
         let sharing =
             Sharing::new(store.clone(), resources.clone(), WorkingCalendar::china(), config.sharing.clone());

@@ -2,8 +2,10 @@
 //! watermark of incremental jobs, reads as of earlier versions, archiving,
 //! and failures (a source erroring mid-stream, a dropped column) that leave
 //! the table at its previous version — the database cases on a real
-//! PostgreSQL (skipped without `TEST_POSTGRES_URL`).
+//! PostgreSQL (skipped without `TEST_POSTGRES_URL`); the write modes and
+//! concurrent commits also on an S3 bucket (skipped without `TEST_S3_URL`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use govdata_lake::arrow::array::{AsArray, RecordBatch};
@@ -15,9 +17,12 @@ use govdata_lake::mapping::{ColumnMapping, ItemMapping};
 use govdata_lake::read::{Lake, BATCH_SIZE};
 use govdata_lake::source::file::{FileFormat, FileSource};
 use govdata_lake::source::sql::{SqlDialect, SqlRelation, SqlSourceSpec, SqlTable};
+use govdata_lake::storage::LakeStorage;
 use govdata_lake::table::{AsOf, LakeTable, WriteMode};
 use govdata_lake::LakeError;
 use govdata_model::catalog::{InfoItem, ItemType};
+use object_store::ObjectStoreExt;
+use url::Url;
 
 fn items() -> Vec<InfoItem> {
     vec![
@@ -93,10 +98,36 @@ fn pairs(rows: &[(&str, i128)]) -> Vec<(String, i128)> {
     rows.iter().map(|(id, amount)| ((*id).to_owned(), *amount)).collect()
 }
 
+fn local_lake(dir: &Path) -> Lake {
+    Lake::new(LakeStorage::local(&dir.join("lake")).unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_write_mode_and_the_watermark() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::new(&dir.path().join("lake"));
+    every_write_mode_on(local_lake(dir.path()), dir.path(), &BTreeMap::new()).await;
+}
+
+/// A lake under a fresh prefix of the test bucket, staging in `dir`, and the
+/// settings that reach it; `None` when S3 tests are skipped.
+async fn s3_lake(dir: &Path) -> Option<(Lake, BTreeMap<String, String>)> {
+    let (url, options) = govdata_store::testing::fresh_s3_prefix()?;
+    let lake = Lake::new(LakeStorage::s3(&url, &options, &dir.join("scratch")).unwrap());
+    lake.storage().check().await.unwrap();
+    Some((lake, options))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_mode_and_the_watermark_on_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some((lake, options)) = s3_lake(dir.path()).await {
+        every_write_mode_on(lake, dir.path(), &options).await;
+    }
+}
+
+/// Full, append, upsert and incremental jobs, time travel, history and
+/// archiving on `lake`; `options` reach the lake's store.
+async fn every_write_mode_on(lake: Lake, dir: &Path, options: &BTreeMap<String, String>) {
     let table = lake.table("t1").unwrap();
     let ctx = lake.session();
 
@@ -104,7 +135,7 @@ async fn every_write_mode_and_the_watermark() {
         &ctx,
         &table,
         csv_source(
-            dir.path(),
+            dir,
             "a.csv",
             "a,1.00,2026-01-01 08:00:00\nb,2.00,2026-01-02 08:00:00\nc,3,2026-01-03 08:00:00\n",
         ),
@@ -116,22 +147,17 @@ async fn every_write_mode_and_the_watermark() {
     assert_eq!((full.rows_read, full.rows_written, full.version), (3, 3, 0));
     assert_eq!(contents(&ctx, &table, AsOf::Latest).await, pairs(&[("a", 100), ("b", 200), ("c", 300)]));
 
-    let append = run(
-        &ctx,
-        &table,
-        csv_source(dir.path(), "b.csv", "d,4.00,2026-01-04 08:00:00\n"),
-        &WriteMode::Append,
-        None,
-    )
-    .await
-    .unwrap();
+    let append =
+        run(&ctx, &table, csv_source(dir, "b.csv", "d,4.00,2026-01-04 08:00:00\n"), &WriteMode::Append, None)
+            .await
+            .unwrap();
     assert_eq!(append.version, 1);
 
     let upsert = WriteMode::Upsert { key: vec!["编号".into()] };
     let merged = run(
         &ctx,
         &table,
-        csv_source(dir.path(), "c.csv", "b,20.00,2026-01-05 08:00:00\ne,5.00,2026-01-05 09:00:00\n"),
+        csv_source(dir, "c.csv", "b,20.00,2026-01-05 08:00:00\ne,5.00,2026-01-05 09:00:00\n"),
         &upsert,
         None,
     )
@@ -149,7 +175,7 @@ async fn every_write_mode_and_the_watermark() {
         &ctx,
         &table,
         csv_source(
-            dir.path(),
+            dir,
             "d.csv",
             "a,999.00,2026-01-01 08:00:00\nc,30.00,2026-01-06 08:00:00\nf,6.00,2026-01-05 09:00:01\ne,0.01,2026-01-05 09:00:00\n",
         ),
@@ -174,34 +200,61 @@ async fn every_write_mode_and_the_watermark() {
     assert_eq!(govdata_model::ApiError::field(&missing), Some("version"));
 
     // Archiving with no retention moves every file only old versions need.
-    let archive = dir.path().join("archive");
-    let archived = table.archive(&archive, std::time::Duration::ZERO).await.unwrap();
+    let archived = table.archive(std::time::Duration::ZERO).await.unwrap();
     assert!(archived.archived_files > 0, "{archived:?}");
     assert_eq!(
         contents(&ctx, &table, AsOf::Latest).await.len(),
         6,
         "the latest version is untouched by archiving"
     );
-    let manifests: Vec<_> = walk(&archive).into_iter().filter(|p| p.ends_with("manifest.json")).collect();
-    assert_eq!(manifests.len(), 1);
+    let location = archived.location.as_deref().expect("archived somewhere");
+    assert!(location.starts_with(table.url().as_str().split("/tables/").next().unwrap()), "{location}");
+    let manifest_url = Url::parse(location).unwrap().join("manifest.json").unwrap();
+    let (store, path) = object_store::parse_url_opts(&manifest_url, options).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&store.get(&path).await.unwrap().bytes().await.unwrap()).unwrap();
+    assert_eq!(manifest["files"].as_array().unwrap().len(), archived.archived_files, "{manifest}");
+    for file in manifest["files"].as_array().unwrap() {
+        let archived_file = Url::parse(location).unwrap().join(file.as_str().unwrap()).unwrap();
+        let (store, path) = object_store::parse_url_opts(&archived_file, options).unwrap();
+        assert!(store.head(&path).await.unwrap().size > 0, "{archived_file}");
+    }
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        if entry.path().is_dir() {
-            found.extend(walk(&entry.path()));
-        } else {
-            found.push(entry.path());
-        }
-    }
-    found
+/// Four jobs appending to one S3 table at once: each commit is a
+/// conditional put, so a job that loses the race commits at the next
+/// version instead of overwriting the winner's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_on_s3_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((lake, _)) = s3_lake(dir.path()).await else {
+        return;
+    };
+    let ctx = lake.session();
+    let table = lake.table("t4").unwrap();
+    let first = csv_source(dir.path(), "first.csv", "a,1.00,2026-01-01 08:00:00\n");
+    run(&ctx, &table, first, &WriteMode::Full, None).await.unwrap();
+    let jobs = (1..=4).map(|n| {
+        let (lake, dir) = (lake.clone(), dir.path().to_owned());
+        tokio::spawn(async move {
+            let ctx = lake.session();
+            let table = lake.table("t4").unwrap();
+            let source = csv_source(&dir, &format!("{n}.csv"), &format!("w{n},{n}.00,2026-01-02 08:00:00\n"));
+            run(&ctx, &table, source, &WriteMode::Append, None).await.unwrap().version
+        })
+    });
+    let mut versions: Vec<u64> =
+        futures::future::join_all(jobs).await.into_iter().map(Result::unwrap).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, vec![1, 2, 3, 4]);
+    let rows = contents(&ctx, &table, AsOf::Latest).await;
+    assert_eq!(rows, pairs(&[("a", 100), ("w1", 100), ("w2", 200), ("w3", 300), ("w4", 400)]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_rows_are_counted_and_a_mapped_column_lost_stops_the_job() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::new(&dir.path().join("lake"));
+    let lake = local_lake(dir.path());
     let table = lake.table("t2").unwrap();
     let ctx = lake.session();
     let report = run(
@@ -238,7 +291,7 @@ async fn a_database_failing_mid_stream_leaves_the_previous_version() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::new(&dir.path().join("lake"));
+    let lake = local_lake(dir.path());
     let table = lake.table("t3").unwrap();
     let ctx = lake.session();
     let query = |sql: &str| SqlSourceSpec {

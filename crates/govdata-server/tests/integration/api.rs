@@ -294,7 +294,7 @@ async fn api_keys_and_their_refusals(backend: Backend) {
     // OAuth2 client credentials: the key's id and the rest of it exchanged
     // for a bearer token that acts as the key.
     let (client_id, rest) = secret.split_at("gdk_00000000".len());
-    let client_secret = rest.trim_start_matches('_');
+    let client_secret = rest.strip_prefix('_').expect("gdk_<id>_<secret>");
     let token_url = format!("{}/api/v1/oauth/token", node.base);
     let http = node.anonymous().client;
     let form = |body: String| {

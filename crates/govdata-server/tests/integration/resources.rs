@@ -3,7 +3,9 @@
 //! versions, reads as of an earlier version, a logical resource read in place
 //! from a real PostgreSQL table, the person profile joining three sources —
 //! and the refusals (other departments, consumers, bad mappings, oversized
-//! uploads, wrong source kinds).
+//! uploads, wrong source kinds). Once more with the lake in an S3 bucket.
+
+use std::collections::BTreeMap;
 
 use crate::support::data::{
     citizen_id, draft, item, published, resources_path, run_job, MCA_USCC, MOHRSS_USCC, MPS_USCC,
@@ -22,7 +24,26 @@ fn gbk(text: &str) -> Vec<u8> {
 }
 
 async fn resources_load_read_and_refuse(backend: Backend) {
-    let node = TestNode::start_with(backend, |config| config.lake.max_upload_bytes = 64 * 1024).await;
+    resources_scenario(backend, None).await
+}
+
+/// The same scenario with the node's lake in an S3 bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_on_an_s3_lake() {
+    if let Some(lake) = govdata_store::testing::fresh_s3_prefix() {
+        resources_scenario(Backend::Sqlite, Some(lake)).await
+    }
+}
+
+async fn resources_scenario(backend: Backend, s3_lake: Option<(String, BTreeMap<String, String>)>) {
+    let node = TestNode::start_with(backend, |config| {
+        config.lake.max_upload_bytes = 64 * 1024;
+        if let Some((url, options)) = s3_lake {
+            config.lake.url = Some(url);
+            config.lake.storage_options = options;
+        }
+    })
+    .await;
     let admin = node.admin().await;
     let mps = node.department(&admin, "公安部", MPS_USCC, "100000").await;
     let mohrss = node.department(&admin, "人力资源和社会保障部", MOHRSS_USCC, "100000").await;
