@@ -62,8 +62,15 @@ pub async fn run(config: &Config, command: LedgerCommand) -> anyhow::Result<()> 
     match command {
         LedgerCommand::Verify => {
             println!("verifying ledger {} ({})", store.ledger_origin(), store.ledger_hash());
+            let keys = govdata_server::federation::keys::all_keys(&store, &node)
+                .await?
+                .iter()
+                .map(|key| {
+                    govdata_server::federation::signature::verifying_key(key).context("a stored node key")
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let outcome = store
-                .audit_ledger(&node.key.verifying_key(), |checked| {
+                .audit_ledger(&keys, |checked| {
                     if checked % (1 << 20) < 4096 {
                         eprintln!("… {checked} entries checked");
                     }

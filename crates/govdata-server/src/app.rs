@@ -136,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(federation::cosign_checkpoint))
         .routes(routes!(federation::topology))
         .routes(routes!(federation::set_status))
+        .routes(routes!(federation::key_history))
+        .routes(routes!(federation::rotate_key))
         .routes(routes!(federation::clear_witness_alarm))
         .routes(routes!(federation::witness))
         .routes(routes!(federation::federated_entry))

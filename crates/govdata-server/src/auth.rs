@@ -285,7 +285,7 @@ async fn access_token_principal(
     };
     let claims = &rest[..id.len() + 1 + expires.len()];
     let presented = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(mac).map_err(|_| invalid())?;
-    if !bool::from(presented.as_slice().ct_eq(&token_mac(&state.node.key, claims))) {
+    if !bool::from(presented.as_slice().ct_eq(&token_mac(&state.node().key, claims))) {
         return Err(invalid());
     }
     let expires: i64 = expires.parse().map_err(|_| invalid())?;

@@ -29,7 +29,8 @@ pub use config::Config;
 use identity::NodeIdentity;
 use state::AppState;
 
-/// Opens the store and node identity that `config` describes.
+/// Opens the store and node identity that `config` describes, finishing a
+/// key rotation that a crash interrupted.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, NodeIdentity)> {
     std::fs::create_dir_all(&config.data_dir)?;
     let node = NodeIdentity::load_or_create(config)?;
@@ -38,6 +39,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Store, NodeIdentity)> {
         LedgerConfig { node_id: node.info.id.clone(), hash: config.ledger.hash },
     )
     .await?;
+    let node = federation::keys::finish_interrupted_rotation(&store, config, node).await?;
     Ok((store, node))
 }
 
@@ -49,7 +51,6 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let key = node.key.clone();
     let state = AppState::new(store.clone(), config, node)?;
     state.resources.lake().storage().check().await?;
     let reconciler = tokio::spawn(reconcile_search(state.clone()));
@@ -58,9 +59,15 @@ pub async fn serve(
     let subscriptions = tokio::spawn(state.sharing.clone().run_subscriptions());
     let federation = tokio::spawn(federation::sync::run(state.clone()));
     let sharing = state.sharing.clone();
+    let checkpointer = store.start_checkpointer(
+        {
+            let state = state.clone();
+            move || state.node().key.clone()
+        },
+        routes::ledger::CHECKPOINT_INTERVAL,
+    );
     let app = app::router(state);
     tracing::info!(address = %listener.local_addr()?, backend = store.backend().as_str(), "serving");
-    let checkpointer = store.start_checkpointer(key, routes::ledger::CHECKPOINT_INTERVAL);
     // The peer address reaches handlers for API keys' network allow-lists.
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;

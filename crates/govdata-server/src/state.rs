@@ -1,5 +1,5 @@
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use govdata_catalog::{Catalog, NodeLabel};
 use govdata_lake::read::Lake;
@@ -23,7 +23,22 @@ pub struct Shared {
     pub sharing: Sharing,
     pub api_keys: crate::auth::KeyCache,
     pub config: Config,
-    pub node: NodeIdentity,
+    /// Replaced whole when the node key is rotated; read through [`Shared::node`].
+    node: RwLock<Arc<NodeIdentity>>,
+    /// When each peer's key history was last fetched (`federation::keys`).
+    pub key_refreshes: crate::federation::keys::RefreshLimiter,
+}
+
+impl Shared {
+    /// This node's identity now: its key changes when rotated.
+    pub fn node(&self) -> Arc<NodeIdentity> {
+        self.node.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Switches to the identity under a rotated key.
+    pub(crate) fn set_node(&self, node: NodeIdentity) {
+        *self.node.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(node);
+    }
 }
 
 /// The catalog service with the node's search projection
@@ -56,7 +71,8 @@ impl AppState {
             sharing,
             api_keys: crate::auth::KeyCache::default(),
             config,
-            node,
+            node: RwLock::new(Arc::new(node)),
+            key_refreshes: Default::default(),
         })))
     }
 }

@@ -84,6 +84,19 @@ pub struct FederationNode {
     pub witness_alarm: Option<String>,
 }
 
+/// One rotation of a node's key: `signature` is the retired key's
+/// signature over the rotation statement that names both keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KeyRotation {
+    /// Base64 of the raw Ed25519 public key retired.
+    pub previous_key: String,
+    /// Base64 of the raw Ed25519 public key that follows it.
+    pub public_key: String,
+    pub rotated_at: String,
+    /// Base64 of the Ed25519 signature by `previous_key`.
+    pub signature: String,
+}
+
 /// A node to record as joined.
 #[derive(Debug, Clone)]
 pub struct NewFederationNode {
@@ -472,22 +485,81 @@ impl Store {
         self.federation_node(id).await
     }
 
-    /// Pins a new key for a joined node (a rotation the node signed with its old key).
-    pub async fn rotate_node_key(&self, actor: &str, id: &str, public_key: &str) -> Result<FederationNode> {
+    /// Pins a joined node's next key, in place of `previous_key` (the node
+    /// signed the rotation with it). A no-op answering `false` when the
+    /// pinned key is no longer `previous_key` (another request moved it on).
+    pub async fn rotate_node_key(
+        &self,
+        actor: &str,
+        id: &str,
+        previous_key: &str,
+        public_key: &str,
+    ) -> Result<bool> {
         let mut tx = self.begin(actor).await?;
-        let updated =
-            sqlx::query("UPDATE federation_nodes SET public_key = $1, key_rotated_at = $2 WHERE id = $3")
-                .bind(public_key)
-                .bind(timestamp::now())
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
+        let updated = sqlx::query(
+            "UPDATE federation_nodes SET public_key = $1, key_rotated_at = $2 WHERE id = $3 AND public_key = $4",
+        )
+        .bind(public_key)
+        .bind(timestamp::now())
+        .bind(id)
+        .bind(previous_key)
+        .execute(tx.conn())
+        .await?;
         if updated.rows_affected() != 1 {
-            return Err(StoreError::NotFound(format!("federation node {id}")));
+            return Ok(false);
         }
-        tx.record("federation.key_rotated", id, json!({"public_key": public_key}));
+        tx.record(
+            "federation.key_rotated",
+            id,
+            json!({"previous_key": previous_key, "public_key": public_key}),
+        );
         tx.commit().await?;
-        self.federation_node(id).await
+        Ok(true)
+    }
+
+    /// Records a rotation of this node's own key (the statement signed by
+    /// the key it retires); the ledger entry is written in the same
+    /// transaction.
+    pub async fn record_key_rotation(&self, actor: &str, rotation: &KeyRotation) -> Result<()> {
+        let mut tx = self.begin(actor).await?;
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM node_key_rotations")
+            .fetch_one(tx.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO node_key_rotations (seq, previous_key, public_key, rotated_at, signature) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(seq)
+        .bind(&rotation.previous_key)
+        .bind(&rotation.public_key)
+        .bind(&rotation.rotated_at)
+        .bind(&rotation.signature)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| StoreError::unique(e, "a rotation from or to this key"))?;
+        tx.record(
+            "node.key_rotated",
+            &rotation.public_key,
+            json!({"previous_key": rotation.previous_key, "rotated_at": rotation.rotated_at}),
+        );
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// This node's key rotations, oldest first.
+    pub async fn key_rotations(&self) -> Result<Vec<KeyRotation>> {
+        let rows =
+            sqlx::query("SELECT * FROM node_key_rotations ORDER BY seq").fetch_all(self.read()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(KeyRotation {
+                    previous_key: row.try_get("previous_key")?,
+                    public_key: row.try_get("public_key")?,
+                    rotated_at: row.try_get("rotated_at")?,
+                    signature: row.try_get("signature")?,
+                })
+            })
+            .collect()
     }
 
     /// Remembers the nonce of an accepted signed request; a nonce seen before

@@ -40,7 +40,7 @@ pub use catalog::{CatalogChange, CatalogFilter, CatalogHead};
 pub use error::StoreError;
 pub use federation::{
     AppliedBatch, CascadeAction, CascadeChange, Descendant, FederatedEntry, FederationNode, HomeNode,
-    NewFederationNode, NewJoinToken, NodeRelation, NodeStatus, RemoteApplication,
+    KeyRotation, NewFederationNode, NewJoinToken, NodeRelation, NodeStatus, RemoteApplication,
 };
 pub use identity::{NewApiKey, NewUser, SessionRecord, StoredApiKey, StoredUser};
 pub use lake::{

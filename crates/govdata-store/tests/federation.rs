@@ -1,7 +1,8 @@
 //! The cascade's exactly-once effect: however batches are resent, repeated
 //! or reordered, an ancestor ends up holding, for each entry, the change with
 //! the highest home sequence — and relays each applied change exactly once.
-//! Join tokens are single-use and bound to a node id.
+//! Join tokens are single-use and bound to a node id; pinned keys move on
+//! once per rotation.
 //!
 //! PostgreSQL runs need `TEST_POSTGRES_URL`; without it they are skipped.
 
@@ -12,7 +13,8 @@ use govdata_model::catalog::{
     OpenType, Provider, ResourceCode, ShareMode, ShareType, TopClass, UpdateCycle,
 };
 use govdata_store::{
-    CascadeAction, CascadeChange, HomeNode, LedgerConfig, NewFederationNode, NewJoinToken, Store, StoreError,
+    CascadeAction, CascadeChange, EntryFilter, HomeNode, KeyRotation, LedgerConfig, NewFederationNode,
+    NewJoinToken, Store, StoreError,
 };
 use proptest::prelude::*;
 
@@ -160,6 +162,47 @@ async fn resent_batches_change_nothing_sqlite() {
 async fn resent_batches_change_nothing_postgres() {
     if let Some(url) = govdata_store::testing::fresh_postgres_database().await {
         resent_batches_change_nothing(url).await;
+    }
+}
+
+/// A peer's pinned key moves on only from the key it replaces (two
+/// requests following the same rotation pin it once); this node's own
+/// rotations keep their order, and each is in the ledger.
+async fn keys_move_on_once(url: String) {
+    let store = joined_store(&url).await;
+    assert!(store.rotate_node_key("node:police", "police", "AAAA", "BBBB").await.unwrap());
+    assert!(!store.rotate_node_key("node:police", "police", "AAAA", "CCCC").await.unwrap());
+    assert_eq!(store.federation_node("police").await.unwrap().public_key, "BBBB");
+
+    let rotation = |previous: &str, next: &str| KeyRotation {
+        previous_key: previous.into(),
+        public_key: next.into(),
+        rotated_at: "2026-11-26T00:00:00.000Z".into(),
+        signature: "c2ln".into(),
+    };
+    store.record_key_rotation("user:admin", &rotation("K1", "K2")).await.unwrap();
+    store.record_key_rotation("user:admin", &rotation("K2", "K3")).await.unwrap();
+    let err = store.record_key_rotation("user:admin", &rotation("K2", "K4")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "a key has one successor: {err}");
+    let keys: Vec<String> = store.key_rotations().await.unwrap().into_iter().map(|r| r.public_key).collect();
+    assert_eq!(keys, ["K2", "K3"]);
+    for (kind, count) in [("federation.key_rotated", 1), ("node.key_rotated", 2)] {
+        let filter = EntryFilter { kind: Some(kind.into()), ..EntryFilter::default() };
+        assert_eq!(store.ledger_entries(&filter).await.unwrap().entries.len(), count, "{kind}");
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn keys_move_on_once_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    keys_move_on_once(Store::sqlite_url(dir.path())).await;
+}
+
+#[tokio::test]
+async fn keys_move_on_once_postgres() {
+    if let Some(url) = govdata_store::testing::fresh_postgres_database().await {
+        keys_move_on_once(url).await;
     }
 }
 

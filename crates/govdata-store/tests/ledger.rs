@@ -157,7 +157,7 @@ async fn proofs_verify_against_checkpoints(backend: Backend) {
         assert_eq!(field_of(&err), Some("from"));
         let err = store.consistency_proof(1, size + 1).await.unwrap_err();
         assert_eq!(field_of(&err), Some("to"));
-        let report = store.audit_ledger(&key.verifying_key(), |_| {}).await.unwrap().unwrap();
+        let report = store.audit_ledger(&[key.verifying_key()], |_| {}).await.unwrap().unwrap();
         assert_eq!((report.size, report.checkpoints), (45, 46));
         assert_eq!(report.root, checkpoints.last().unwrap().root);
     }
@@ -220,7 +220,7 @@ async fn group_commit_is_gap_free_under_load(backend: Backend) {
     assert!(indices.iter().all(|i| (start..end).contains(i)));
     let cp = t.store.checkpoint(&key).await.unwrap();
     assert_eq!(cp.size, end);
-    let report = t.store.audit_ledger(&key.verifying_key(), |_| {}).await.unwrap().unwrap();
+    let report = t.store.audit_ledger(&[key.verifying_key()], |_| {}).await.unwrap().unwrap();
     assert_eq!(report.root, cp.root);
     // Entries were batched: fewer distinct commit times than entries.
     let mut conn = t.raw().await;
@@ -282,7 +282,7 @@ async fn failed_batch_leaves_the_frontier_usable(backend: Backend) {
     assert_eq!(after.size, before.size + 2);
     let proof = t.store.consistency_proof(before.size, after.size).await.unwrap();
     verify_consistency(HashAlg::Sha256, before.size, after.size, &before.root, &after.root, &proof).unwrap();
-    t.store.audit_ledger(&key.verifying_key(), |_| {}).await.unwrap().unwrap();
+    t.store.audit_ledger(&[key.verifying_key()], |_| {}).await.unwrap().unwrap();
     // A record that breaks the entry rules fails alone, before any batch.
     let err = t.store.record_access(access("", "gateway.read", "x")).await.unwrap_err();
     assert_eq!(field_of(&err), Some("actor"));
@@ -352,7 +352,13 @@ async fn checkpoints_are_made_only_when_the_tree_grew(backend: Backend) {
     let mut conn = t.raw().await;
     assert_eq!(checkpoint_rows(&mut conn).await, 1);
 
-    let checkpointer = t.store.start_checkpointer(key.clone(), Duration::from_millis(100));
+    let checkpointer = t.store.start_checkpointer(
+        {
+            let key = key.clone();
+            move || key.clone()
+        },
+        Duration::from_millis(100),
+    );
     t.store.record_access(access("user:a", "gateway.read", "y")).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while t.store.latest_checkpoint().await.unwrap().map(|c| c.size) != Some(2) {

@@ -3,15 +3,16 @@
 //! join tokens through the CLI. Catalog changes at the department node reach
 //! the national search; a provincial node stopped while changes are made
 //! catches up exactly once; tampered, replayed, stale, unknown and suspended
-//! senders are refused; parents cosign checkpoints and flag a rewritten
-//! history.
+//! senders are refused; a node rotates its key in place and its parent
+//! follows; parents cosign checkpoints and flag a rewritten history.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use govdata_ledger::ed25519_dalek::pkcs8::DecodePrivateKey;
+use govdata_ledger::ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use govdata_ledger::ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use govdata_ledger::ed25519_dalek::SigningKey;
 use govdata_ledger::note::VerifierKey;
 use govdata_model::catalog::{
@@ -118,6 +119,23 @@ impl Node {
     fn key(&self) -> SigningKey {
         SigningKey::from_pkcs8_pem(&std::fs::read_to_string(self.dir.join("node.key")).unwrap()).unwrap()
     }
+}
+
+fn public_key(key: &SigningKey) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes())
+}
+
+/// Writes `key` where a node keeps it (PKCS#8 PEM, mode 600).
+fn write_key(path: &Path, key: &SigningKey) {
+    use std::os::unix::fs::PermissionsExt;
+    let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+    std::fs::write(path, pem.as_bytes()).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+async fn key_history(node: &Node) -> Value {
+    reqwest::get(format!("{}/api/v1/federation/keys", node.url())).await.unwrap().json().await.unwrap()
 }
 
 /// Polls `check` until it holds, for at most 30 seconds.
@@ -361,7 +379,7 @@ async fn a_federation_cascades_catches_up_refuses_forgeries_and_witnesses() {
     let _national_served = national.serve();
     let guangdong_served = guangdong.serve();
     let _zhejiang_served = zhejiang.serve();
-    let police_served = police.serve();
+    let mut police_served = police.serve();
     guangdong.join(&national);
     zhejiang.join(&national);
     police.join(&guangdong);
@@ -577,6 +595,56 @@ async fn a_federation_cascades_catches_up_refuses_forgeries_and_witnesses() {
     let keys: Value =
         reqwest::get(format!("{}/api/v1/ledger/key", guangdong.url())).await.unwrap().json().await.unwrap();
     assert_eq!(keys["witness_key"], witnessed["witness_key"]);
+
+    // Key rotation in place: police rotates its key; guangdong follows
+    // police's key history from the pinned key at police's next request.
+    let retired = police.key();
+    let (police_admin, police_csrf) = admin_client(&police.url()).await;
+    let rotate_url = format!("{}/api/v1/federation/keys/rotate", police.url());
+    let anonymous = reqwest::Client::new().post(&rotate_url).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let response = police_admin.post(&rotate_url).header("x-csrf-token", &police_csrf).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let rotation: Value = response.json().await.unwrap();
+    assert_eq!(rotation["previous_key"], public_key(&retired));
+    assert_eq!(rotation["public_key"], public_key(&police.key()), "the key file holds the next key");
+    let history = key_history(&police).await;
+    assert_eq!(
+        (&history["public_key"], history["rotations"].as_array().unwrap().len()),
+        (&rotation["public_key"], 1)
+    );
+    let after_rotation = catalog.publish("出入境人员查控信息");
+    eventually("a change signed with the next key reaches the national node", || async {
+        search_codes(&national.url(), "police").await.contains(&after_rotation)
+    })
+    .await;
+    let pinned = child(&topology(&guangdong.url()).await, "police").clone();
+    assert_eq!(pinned["public_key"], rotation["public_key"], "{pinned}");
+    assert!(pinned["key_rotated_at"].is_string(), "{pinned}");
+    let (status, body, _) =
+        send_signed(&guangdong.url(), path, "police", &retired, empty, empty, SystemTime::now()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the retired key no longer speaks for police: {body}");
+    // Police's ledger holds checkpoints signed by both keys, and verifies.
+    let verified = police.run(&["ledger", "verify"]);
+    assert!(verified.contains("OK:"), "{verified}");
+
+    // A rotation a crash interrupted after its commit (the next key not yet
+    // renamed into place) is finished at the next start; a next key whose
+    // rotation was never committed is discarded.
+    drop(police_served);
+    let committed = police.key();
+    let next_file = police.dir.join("node.key.next");
+    write_key(&next_file, &committed);
+    write_key(&police.dir.join("node.key"), &retired);
+    police_served = police.serve();
+    assert_eq!(key_history(&police).await["public_key"], public_key(&committed));
+    assert_eq!(police.key().to_bytes(), committed.to_bytes());
+    assert!(!next_file.exists());
+    drop(police_served);
+    write_key(&next_file, &SigningKey::from_bytes(&[7; 32]));
+    police_served = police.serve();
+    assert!(!next_file.exists());
+    assert_eq!(key_history(&police).await["public_key"], public_key(&committed));
 
     // The department node loses its history (a restore from nothing, same
     // key); when it presents its new, shorter ledger, its parent refuses to

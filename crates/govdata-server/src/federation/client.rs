@@ -45,6 +45,12 @@ impl PeerClient {
         PeerClient { http, key: key.clone(), node_id: node_id.to_owned() }
     }
 
+    /// The same client (and connections) signing with `key`, the node key
+    /// after a rotation.
+    pub fn with_key(&self, key: &SigningKey) -> PeerClient {
+        PeerClient { http: self.http.clone(), key: key.clone(), node_id: self.node_id.clone() }
+    }
+
     /// POSTs `body` as JSON to node `recipient` at `base` + `path`, signed
     /// for that node only.
     pub async fn post<B: Serialize, R: DeserializeOwned>(

@@ -19,6 +19,7 @@
 //! the sender's node key and checked against the key pinned at join.
 
 pub mod client;
+pub mod keys;
 pub mod routing;
 pub mod signature;
 pub mod sync;
@@ -68,7 +69,7 @@ impl FromRequest<AppState> for SignedRequest {
         let claimed = signature::claimed_key_id(&parts.headers).ok_or_else(|| {
             unauthenticated("signed request refused: missing or malformed signature-input header")
         })?;
-        let node = known_node(state, &claimed).await?;
+        let mut node = known_node(state, &claimed).await?;
         let bytes = axum::body::to_bytes(body, MAX_SIGNED_BODY).await.map_err(|_| {
             HttpError::new(
                 ErrorCode::PayloadTooLarge,
@@ -77,7 +78,7 @@ impl FromRequest<AppState> for SignedRequest {
         })?;
         let now = SystemTime::now();
         let presented = signature::inspect(
-            &state.node.info.id,
+            &state.node().info.id,
             parts.method.as_str(),
             parts.uri.path(),
             parts.uri.query(),
@@ -89,12 +90,20 @@ impl FromRequest<AppState> for SignedRequest {
         if presented.key_id() != node.id {
             return Err(unauthenticated("signed request refused: ambiguous key id"));
         }
-        let key = signature::verifying_key(&node.public_key)
-            .ok_or_else(|| HttpError::from(StoreError::Corrupt(format!("pinned key of node {}", node.id))))?;
-        presented.verify(&key).map_err(|e| unauthenticated(e.to_string()))?;
+        if let Err(refused) = presented.verify(&pinned_key(&node)?) {
+            // The node may have rotated its key since: follow its key history.
+            node =
+                keys::refresh_pin(state, &node).await.ok_or_else(|| unauthenticated(refused.to_string()))?;
+            presented.verify(&pinned_key(&node)?).map_err(|e| unauthenticated(e.to_string()))?;
+        }
         remember_nonce(&state.store, &node.id, presented.nonce(), now).await?;
         Ok(SignedRequest { node, body: bytes })
     }
+}
+
+fn pinned_key(node: &FederationNode) -> Result<ed25519_dalek::VerifyingKey, HttpError> {
+    signature::verifying_key(&node.public_key)
+        .ok_or_else(|| HttpError::from(StoreError::Corrupt(format!("pinned key of node {}", node.id))))
 }
 
 /// The joined node `id`, refused when unknown or suspended.

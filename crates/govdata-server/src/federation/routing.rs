@@ -83,7 +83,7 @@ pub async fn check_origin(state: &AppState, sender: &FederationNode, origin: &st
         origin == sender.id || state.store.route_via(origin).await?.as_deref() == Some(sender.id.as_str());
     let allowed = match sender.relation {
         NodeRelation::Child => below,
-        NodeRelation::Parent => origin != state.node.info.id && !in_subtree(state, origin).await?,
+        NodeRelation::Parent => origin != state.node().info.id && !in_subtree(state, origin).await?,
     };
     if allowed {
         Ok(())
@@ -100,18 +100,18 @@ async fn in_subtree(state: &AppState, node: &str) -> Result<bool, HttpError> {
 
 /// Delivers an envelope: answers it here, or passes it one hop on.
 pub async fn deliver(state: &AppState, mut envelope: Envelope) -> Result<Value, HttpError> {
-    if envelope.to == state.node.info.id {
+    if envelope.to == state.node().info.id {
         return answer(state, envelope).await;
     }
-    if envelope.hops.len() >= MAX_HOPS || envelope.hops.contains(&state.node.info.id) {
+    if envelope.hops.len() >= MAX_HOPS || envelope.hops.contains(&state.node().info.id) {
         return Err(HttpError::invalid("hops", "the request went around in circles"));
     }
     let next = next_hop(state, &envelope.to).await?;
     if next.status == NodeStatus::Suspended {
         return Err(HttpError::new(ErrorCode::Unavailable, format!("node {} is suspended", next.id)));
     }
-    envelope.hops.push(state.node.info.id.clone());
-    let client = PeerClient::new(&state.node.key, &state.node.info.id);
+    envelope.hops.push(state.node().info.id.clone());
+    let client = PeerClient::new(&state.node().key, &state.node().info.id);
     client.post(&next.id, &next.url, "/api/v1/federation/route", &envelope).await.map_err(super::peer_error)
 }
 

@@ -21,7 +21,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Runs until the node stops.
 pub async fn run(state: AppState) {
-    let client = PeerClient::new(&state.node.key, &state.node.info.id);
+    let connections = PeerClient::new(&state.node().key, &state.node().info.id);
     let interval = Duration::from_millis(state.config.federation.sync_interval_ms);
     let witness_every = Duration::from_secs(state.config.federation.witness_interval_seconds);
     let mut delay = interval;
@@ -36,6 +36,8 @@ pub async fn run(state: AppState) {
                 continue;
             }
         };
+        // Signed with the key of the moment: it changes when rotated.
+        let client = connections.with_key(&state.node().key);
         // Witnessing runs on its own clock and before the push: a refused or
         // failed presentation is retried at the next interval and never
         // holds the cascade back, nor a refused batch the witnessing.
@@ -60,7 +62,7 @@ pub async fn run(state: AppState) {
 
 /// Sends every change after the acknowledged sequence, batch by batch.
 async fn push_outbox(state: &AppState, client: &PeerClient, parent: &FederationNode) -> anyhow::Result<()> {
-    let home = local_home(&state.node.info);
+    let home = local_home(&state.node().info);
     let batch_size = state.config.federation.batch_size;
     let mut acked = parent.synced_seq;
     // Read once per round, and only when there is something to send.
@@ -97,7 +99,7 @@ async fn present_checkpoint(
     client: &PeerClient,
     parent: &FederationNode,
 ) -> anyhow::Result<()> {
-    let checkpoint = state.store.checkpoint(&state.node.key).await?;
+    let checkpoint = state.store.checkpoint(&state.node().key).await?;
     let presentation = CheckpointPresentation {
         checkpoint: checkpoint.note,
         hash: state.store.ledger_hash().to_string(),
@@ -119,7 +121,7 @@ async fn descendants(state: &AppState) -> anyhow::Result<Vec<Descendant>> {
         .filter(|node| node.relation == NodeRelation::Child)
         .map(|node| Descendant {
             id: node.id,
-            parent_id: state.node.info.id.clone(),
+            parent_id: state.node().info.id.clone(),
             name: node.name,
             level: node.level,
             region: node.region,

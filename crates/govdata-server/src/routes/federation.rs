@@ -28,7 +28,7 @@ use crate::auth::Principal;
 use crate::error::{ApiResult, HttpError};
 use crate::extract::{parse_json, Json as JsonBody, Path};
 use crate::federation::client::PeerClient;
-use crate::federation::{self, peer_error, routing, signature, SignedRequest};
+use crate::federation::{self, keys, peer_error, routing, signature, SignedRequest};
 use crate::policy::Action;
 use crate::routes::catalog::caller;
 use crate::routes::ledger::ConsistencyProof;
@@ -57,7 +57,7 @@ pub async fn create_join_token(
     principal.authorize(Action::ManageFederation)?;
     let token = federation::issue_join_token(
         &state.store,
-        &state.node,
+        &state.node(),
         &state.config,
         &principal.actor,
         &request.node_id,
@@ -81,10 +81,10 @@ pub async fn join(
     body: Bytes,
 ) -> ApiResult<Json<NodeInfo>> {
     let request: federation::JoinRequest = parse_json(&body)?;
-    let child = request.validate(&state.node.info)?;
+    let child = request.validate(&state.node().info)?;
     let now = SystemTime::now();
     let presented = signature::inspect(
-        &state.node.info.id,
+        &state.node().info.id,
         method.as_str(),
         uri.path(),
         uri.query(),
@@ -145,7 +145,7 @@ pub async fn join_parent(
         .ok_or_else(|| HttpError::invalid("parent_url", "required: node.parent_url is not configured"))?;
     let parent = federation::join_parent(
         &state.store,
-        &state.node,
+        &state.node(),
         &state.config,
         &principal.actor,
         &url,
@@ -201,7 +201,7 @@ pub async fn receive_catalog(
         check_change(from, &below, change)
             .map_err(|message| HttpError::invalid(format!("changes[{i}]"), message))?;
     }
-    let relay = state.node.info.level != Level::National;
+    let relay = state.node().info.level != Level::National;
     let applied = state.catalog.apply_cascade(&from.id, &batch.changes, batch.backlog, relay).await?;
     metrics::counter!("govdata_federation_changes_applied_total").increment(applied.applied.len() as u64);
     Ok(Json(CascadeAnswer {
@@ -269,7 +269,7 @@ async fn record_descendants(
         let field = format!("descendants[{i}]");
         federation::check_node_id(&format!("{field}.id"), &node.id)?;
         let refuse = |message: String| Err(HttpError::invalid(field.clone(), message));
-        if node.id == state.node.info.id || known.iter().any(|n| n.id == node.id) {
+        if node.id == state.node().info.id || known.iter().any(|n| n.id == node.id) {
             return refuse(format!("node {} cannot be below {}", node.id, child.id));
         }
         if state.store.route_via(&node.id).await?.is_some_and(|via| via != child.id) {
@@ -329,7 +329,7 @@ pub async fn cosign_checkpoint(
     let last = state.store.witnessed(&origin).await?.map(|w| w.checkpoint);
     let proof = match &last {
         Some(last) if last.size > 0 && last.size < presented.size => {
-            let client = PeerClient::new(&state.node.key, &state.node.info.id);
+            let client = PeerClient::new(&state.node().key, &state.node().info.id);
             let path = format!("/api/v1/ledger/proof/consistency?from={}&to={}", last.size, presented.size);
             let proof: ConsistencyProof = client.get(&child.url, &path).await.map_err(peer_error)?;
             proof_from_hex(&proof.hashes)
@@ -337,7 +337,7 @@ pub async fn cosign_checkpoint(
         }
         _ => Vec::new(),
     };
-    let witness = Witness::new(state.store.ledger_origin(), state.node.key.clone(), hash, vec![log_key])
+    let witness = Witness::new(state.store.ledger_origin(), state.node().key.clone(), hash, vec![log_key])
         .map_err(|e| HttpError::invalid("checkpoint", e.to_string()))?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     match witness.witness(last.as_ref(), &presentation.checkpoint, &proof, now) {
@@ -444,6 +444,33 @@ pub async fn set_status(
     Ok(Json(state.store.set_node_status(&principal.actor, &id, request.status, &reason).await?))
 }
 
+/// This node's key history: its key now and each rotation, signed by the
+/// key it retired. Public, as the keys are: peers that pinned an older key
+/// follow the chain from it.
+#[utoipa::path(get, path = "/api/v1/federation/keys", tag = "federation",
+    responses((status = 200, body = keys::KeyHistory)))]
+pub async fn key_history(State(state): State<AppState>) -> ApiResult<Json<keys::KeyHistory>> {
+    let node = state.node();
+    Ok(Json(keys::KeyHistory {
+        node_id: node.info.id.clone(),
+        public_key: node.info.public_key.clone(),
+        rotations: state.store.key_rotations().await?,
+    }))
+}
+
+/// Rotates this node's key (administrator). The parent and children learn
+/// the next key from the key history when they next receive a request
+/// signed with it; bearer tokens issued under the retired key end.
+#[utoipa::path(post, path = "/api/v1/federation/keys/rotate", tag = "federation",
+    responses((status = 201, body = govdata_store::KeyRotation), (status = 403, body = HttpError)))]
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<(StatusCode, Json<govdata_store::KeyRotation>)> {
+    principal.authorize(Action::ManageFederation)?;
+    Ok((StatusCode::CREATED, Json(keys::rotate(&state, &principal.actor).await?)))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClearAlarmRequest {
@@ -545,7 +572,7 @@ enum Speaker {
 
 /// The envelope origin for a caller of this node.
 async fn origin(state: &AppState, principal: &Principal, speaker: Speaker) -> ApiResult<routing::Origin> {
-    let info = &state.node.info;
+    let info = &state.node().info;
     let (department_id, department_name, department_uscc, department_region) = match speaker {
         Speaker::Department => {
             let department = state.store.department(&principal.department_id).await?;
@@ -577,7 +604,7 @@ async fn send(
     operation: routing::Operation,
 ) -> ApiResult<Value> {
     federation::check_node_id("home_node", to)?;
-    if to == state.node.info.id {
+    if to == state.node().info.id {
         return Err(HttpError::invalid("home_node", "is this node: use the sharing API"));
     }
     let envelope = routing::Envelope {

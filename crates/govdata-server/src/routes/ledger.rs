@@ -47,7 +47,7 @@ pub struct LedgerKeys {
 #[utoipa::path(get, path = "/api/v1/ledger/key", tag = "ledger",
     responses((status = 200, body = LedgerKeys)))]
 pub async fn key(State(state): State<AppState>) -> Json<LedgerKeys> {
-    let public = state.node.key.verifying_key();
+    let public = state.node().key.verifying_key();
     Json(LedgerKeys {
         origin: state.store.ledger_origin().to_owned(),
         hash: state.store.ledger_hash().to_string(),
@@ -62,7 +62,7 @@ pub async fn key(State(state): State<AppState>) -> Json<LedgerKeys> {
     responses((status = 200, description = "`origin\\nsize\\nbase64(root)\\n\\n— origin base64(key id ‖ signature)\\n`",
                body = String, content_type = "text/plain; charset=utf-8")))]
 pub async fn checkpoint(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let checkpoint = state.store.checkpoint(&state.node.key).await?;
+    let checkpoint = state.store.checkpoint(&state.node().key).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], checkpoint.note))
 }
 

@@ -156,7 +156,7 @@ pub async fn token(
         OAuthError::new("server_error", "the token could not be recorded; try again")
     })?;
     let response = TokenResponse {
-        access_token: issue_access_token(&state.node.key, &prefix, expires.unix_timestamp()),
+        access_token: issue_access_token(&state.node().key, &prefix, expires.unix_timestamp()),
         token_type: "Bearer",
         expires_in: lifetime,
         scope,

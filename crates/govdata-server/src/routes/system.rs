@@ -37,7 +37,7 @@ pub async fn node(State(state): State<AppState>) -> ApiResult<Json<NodeInfo>> {
 
 /// This node's identity; `parent` is the parent it joined, else the configured one.
 pub async fn node_info(state: &AppState) -> ApiResult<NodeInfo> {
-    let mut info = state.node.info.clone();
+    let mut info = state.node().info.clone();
     if let Some(parent) = state.store.federation_parent().await? {
         info.parent = Some(parent.url);
     }

@@ -151,13 +151,14 @@ fn payload_matches(alg: HashAlg, entry: &Entry, stored: &str) -> bool {
 }
 
 impl Store {
-    /// Verifies the whole stored ledger against the node key `key` (see the
-    /// [module docs](self)). The outer error is a failure to read; the inner
+    /// Verifies the whole stored ledger against the node keys `keys` (every
+    /// key the node has had: a checkpoint verifies under the one that signed
+    /// it; see the [module docs](self)). The outer error is a failure to read; the inner
     /// one the first divergence found. `progress` is told the number of
     /// entries checked after each page.
     pub async fn audit_ledger(
         &self,
-        key: &VerifyingKey,
+        keys: &[VerifyingKey],
         mut progress: impl FnMut(u64),
     ) -> Result<std::result::Result<AuditReport, AuditFinding>> {
         let alg = self.ledger_hash();
@@ -180,8 +181,12 @@ impl Store {
                 signed_note: row.try_get("note")?,
             });
         }
-        let mut verifier = LogVerifier::new(alg, vec![self.ledger_verifier_key(key)], checkpoints)
-            .with_origin(self.ledger_origin());
+        let mut verifier = LogVerifier::new(
+            alg,
+            keys.iter().map(|key| self.ledger_verifier_key(key)).collect(),
+            checkpoints,
+        )
+        .with_origin(self.ledger_origin());
         let mut frontier = Frontier::new(alg);
         let mut nodes_checked = 0u64;
         let mut next_idx = 0i64;

@@ -102,7 +102,12 @@ impl Store {
 
     /// Starts a task that makes a checkpoint every `every` when the tree has
     /// grown, and a last one when stopped.
-    pub fn start_checkpointer(&self, key: SigningKey, every: Duration) -> Checkpointer {
+    /// `key` gives the node key at each checkpoint (it changes when rotated).
+    pub fn start_checkpointer(
+        &self,
+        key: impl Fn() -> SigningKey + Send + 'static,
+        every: Duration,
+    ) -> Checkpointer {
         let store = self.clone();
         let (stop, mut stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -113,11 +118,11 @@ impl Store {
                     _ = &mut stopped => break,
                     _ = tick.tick() => {}
                 }
-                if let Err(err) = store.checkpoint(&key).await {
+                if let Err(err) = store.checkpoint(&key()).await {
                     tracing::warn!(error = %err, "ledger checkpoint failed");
                 }
             }
-            if let Err(err) = store.checkpoint(&key).await {
+            if let Err(err) = store.checkpoint(&key()).await {
                 tracing::warn!(error = %err, "final ledger checkpoint failed");
             }
         });
