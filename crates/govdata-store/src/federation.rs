@@ -244,6 +244,22 @@ fn parse_document(text: Option<String>) -> Result<Option<CatalogEntry>> {
         .map_err(|e| StoreError::Corrupt(format!("cascaded catalog entry: {e}")))
 }
 
+/// Rows one multi-row statement carries (10 parameters each: far below
+/// SQLite's and PostgreSQL's limits on parameters).
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// `($1, …, $columns), ($columns+1, …), …` for `rows` rows.
+fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params: Vec<String> =
+                (1..=columns).map(|column| format!("${}", row * columns + column)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Takes `count` consecutive outbox sequences under the counter's row lock;
 /// returns the first.
 async fn reserve_outbox_seqs(tx: &mut WriteTx<'_>, count: u64) -> Result<u64> {
@@ -670,63 +686,92 @@ impl Store {
         let mut tx = self.begin(&format!("node:{from}")).await?;
         let mut batch = AppliedBatch::default();
         let mut relayed = Vec::new();
-        for change in changes {
-            batch.acked_seq = batch.acked_seq.max(change.seq);
-            let document = change
-                .entry
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))?;
+        batch.acked_seq = changes.iter().map(|c| c.seq).max().unwrap_or(0);
+        let documents = changes
+            .iter()
+            .map(|change| change.entry.as_ref().map(serde_json::to_string).transpose())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))?;
+        // A few statements of many rows each rather than one per change: on
+        // SQLite every statement is a round trip to the database thread. A
+        // statement holds each entry at most once (an upsert may not touch
+        // a row twice), so a second change of an entry starts the next one.
+        let mut start = 0;
+        while start < changes.len() {
+            let mut keys = std::collections::HashSet::new();
+            let end = start
+                + changes[start..]
+                    .iter()
+                    .take(ROWS_PER_STATEMENT)
+                    .take_while(|c| keys.insert((c.home.id.as_str(), c.code.as_str())))
+                    .count();
             // One statement decides and writes: a change replaces the held
-            // one only when its home sequence is newer.
-            let written = sqlx::query(
+            // one only when its home sequence is newer; RETURNING names the
+            // rows it wrote.
+            let sql = format!(
                 "INSERT INTO federated_entries (home_node, code, home_name, home_region, home_seq, via_node, \
-                 action, document, provider_name, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 action, document, provider_name, updated_at) VALUES {} \
                  ON CONFLICT (home_node, code) DO UPDATE SET home_name = excluded.home_name, \
                  home_region = excluded.home_region, home_seq = excluded.home_seq, via_node = excluded.via_node, \
                  action = excluded.action, document = excluded.document, provider_name = excluded.provider_name, \
                  updated_at = excluded.updated_at WHERE federated_entries.home_seq < excluded.home_seq \
-                 AND federated_entries.via_node = excluded.via_node",
-            )
-            .bind(&change.home.id)
-            .bind(&change.code)
-            .bind(&change.home.name)
-            .bind(&change.home.region)
-            .bind(change.home_seq as i64)
-            .bind(from)
-            .bind(change.action.as_str())
-            .bind(&document)
-            .bind(&change.provider_name)
-            .bind(&now)
-            .execute(tx.conn())
-            .await?;
-            if written.rows_affected() == 0 {
-                batch.skipped += 1;
-                continue;
+                 AND federated_entries.via_node = excluded.via_node RETURNING home_node, code",
+                value_rows(end - start, 10)
+            );
+            let mut query = sqlx::query(&sql);
+            for (change, document) in changes[start..end].iter().zip(&documents[start..end]) {
+                query = query
+                    .bind(&change.home.id)
+                    .bind(&change.code)
+                    .bind(&change.home.name)
+                    .bind(&change.home.region)
+                    .bind(change.home_seq as i64)
+                    .bind(from)
+                    .bind(change.action.as_str())
+                    .bind(document)
+                    .bind(&change.provider_name)
+                    .bind(&now);
             }
-            batch.applied.push(change.clone());
-            relayed.push(document);
+            let written = query
+                .fetch_all(tx.conn())
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get::<String, _>("home_node")?, row.try_get::<String, _>("code")?)))
+                .collect::<Result<std::collections::HashSet<_>>>()?;
+            for (change, document) in changes[start..end].iter().zip(&documents[start..end]) {
+                if written.contains(&(change.home.id.clone(), change.code.clone())) {
+                    batch.applied.push(change.clone());
+                    relayed.push(document.clone());
+                } else {
+                    batch.skipped += 1;
+                }
+            }
+            start = end;
         }
         if relay && !batch.applied.is_empty() {
             let first = reserve_outbox_seqs(&mut tx, batch.applied.len() as u64).await?;
-            for ((change, document), seq) in batch.applied.iter().zip(&relayed).zip(first..) {
-                sqlx::query(
+            let rows: Vec<_> = batch.applied.iter().zip(&relayed).zip(first..).collect();
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
                     "INSERT INTO federation_outbox (seq, home_node, home_name, home_region, home_seq, code, \
-                     action, document, provider_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(seq as i64)
-                .bind(&change.home.id)
-                .bind(&change.home.name)
-                .bind(&change.home.region)
-                .bind(change.home_seq as i64)
-                .bind(&change.code)
-                .bind(change.action.as_str())
-                .bind(document)
-                .bind(&change.provider_name)
-                .bind(&now)
-                .execute(tx.conn())
-                .await?;
+                     action, document, provider_name, created_at) VALUES {}",
+                    value_rows(chunk.len(), 10)
+                );
+                let mut query = sqlx::query(&sql);
+                for ((change, document), seq) in chunk {
+                    query = query
+                        .bind(*seq as i64)
+                        .bind(&change.home.id)
+                        .bind(&change.home.name)
+                        .bind(&change.home.region)
+                        .bind(change.home_seq as i64)
+                        .bind(&change.code)
+                        .bind(change.action.as_str())
+                        .bind(*document)
+                        .bind(&change.provider_name)
+                        .bind(&now);
+                }
+                query.execute(tx.conn()).await?;
             }
         }
         let updated = sqlx::query(

@@ -60,9 +60,22 @@ impl PeerClient {
         path: &str,
         body: &B,
     ) -> Result<R, PeerError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| PeerError::BadAnswer {
+            url: format!("{}{path}", base.trim_end_matches('/')),
+            reason: e.to_string(),
+        })?;
+        self.post_json(recipient, base, path, bytes).await
+    }
+
+    /// POSTs `bytes`, a JSON body already serialized, like [`PeerClient::post`].
+    pub async fn post_json<R: DeserializeOwned>(
+        &self,
+        recipient: &str,
+        base: &str,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> Result<R, PeerError> {
         let url = format!("{}{path}", base.trim_end_matches('/'));
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| PeerError::BadAnswer { url: url.clone(), reason: e.to_string() })?;
         let (path_only, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
         let signed = signature::sign(
             &self.key,

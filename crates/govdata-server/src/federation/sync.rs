@@ -60,36 +60,77 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// Sends every change after the acknowledged sequence, batch by batch.
+/// Sends every change after the acknowledged sequence, batch by batch. The
+/// next batch is read and serialized while the parent applies the current
+/// one.
 async fn push_outbox(state: &AppState, client: &PeerClient, parent: &FederationNode) -> anyhow::Result<()> {
     let home = local_home(&state.node().info);
     let batch_size = state.config.federation.batch_size;
-    let mut acked = parent.synced_seq;
-    // Read once per round, and only when there is something to send.
-    let mut below: Option<Vec<Descendant>> = None;
+    if state.store.outbox_backlog(parent.synced_seq).await? == 0 {
+        metrics::gauge!("govdata_federation_outbox_backlog").set(0.0);
+        return Ok(());
+    }
+    let below = descendants(state).await?;
+    let mut prepared = prepare(state, &home, parent.synced_seq, batch_size, &below).await?;
+    while let Some(batch) = prepared {
+        let (answer, next) = tokio::join!(
+            client.post_json::<CascadeAnswer>(
+                &parent.id,
+                &parent.url,
+                "/api/v1/federation/catalog",
+                batch.body
+            ),
+            prepare(state, &home, batch.last, batch_size, &below),
+        );
+        let answer = answer?;
+        if answer.acked_seq != batch.last {
+            anyhow::bail!(
+                "parent acknowledged sequence {} of a batch ending at {}",
+                answer.acked_seq,
+                batch.last
+            );
+        }
+        state.store.acknowledge_outbox(&parent.id, batch.first, batch.last, answer.applied).await?;
+        metrics::counter!("govdata_federation_changes_sent_total").increment(batch.sent);
+        prepared = next?;
+    }
+    Ok(())
+}
+
+/// A batch ready to send: its sequence range and its JSON body.
+struct PreparedBatch {
+    first: u64,
+    last: u64,
+    sent: u64,
+    body: Vec<u8>,
+}
+
+/// The batch of changes after sequence `after`, serialized; `None` when
+/// there is none. A batch over [`MAX_BATCH_BYTES`] is halved until it fits
+/// (it always keeps its first change).
+async fn prepare(
+    state: &AppState,
+    home: &govdata_store::HomeNode,
+    after: u64,
+    batch_size: u32,
+    below: &[Descendant],
+) -> anyhow::Result<Option<PreparedBatch>> {
+    let mut changes = state.store.outbox_after(after, batch_size, home).await?;
+    let backlog = state.store.outbox_backlog(after).await?;
+    metrics::gauge!("govdata_federation_outbox_backlog").set(backlog as f64);
     loop {
-        let mut changes = state.store.outbox_after(acked, batch_size, &home).await?;
-        fit_in_request(&mut changes);
-        let backlog = state.store.outbox_backlog(acked).await?;
-        metrics::gauge!("govdata_federation_outbox_backlog").set(backlog as f64);
         let (Some(first), Some(last)) = (changes.first().map(|c| c.seq), changes.last().map(|c| c.seq))
         else {
-            return Ok(());
+            return Ok(None);
         };
         let sent = changes.len() as u64;
-        if below.is_none() {
-            below = Some(descendants(state).await?);
+        let batch = CascadeBatch { changes, backlog: backlog - sent, descendants: below.to_vec() };
+        let body = serde_json::to_vec(&batch)?;
+        if body.len() <= MAX_BATCH_BYTES || sent == 1 {
+            return Ok(Some(PreparedBatch { first, last, sent, body }));
         }
-        let batch =
-            CascadeBatch { changes, backlog: backlog - sent, descendants: below.clone().unwrap_or_default() };
-        let answer: CascadeAnswer =
-            client.post(&parent.id, &parent.url, "/api/v1/federation/catalog", &batch).await?;
-        if answer.acked_seq != last {
-            anyhow::bail!("parent acknowledged sequence {} of a batch ending at {last}", answer.acked_seq);
-        }
-        state.store.acknowledge_outbox(&parent.id, first, last, answer.applied).await?;
-        metrics::counter!("govdata_federation_changes_sent_total").increment(sent);
-        acked = last;
+        changes = batch.changes;
+        changes.truncate(changes.len() / 2);
     }
 }
 
@@ -129,17 +170,4 @@ async fn descendants(state: &AppState) -> anyhow::Result<Vec<Descendant>> {
         .collect();
     descendants.extend(state.store.descendants().await?);
     Ok(descendants)
-}
-
-/// Shortens a batch to what fits in one request; always keeps the first change.
-fn fit_in_request(changes: &mut Vec<govdata_store::CascadeChange>) {
-    let mut bytes = 0;
-    let fitting = changes
-        .iter()
-        .take_while(|change| {
-            bytes += serde_json::to_vec(change).map_or(0, |b| b.len()) + 1;
-            bytes <= MAX_BATCH_BYTES
-        })
-        .count();
-    changes.truncate(fitting.max(1));
 }
