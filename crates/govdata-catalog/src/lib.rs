@@ -223,6 +223,10 @@ pub struct NodeLabel {
 struct Projection {
     index: Arc<SearchIndex>,
     node: NodeLabel,
+    /// Held by the one projection of received changes in flight, and taken
+    /// in turn (the lock is fair), so batches reach the index in the order
+    /// they were committed.
+    received: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub struct Catalog {
@@ -242,7 +246,7 @@ impl Catalog {
     /// Keeps `index` in step: every change is projected into it right after
     /// it commits, and [`Catalog::reconcile`] repairs any drift.
     pub fn with_search(mut self, index: Arc<SearchIndex>, node: NodeLabel) -> Catalog {
-        self.search = Some(Projection { index, node });
+        self.search = Some(Projection { index, node, received: Arc::default() });
         self
     }
 
@@ -316,6 +320,8 @@ impl Catalog {
         let projection = self.search.as_ref().ok_or_else(|| {
             CatalogError::Store(StoreError::Config("this process has no search index".into()))
         })?;
+        // A received batch still being projected is not drift.
+        let _settled = projection.received.lock().await;
         let mut expected = Vec::new();
         for code in self.store.catalog_codes().await? {
             let versions = self.store.catalog_versions(&code).await?;
@@ -369,15 +375,24 @@ impl Catalog {
                     None => removals.push(key),
                 }
             }
+            // The batch is committed: it is answered while the index takes
+            // it in, so the sender's next batch is applied meanwhile. At
+            // most one projection is in flight; a stop before it ends is
+            // repaired by the reconciler at start.
             let index = projection.index.clone();
-            let projected = blocking(move || {
-                index.upsert(&upserts)?;
-                index.remove(&removals)
-            })
-            .await;
-            if let Err(error) = projected {
-                tracing::warn!(%from, %error, "search projection of received changes failed; the reconciler will repair it");
-            }
+            let turn = projection.received.clone().lock_owned().await;
+            let from = from.to_owned();
+            tokio::spawn(async move {
+                let projected = blocking(move || {
+                    index.upsert(&upserts)?;
+                    index.remove(&removals)
+                })
+                .await;
+                if let Err(error) = projected {
+                    tracing::warn!(%from, %error, "search projection of received changes failed; the reconciler will repair it");
+                }
+                drop(turn);
+            });
         }
         Ok(batch)
     }

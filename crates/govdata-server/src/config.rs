@@ -35,7 +35,8 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FederationConfig {
-    /// How often the outbox is checked for changes to send up, in ms.
+    /// How often the outbox is checked for changes to send up, in ms
+    /// (changes the serving process commits are sent at once).
     pub sync_interval_ms: u64,
     /// Most changes sent to the parent in one signed request.
     pub batch_size: u32,

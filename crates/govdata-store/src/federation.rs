@@ -279,6 +279,7 @@ pub(crate) async fn enqueue_local(
     code: &str,
     published: Option<&CatalogEntry>,
 ) -> Result<()> {
+    tx.outbox_written();
     let seq = reserve_outbox_seqs(tx, 1).await?;
     let (action, document, provider_name) = match published {
         Some(entry) => {
@@ -634,6 +635,13 @@ impl Store {
             .collect()
     }
 
+    /// Resolves when a commit in this process has put changes into the
+    /// outbox since the last call (changes another process made are found
+    /// by polling).
+    pub async fn outbox_changed(&self) {
+        self.inner.outbox.notified().await
+    }
+
     /// How many outbox changes come after sequence `after`. Sequences are
     /// gap-free (a rolled-back change gives its sequence back), so this is
     /// the counter minus `after`, without reading the outbox.
@@ -749,6 +757,7 @@ impl Store {
             start = end;
         }
         if relay && !batch.applied.is_empty() {
+            tx.outbox_written();
             let first = reserve_outbox_seqs(&mut tx, batch.applied.len() as u64).await?;
             let rows: Vec<_> = batch.applied.iter().zip(&relayed).zip(first..).collect();
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {

@@ -95,6 +95,8 @@ struct Inner {
     write: AnyPool,
     read: AnyPool,
     ledger: ledger::Ledger,
+    /// Told when a commit put changes into the federation outbox.
+    outbox: tokio::sync::Notify,
 }
 
 static DRIVERS: std::sync::Once = std::sync::Once::new();
@@ -139,7 +141,9 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&write).await?,
         }
         let ledger = ledger::Ledger::load(&read, ledger).await?;
-        Ok(Store { inner: Arc::new(Inner { backend, write, read, ledger }) })
+        Ok(Store {
+            inner: Arc::new(Inner { backend, write, read, ledger, outbox: tokio::sync::Notify::new() }),
+        })
     }
 
     pub fn backend(&self) -> Backend {

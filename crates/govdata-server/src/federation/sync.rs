@@ -27,7 +27,12 @@ pub async fn run(state: AppState) {
     let mut delay = interval;
     let mut last_witnessed: Option<Instant> = None;
     loop {
-        tokio::time::sleep(delay).await;
+        // A change committed here is sent at once; the interval catches the
+        // rest (changes made by another process, retries after a failure).
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = state.store.outbox_changed(), if delay == interval => {}
+        }
         let parent = match state.store.federation_parent().await {
             Ok(Some(parent)) if parent.status == NodeStatus::Active => parent,
             Ok(_) => continue,
