@@ -69,6 +69,21 @@ export interface Topology {
   federated_entries: { node_id: string; entries: number }[];
 }
 
+/** One rotation of a node's key, signed by the key it retired. */
+export interface KeyRotation {
+  previous_key: string;
+  public_key: string;
+  rotated_at: string;
+  signature: string;
+}
+
+/** A node's key now and every rotation before it. */
+export interface KeyHistory {
+  node_id: string;
+  public_key: string;
+  rotations: KeyRotation[];
+}
+
 export interface WitnessView {
   parent: string | null;
   checkpoint: string | null;

@@ -2,6 +2,8 @@
 // playwright-core) against the demo federation — a national node with two
 // provinces, one of which has a department node below it: the topology as
 // the national administrator sees it, suspending and resuming a province,
+// rotating the national node's key (the later applications across nodes
+// reach Guangdong signed with the new key, which Guangdong follows),
 // the national dashboard's entries by node opening the search for one, a
 // province's entry found in the national search and opened, the national
 // node's cosignature of a province's ledger shown on its federation and
@@ -91,6 +93,34 @@ describe("federation", () => {
     await zhejiang.getByText("正常").waitFor();
     await zhejiang.getByRole("button", { name: "暂停", exact: true }).waitFor();
     assert.deepEqual(page.scriptErrors, []);
+    await page.context().close();
+  });
+
+  test("the administrator rotates the national node's key; the provinces follow it when its requests reach them", async () => {
+    const page = await pageAs("admin");
+    await page.goto("/federation");
+    const key = page.locator(".node-key dd code");
+    await key.waitFor();
+    const before = await key.textContent();
+    assert.match(before, /^[A-Za-z0-9+/]{43}=$/, "base64 of a 32-byte Ed25519 key");
+    await page.getByText("未轮换过").waitFor();
+    await page.getByRole("button", { name: "轮换节点密钥" }).click();
+    await page.getByText("以旧密钥签署轮换声明").waitFor();
+    await shot(page, "federation-rotate-key");
+    await page.getByRole("button", { name: "确认轮换" }).click();
+    await page.getByText(/已轮换 1 次，最近一次/).waitFor();
+    const after = await key.textContent();
+    assert.notEqual(after, before);
+    const published = await (await fetch(`${harness.demo.url}/api/v1/federation/keys`)).json();
+    assert.equal(published.public_key, after);
+    assert.equal(published.rotations[0].previous_key, before);
+    // A consumer sees the key but cannot rotate it.
+    const consumer = await pageAs(CONSUMER);
+    await consumer.goto("/federation");
+    await consumer.locator(".node-key dd code").waitFor();
+    assert.equal(await consumer.getByRole("button", { name: "轮换节点密钥" }).count(), 0);
+    assert.deepEqual(page.scriptErrors, []);
+    await consumer.context().close();
     await page.context().close();
   });
 

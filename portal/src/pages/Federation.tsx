@@ -1,4 +1,5 @@
-// The federation (联邦拓扑): this node, its parent and children with their
+// The federation (联邦拓扑): this node with its key (rotated by the
+// administrator), its parent and children with their
 // sync and witness state, suspend and resume for the administrator, the
 // nodes further below, the entries held here per home node, and the
 // parent's cosignature of this node's ledger. Also a descendant node's entry
@@ -10,7 +11,7 @@ import { Async, FieldMessage, FormError, useAction, useLoad } from "../component
 import { Chart } from "../components/Chart";
 import { useT } from "../i18n";
 import { useSession } from "../session";
-import type { FederatedEntry, FederationNode, Topology, WitnessView } from "../types";
+import type { FederatedEntry, FederationNode, KeyHistory, KeyRotation, Topology, WitnessView } from "../types";
 import { CartButton, EntryHeader, EntryMetadata } from "./Entry";
 
 /** The region code of the national hub, which is no GB/T 2260 division. */
@@ -60,6 +61,7 @@ export function Federation() {
                 <dt>{t("admin.parent")}</dt>
                 <dd>{parent?.name ?? data.node.parent ?? t("admin.none")}</dd>
               </dl>
+              <NodeKey />
               <h2>{t("federation.nodes")}</h2>
               {data.nodes.length === 0 ? (
                 <p className="empty">{t("federation.noNodes")}</p>
@@ -131,6 +133,62 @@ export function Federation() {
         }}
       </Async>
     </section>
+  );
+}
+
+/** This node's public key and its rotations; the administrator rotates it. */
+function NodeKey() {
+  const { t, time } = useT();
+  const { has } = useSession();
+  const keys = useLoad(() => get<KeyHistory>("/federation/keys"), []);
+  const [open, setOpen] = useState(false);
+  const { error, busy, run } = useAction();
+  const rotate = () =>
+    void run(
+      () => post<KeyRotation>("/federation/keys/rotate", {}),
+      () => {
+        setOpen(false);
+        keys.reload();
+      },
+    );
+  return (
+    <Async loaded={keys}>
+      {(history) => {
+        const last = history.rotations.at(-1);
+        return (
+          <section className="node-key">
+            <dl className="attributes">
+              <dt>{t("federation.nodeKey")}</dt>
+              <dd>
+                <code className="signature">{history.public_key}</code>
+              </dd>
+              <dt>{t("federation.rotations")}</dt>
+              <dd>
+                {last
+                  ? t("federation.lastRotated", { count: history.rotations.length, time: time(last.rotated_at) })
+                  : t("federation.neverRotated")}
+              </dd>
+            </dl>
+            {has("admin") ? (
+              <>
+                <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
+                  {t("federation.rotateKey")}
+                </button>
+                {open ? (
+                  <div className="notice">
+                    <p>{t("federation.rotateHint")}</p>
+                    <FormError error={error} fields={[]} />
+                    <button type="button" className="danger" disabled={busy} onClick={rotate}>
+                      {t("federation.confirmRotate")}
+                    </button>
+                  </div>
+                ) : null}
+              </>
+            ) : null}
+          </section>
+        );
+      }}
+    </Async>
   );
 }
 
