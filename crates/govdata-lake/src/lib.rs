@@ -19,7 +19,8 @@
 //!
 //! Invariants:
 //! - A job changes its table in one Delta commit, or not at all: a failed or
-//!   killed job leaves the table at its previous version.
+//!   killed job leaves the table at its previous version. On local disk the
+//!   commit and the files it names are synced before it returns.
 //! - Every row a source yields is either written or counted as rejected, with
 //!   its row number and reason (a bounded sample is kept).
 //! - Logical sources are read in place; nothing of them is copied to disk.
