@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 
+use crate::rows::{chunk_len, values_sql};
 use crate::{timestamp, Result, Store, StoreError, WriteTx};
 
 /// How a node stands to this one.
@@ -242,22 +243,6 @@ fn parse_document(text: Option<String>) -> Result<Option<CatalogEntry>> {
     text.map(|t| serde_json::from_str(&t))
         .transpose()
         .map_err(|e| StoreError::Corrupt(format!("cascaded catalog entry: {e}")))
-}
-
-/// Rows one multi-row statement carries (10 parameters each: far below
-/// SQLite's and PostgreSQL's limits on parameters).
-const ROWS_PER_STATEMENT: usize = 100;
-
-/// `($1, …, $columns), ($columns+1, …), …` for `rows` rows.
-fn value_rows(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let params: Vec<String> =
-                (1..=columns).map(|column| format!("${}", row * columns + column)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Takes `count` consecutive outbox sequences under the counter's row lock;
@@ -700,31 +685,35 @@ impl Store {
             .map(|change| change.entry.as_ref().map(serde_json::to_string).transpose())
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Corrupt(format!("catalog entry: {e}")))?;
-        // A few statements of many rows each rather than one per change: on
-        // SQLite every statement is a round trip to the database thread. A
-        // statement holds each entry at most once (an upsert may not touch
-        // a row twice), so a second change of an entry starts the next one.
+        // A few statements of many rows each rather than one per change. A
+        // statement holds each entry at most once (an upsert may not touch a
+        // row twice), so a second change of an entry starts the next one.
+        let numbered = self.backend().numbered_params();
         let mut start = 0;
         while start < changes.len() {
             let mut keys = std::collections::HashSet::new();
             let end = start
                 + changes[start..]
                     .iter()
-                    .take(ROWS_PER_STATEMENT)
+                    .take(chunk_len(changes.len() - start))
                     .take_while(|c| keys.insert((c.home.id.as_str(), c.code.as_str())))
                     .count();
             // One statement decides and writes: a change replaces the held
             // one only when its home sequence is newer; RETURNING names the
             // rows it wrote.
             let sql = format!(
-                "INSERT INTO federated_entries (home_node, code, home_name, home_region, home_seq, via_node, \
-                 action, document, provider_name, updated_at) VALUES {} \
-                 ON CONFLICT (home_node, code) DO UPDATE SET home_name = excluded.home_name, \
+                "{} ON CONFLICT (home_node, code) DO UPDATE SET home_name = excluded.home_name, \
                  home_region = excluded.home_region, home_seq = excluded.home_seq, via_node = excluded.via_node, \
                  action = excluded.action, document = excluded.document, provider_name = excluded.provider_name, \
                  updated_at = excluded.updated_at WHERE federated_entries.home_seq < excluded.home_seq \
                  AND federated_entries.via_node = excluded.via_node RETURNING home_node, code",
-                value_rows(end - start, 10)
+                values_sql(
+                    "INSERT INTO federated_entries (home_node, code, home_name, home_region, home_seq, via_node, \
+                     action, document, provider_name, updated_at) VALUES",
+                    10,
+                    end - start,
+                    numbered,
+                )
             );
             let mut query = sqlx::query(&sql);
             for (change, document) in changes[start..end].iter().zip(&documents[start..end]) {
@@ -759,12 +748,15 @@ impl Store {
         if relay && !batch.applied.is_empty() {
             tx.outbox_written();
             let first = reserve_outbox_seqs(&mut tx, batch.applied.len() as u64).await?;
-            let rows: Vec<_> = batch.applied.iter().zip(&relayed).zip(first..).collect();
-            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                let sql = format!(
+            let mut rest: &[_] = &batch.applied.iter().zip(&relayed).zip(first..).collect::<Vec<_>>();
+            while !rest.is_empty() {
+                let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
+                let sql = values_sql(
                     "INSERT INTO federation_outbox (seq, home_node, home_name, home_region, home_seq, code, \
-                     action, document, provider_name, created_at) VALUES {}",
-                    value_rows(chunk.len(), 10)
+                     action, document, provider_name, created_at) VALUES",
+                    10,
+                    chunk.len(),
+                    numbered,
                 );
                 let mut query = sqlx::query(&sql);
                 for ((change, document), seq) in chunk {
@@ -781,6 +773,7 @@ impl Store {
                         .bind(&now);
                 }
                 query.execute(tx.conn()).await?;
+                rest = tail;
             }
         }
         let updated = sqlx::query(

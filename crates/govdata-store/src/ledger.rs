@@ -41,7 +41,8 @@ pub use checkpoint::{Checkpointer, SignedCheckpoint};
 pub use read::{EntryFilter, EntryPage, LedgerEntry, MAX_ENTRY_PAGE};
 pub use witness::WitnessedCheckpoint;
 
-use crate::{timestamp, Result, Store, StoreError};
+use crate::rows::{chunk_len, values_sql};
+use crate::{timestamp, Backend, Result, Store, StoreError};
 
 /// What the ledger of this node is.
 #[derive(Debug, Clone)]
@@ -69,9 +70,7 @@ impl LedgerRecord {
 pub(crate) struct Ledger {
     config: LedgerConfig,
     origin: String,
-    /// `$N` placeholders (PostgreSQL) or anonymous `?` (SQLite, where sqlx
-    /// resolves each numbered one by a linear scan: quadratic in the
-    /// hundreds of parameters of a multi-row INSERT).
+    /// `$N` placeholders or anonymous `?` ([`Backend::numbered_params`]).
     numbered: bool,
     frontier: Mutex<Frontier>,
     /// The group committer's queue, started on first use.
@@ -97,11 +96,6 @@ impl Appended<'_> {
 
 const HASH_SETTING: &str = "ledger.hash";
 
-/// Rows per multi-row INSERT, at most. Statements are cut into power-of-two
-/// row counts so a handful of prepared statements serve every batch size;
-/// 512 entry rows bind 4096 parameters, far below SQLite's 32766.
-const MAX_ROWS_PER_INSERT: usize = 512;
-
 /// An entry row ready to insert.
 struct EntryRow<'a> {
     index: u64,
@@ -112,7 +106,7 @@ struct EntryRow<'a> {
 }
 
 impl Ledger {
-    pub(crate) async fn load(pool: &AnyPool, config: LedgerConfig) -> Result<Ledger> {
+    pub(crate) async fn load(pool: &AnyPool, backend: Backend, config: LedgerConfig) -> Result<Ledger> {
         let origin = format!("govdata/{}", config.node_id);
         if !is_valid_key_name(&origin) {
             return Err(StoreError::Config(format!(
@@ -121,7 +115,7 @@ impl Ledger {
             )));
         }
         let mut conn = pool.acquire().await?;
-        let numbered = conn.backend_name() != "SQLite";
+        let numbered = backend.numbered_params();
         let stored: Option<String> = sqlx::query("SELECT value FROM node_settings WHERE key = $1")
             .bind(HASH_SETTING)
             .fetch_optional(&mut *conn)
@@ -206,35 +200,6 @@ pub(crate) fn check_record(record: &LedgerRecord) -> Result<()> {
         }
         other => StoreError::Invalid(govdata_model::FieldError::new("record", other.to_string())),
     })
-}
-
-/// The largest power of two ≤ `remaining`, capped at [`MAX_ROWS_PER_INSERT`].
-fn chunk_len(remaining: usize) -> usize {
-    let pow = 1usize << (usize::BITS - 1 - remaining.leading_zeros());
-    pow.min(MAX_ROWS_PER_INSERT)
-}
-
-/// `"<head> ($1, …, $k), (…)"` (or with `?`) for `rows` rows of `columns`
-/// parameters.
-fn values_sql(head: &str, columns: usize, rows: usize, numbered: bool) -> String {
-    let mut sql = String::with_capacity(head.len() + rows * columns * 6);
-    sql.push_str(head);
-    for row in 0..rows {
-        sql.push_str(if row == 0 { " (" } else { ", (" });
-        for col in 0..columns {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            if numbered {
-                sql.push('$');
-                sql.push_str(&(row * columns + col + 1).to_string());
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 async fn insert_entries(

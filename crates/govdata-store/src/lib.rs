@@ -20,6 +20,7 @@ mod identity;
 mod lake;
 mod ledger;
 mod org;
+mod rows;
 mod sharing;
 mod subscription;
 #[cfg(feature = "testing")]
@@ -140,7 +141,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&write).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&write).await?,
         }
-        let ledger = ledger::Ledger::load(&read, ledger).await?;
+        let ledger = ledger::Ledger::load(&read, backend, ledger).await?;
         Ok(Store {
             inner: Arc::new(Inner { backend, write, read, ledger, outbox: tokio::sync::Notify::new() }),
         })

@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use govdata_ledger::ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use govdata_ledger::ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use govdata_ledger::ed25519_dalek::pkcs8::DecodePrivateKey;
 use govdata_ledger::ed25519_dalek::SigningKey;
 use govdata_ledger::note::VerifierKey;
 use govdata_model::catalog::{
@@ -20,6 +19,7 @@ use govdata_model::catalog::{
     ShareType, TopClass, UpdateCycle,
 };
 use govdata_server::federation::signature;
+use govdata_server::identity::{self, public_key};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -121,17 +121,10 @@ impl Node {
     }
 }
 
-fn public_key(key: &SigningKey) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes())
-}
-
-/// Writes `key` where a node keeps it (PKCS#8 PEM, mode 600).
+/// Puts `key` where a node keeps it, as the node writes its keys.
 fn write_key(path: &Path, key: &SigningKey) {
-    use std::os::unix::fs::PermissionsExt;
-    let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
-    std::fs::write(path, pem.as_bytes()).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let _ = std::fs::remove_file(path);
+    identity::write_key(path, key).unwrap();
 }
 
 async fn key_history(node: &Node) -> Value {
