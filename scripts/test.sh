@@ -86,6 +86,13 @@ stop_pg() {
     fi
 }
 trap stop_pg EXIT
+# Every test makes its own database; drop those an earlier run left behind
+# so a reused cluster does not grow without bound.
+run_pg "'$bin/psql' -h 127.0.0.1 -p $port -U postgres -d postgres -Atc \
+    \"SELECT datname FROM pg_database WHERE datname LIKE 'govdata\\_test\\_%'\"" |
+    while read -r database; do
+        run_pg "'$bin/dropdb' -h 127.0.0.1 -p $port -U postgres '$database'"
+    done
 
 if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
     log "installing Chromium and a Chinese font for the portal tests"
