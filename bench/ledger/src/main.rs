@@ -277,17 +277,15 @@ async fn large_log(dir: &Path, size: u64) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&db_dir)?;
     Store::open(&url, config()).await?.close().await;
     let mut conn = SqliteConnection::connect(&url).await?;
-    // A one-off bulk load: no journal, no fsync; the secondary indexes
-    // (actor/kind/subject filters) are dropped because proofs never read
-    // them and rebuilding them over 10^8 rows would dominate the load.
+    // A one-off bulk load: no journal, no fsync; the filter index
+    // (actor/kind/subject) is left empty and marked complete (below)
+    // because proofs never read it and building it over 10^8 rows would
+    // dominate the load.
     for pragma in [
         "PRAGMA journal_mode = DELETE",
         "PRAGMA journal_mode = OFF",
         "PRAGMA synchronous = OFF",
         "PRAGMA cache_size = -1000000",
-        "DROP INDEX ledger_entries_kind",
-        "DROP INDEX ledger_entries_actor",
-        "DROP INDEX ledger_entries_subject",
     ] {
         sqlx::query(pragma).execute(&mut conn).await?;
     }
@@ -338,6 +336,7 @@ async fn large_log(dir: &Path, size: u64) -> anyhow::Result<PathBuf> {
     producer.join().expect("generator thread")?;
     ensure!(written == size, "generated {written} entries, wanted {size}");
     sqlx::query("UPDATE ledger_head SET size = ?").bind(size as i64).execute(&mut conn).await?;
+    sqlx::query("UPDATE ledger_filter_head SET upto = ?").bind(size as i64).execute(&mut conn).await?;
     sqlx::query("PRAGMA journal_mode = WAL").execute(&mut conn).await?;
     conn.close().await?;
     let seconds = start.elapsed().as_secs_f64();

@@ -18,15 +18,20 @@
 //! The in-memory [`Frontier`] makes an append need no reads; it is only
 //! replaced after the transaction commits, and reloaded from `ledger_nodes`
 //! when the head shows another process appended meanwhile.
+//!
+//! An append writes only at the tails of `ledger_entries` and
+//! `ledger_nodes`; the kind, actor and subject index is filled behind it
+//! ([`filter`]).
 
 mod audit;
 mod checkpoint;
+mod filter;
 mod group;
 mod read;
 mod witness;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use govdata_ledger::ed25519_dalek::VerifyingKey;
 use govdata_ledger::entry::{canonical_json, Entry};
@@ -34,7 +39,7 @@ use govdata_ledger::hash::{Hash, HashAlg};
 use govdata_ledger::note::{is_valid_key_name, VerifierKey};
 use govdata_ledger::tree::{self, Frontier, NodeId, NodeReader, StoredNode};
 use sqlx::{AnyConnection, AnyPool, Row};
-use tokio::sync::{mpsc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, watch, Mutex, MutexGuard};
 
 pub use audit::{AuditFinding, AuditReport};
 pub use checkpoint::{Checkpointer, SignedCheckpoint};
@@ -42,7 +47,7 @@ pub use read::{EntryFilter, EntryPage, LedgerEntry, MAX_ENTRY_PAGE};
 pub use witness::WitnessedCheckpoint;
 
 use crate::rows::{chunk_len, values_sql};
-use crate::{timestamp, Backend, Result, Store, StoreError};
+use crate::{timestamp, Backend, Inner, Result, Store, StoreError};
 
 /// What the ledger of this node is.
 #[derive(Debug, Clone)]
@@ -75,6 +80,8 @@ pub(crate) struct Ledger {
     frontier: Mutex<Frontier>,
     /// The group committer's queue, started on first use.
     committer: OnceLock<mpsc::Sender<group::AccessRequest>>,
+    /// The size after each committed append; wakes the filter indexer.
+    appended: watch::Sender<u64>,
 }
 
 /// Entries appended inside an open transaction; [`Appended::publish`] after
@@ -84,12 +91,14 @@ pub(crate) struct Appended<'a> {
     guard: MutexGuard<'a, Frontier>,
     next: Frontier,
     first_index: u64,
+    appended: &'a watch::Sender<u64>,
 }
 
 impl Appended<'_> {
     pub(crate) fn publish(&mut self) -> Vec<u64> {
         let indices = (self.first_index..self.next.size()).collect();
         *self.guard = self.next.clone();
+        self.appended.send_replace(self.next.size());
         indices
     }
 }
@@ -140,7 +149,25 @@ impl Ledger {
         }
         let size = head_size(&mut conn).await?;
         let frontier = load_frontier(&mut conn, config.hash, size).await?;
-        Ok(Ledger { config, origin, numbered, frontier: Mutex::new(frontier), committer: OnceLock::new() })
+        Ok(Ledger {
+            config,
+            origin,
+            numbered,
+            frontier: Mutex::new(frontier),
+            committer: OnceLock::new(),
+            appended: watch::Sender::new(size),
+        })
+    }
+
+    /// Changes once every committed append (whatever its transaction).
+    pub(crate) fn subscribe_appended(&self) -> watch::Receiver<u64> {
+        self.appended.subscribe()
+    }
+
+    /// Starts the filter indexer of `store`'s ledger; it ends when the store
+    /// is dropped.
+    pub(crate) fn start_indexer(store: &Arc<Inner>) {
+        tokio::spawn(filter::run_indexer(Arc::downgrade(store), store.ledger.subscribe_appended()));
     }
 
     /// Appends `records` inside `conn`'s open transaction, with a few
@@ -184,7 +211,7 @@ impl Ledger {
         }
         insert_entries(conn, &entries, &at, self.numbered).await?;
         insert_nodes(conn, &nodes, self.numbered).await?;
-        Ok(Appended { guard, next, first_index })
+        Ok(Appended { guard, next, first_index, appended: &self.appended })
     }
 }
 

@@ -27,6 +27,7 @@ mod subscription;
 pub mod testing;
 pub mod timestamp;
 mod tx;
+mod wal;
 mod workflow;
 
 use std::path::Path;
@@ -142,9 +143,12 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&write).await?,
         }
         let ledger = ledger::Ledger::load(&read, backend, ledger).await?;
-        Ok(Store {
-            inner: Arc::new(Inner { backend, write, read, ledger, outbox: tokio::sync::Notify::new() }),
-        })
+        let inner = Arc::new(Inner { backend, write, read, ledger, outbox: tokio::sync::Notify::new() });
+        ledger::Ledger::start_indexer(&inner);
+        if backend == Backend::Sqlite {
+            tokio::spawn(wal::run_checkpointer(Arc::downgrade(&inner), inner.ledger.subscribe_appended()));
+        }
+        Ok(Store { inner })
     }
 
     pub fn backend(&self) -> Backend {
@@ -187,10 +191,18 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
         |conn, _meta| {
             Box::pin(async move {
                 // FULL: a commit is on disk before it is acknowledged (power
-                // loss too, not only a killed process).
-                for pragma in
-                    ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000", "PRAGMA synchronous = FULL"]
-                {
+                // loss too, not only a killed process). Statement journals
+                // (every multi-row statement in a transaction has one) stay in
+                // memory, and the page cache holds a large transaction
+                // without spilling it into the log early (64 MiB, not 2).
+                for pragma in [
+                    "PRAGMA foreign_keys = ON",
+                    "PRAGMA busy_timeout = 10000",
+                    "PRAGMA synchronous = FULL",
+                    "PRAGMA temp_store = MEMORY",
+                    "PRAGMA cache_size = -65536",
+                    &format!("PRAGMA wal_autocheckpoint = {}", wal::AUTOCHECKPOINT_PAGES),
+                ] {
                     sqlx::query(pragma).execute(&mut *conn).await?;
                 }
                 Ok(())

@@ -1,7 +1,8 @@
 //! The ledger's persistence on both backends: proofs from the store verify
 //! against signed checkpoints, group commit assigns gap-free indices under
-//! load and survives a failed batch, entries page and filter, witness state
-//! refuses stale decisions.
+//! load and survives a failed batch, entries page and filter (through the
+//! filter index and its unindexed tail, which verification checks), witness
+//! state refuses stale decisions.
 //!
 //! PostgreSQL runs need `TEST_POSTGRES_URL` (a server URL whose user may
 //! create databases); each test gets a fresh database. Without it the
@@ -340,6 +341,56 @@ async fn entries_page_and_filter(backend: Backend) {
     );
     assert_eq!(field_of(&bad(EntryFilter { limit: Some(0), ..Default::default() }).await), Some("limit"));
     assert!(matches!(t.store.ledger_entry(10).await.unwrap_err(), StoreError::NotFound(_)));
+
+    // Filters answer the same whether the filter index has caught up (here
+    // forced) or the entries are still in the unindexed tail, and across
+    // the boundary between the two.
+    let listed = |filter: EntryFilter| async move {
+        store.ledger_entries(&filter).await.unwrap().entries.iter().map(|e| e.index).collect::<Vec<u64>>()
+    };
+    store.index_ledger_filter().await.unwrap();
+    assert_eq!(listed(odd.clone()).await, [1, 3, 5, 7, 9]);
+    store.record_access(access("user:odd", "gateway.read", "s0")).await.unwrap();
+    store.record_access(access("user:even", "gateway.read", "s0")).await.unwrap();
+    assert_eq!(listed(odd.clone()).await, [1, 3, 5, 7, 9, 10]);
+    let s0 = EntryFilter { subject: Some("s0".into()), limit: Some(4), ..Default::default() };
+    let page = store.ledger_entries(&s0).await.unwrap();
+    assert_eq!(
+        (page.entries.iter().map(|e| e.index).collect::<Vec<_>>(), page.next),
+        (vec![0, 3, 6, 9], Some(10))
+    );
+    assert_eq!(listed(EntryFilter { from: 10, ..s0 }).await, [10, 11]);
+
+    // The index is derived, and verification checks it against the entries.
+    store.index_ledger_filter().await.unwrap();
+    let keys = [key().verifying_key()];
+    store.checkpoint(&key()).await.unwrap();
+    store.audit_ledger(&keys, |_| {}).await.unwrap().unwrap();
+    let mut conn = t.raw().await;
+    for (tamper, undo, index) in [
+        (
+            "UPDATE ledger_filter SET actor = 'user:even' WHERE idx = 3",
+            "UPDATE ledger_filter SET actor = 'user:odd' WHERE idx = 3",
+            3,
+        ),
+        (
+            "DELETE FROM ledger_filter WHERE idx = 5",
+            "INSERT INTO ledger_filter SELECT idx, kind, actor, subject FROM ledger_entries WHERE idx = 5",
+            5,
+        ),
+        (
+            "UPDATE ledger_entries SET subject = 's1' WHERE idx = 6",
+            "UPDATE ledger_entries SET subject = 's0' WHERE idx = 6",
+            6,
+        ),
+    ] {
+        sqlx::query(tamper).execute(&mut conn).await.unwrap();
+        let finding = store.audit_ledger(&keys, |_| {}).await.unwrap().unwrap_err();
+        assert_eq!(finding.index(), index, "{tamper}: {finding}");
+        assert!(finding.to_string().contains("filter"), "{finding}");
+        sqlx::query(undo).execute(&mut conn).await.unwrap();
+    }
+    store.audit_ledger(&keys, |_| {}).await.unwrap().unwrap();
 }
 
 async fn checkpoints_are_made_only_when_the_tree_grew(backend: Backend) {

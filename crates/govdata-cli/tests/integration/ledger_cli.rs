@@ -133,7 +133,8 @@ async fn altered_payload_is_detected() {
     assert_diverges_at(&node.verify_fails(), 17, "payload");
 }
 
-/// Rewrites entry `index` consistently: new bytes and their leaf hash.
+/// Rewrites entry `index` consistently: new bytes, their leaf hash, and the
+/// actor that filters search by.
 async fn rewrite_entry(db: &mut SqliteConnection, index: i64) {
     let row = sqlx::query("SELECT canonical FROM ledger_entries WHERE idx = $1")
         .bind(index)
@@ -149,6 +150,13 @@ async fn rewrite_entry(db: &mut SqliteConnection, index: i64) {
         .execute(&mut *db)
         .await
         .unwrap();
+    for table in ["ledger_entries", "ledger_filter"] {
+        sqlx::query(&format!("UPDATE {table} SET actor = 'user:nobody' WHERE idx = $1"))
+            .bind(index)
+            .execute(&mut *db)
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 //! stored checkpoint and its signature), and also check what the verifier
 //! does not see: each entry's stored payload against its digest, each stored
 //! tree node against the one recomputed from the entries (proofs are built
-//! from those nodes), and the head row against the entries.
+//! from those nodes), the kind, actor and subject that filters search by
+//! (the entry row's and the filter index's) against the entry, and the head
+//! row against the entries.
 //!
 //! Only the signed checkpoints are trustworthy anchors: an attacker who
 //! rewrites entries, nodes and head consistently is caught by the first
@@ -22,7 +24,7 @@ use govdata_ledger::tree::{Frontier, NodeId};
 use govdata_ledger::verify::{Divergence, LogVerifier, StoredCheckpoint};
 use sqlx::{AnyConnection, Row};
 
-use super::{head_size, to_hash};
+use super::{filter, head_size, to_hash};
 use crate::{Backend, Result, Store};
 
 /// Entries read per query.
@@ -57,6 +59,10 @@ pub enum AuditFinding {
     /// A stored tree node is missing or differs from the one recomputed
     /// from the entries it covers.
     Node { level: u8, node: u64, missing: bool },
+    /// The kind, actor or subject a filter searches by (in the entry's row
+    /// or in the filter index) is not the entry's, or the index lacks an
+    /// entry it claims to hold.
+    Filter { index: u64 },
     /// The head row disagrees with the entries stored.
     Head { head: u64, entries: u64 },
 }
@@ -67,7 +73,9 @@ impl AuditFinding {
         match self {
             AuditFinding::Log(Divergence::CheckpointRootMismatch { since, .. }) => *since,
             AuditFinding::Log(d) => d.index(),
-            AuditFinding::Unreadable { index, .. } | AuditFinding::Payload { index } => *index,
+            AuditFinding::Unreadable { index, .. }
+            | AuditFinding::Payload { index }
+            | AuditFinding::Filter { index } => *index,
             AuditFinding::Node { level, node, .. } => NodeId::new(*level, *node).start(),
             AuditFinding::Head { head, entries } => (*head).min(*entries),
         }
@@ -88,6 +96,11 @@ impl fmt::Display for AuditFinding {
             AuditFinding::Payload { index } => {
                 write!(f, "entry {index}: the stored payload does not match the entry's payload digest")
             }
+            AuditFinding::Filter { index } => write!(
+                f,
+                "entry {index}: the kind, actor or subject stored for filtering is not the entry's, \
+                 or the filter index lacks it (filtered listings would hide or misattribute it)"
+            ),
             AuditFinding::Node { level, node, missing } => {
                 let id = NodeId::new(*level, *node);
                 let what = if *missing { "is missing" } else { "differs from the hash of the entries" };
@@ -143,6 +156,23 @@ async fn stored_nodes(conn: &mut AnyConnection, start: u64, end: u64) -> Result<
     Ok(found)
 }
 
+/// Whether the entry row's filter columns, and its filter index row (which
+/// must exist when `indexed`), name the entry's own kind, actor and subject.
+fn filter_columns_match(row: &sqlx::any::AnyRow, entry: &Entry, indexed: bool) -> bool {
+    let expected = [entry.kind.as_str(), entry.actor.as_str(), entry.subject.as_str()];
+    let columns = |names: [&str; 3]| -> Option<[String; 3]> {
+        let [kind, actor, subject] = names.map(|name| row.try_get::<Option<String>, _>(name).ok().flatten());
+        Some([kind?, actor?, subject?])
+    };
+    let stored = columns(["kind", "actor", "subject"]);
+    let index = columns(["indexed_kind", "indexed_actor", "indexed_subject"]);
+    stored.is_some_and(|stored| stored == expected)
+        && match index {
+            Some(index) => index == expected,
+            None => !indexed,
+        }
+}
+
 fn payload_matches(alg: HashAlg, entry: &Entry, stored: &str) -> bool {
     // Stored payloads are the digested canonical JSON itself; anything else
     // must at least canonicalise to it.
@@ -170,6 +200,7 @@ impl Store {
                 .await?;
         }
         let head = head_size(&mut tx).await?;
+        let indexed_upto = filter::indexed_upto(&mut tx).await?;
         let mut checkpoints = Vec::new();
         for row in sqlx::query("SELECT size, root, note FROM ledger_checkpoints").fetch_all(&mut *tx).await? {
             let size: i64 = row.try_get("size")?;
@@ -192,7 +223,10 @@ impl Store {
         let mut next_idx = 0i64;
         loop {
             let rows = sqlx::query(
-                "SELECT idx, leaf_hash, canonical, payload FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
+                "SELECT e.idx, e.leaf_hash, e.canonical, e.payload, e.kind, e.actor, e.subject, \
+                 f.kind AS indexed_kind, f.actor AS indexed_actor, f.subject AS indexed_subject \
+                 FROM ledger_entries e LEFT JOIN ledger_filter f ON f.idx = e.idx \
+                 WHERE e.idx >= $1 ORDER BY e.idx LIMIT $2",
             )
             .bind(next_idx)
             .bind(PAGE)
@@ -222,6 +256,9 @@ impl Store {
                 let entry = Entry::parse_canonical(&canonical).expect("the verifier accepted it");
                 if !payload_matches(alg, &entry, &payload) {
                     return Ok(Err(AuditFinding::Payload { index }));
+                }
+                if !filter_columns_match(row, &entry, index < indexed_upto) {
+                    return Ok(Err(AuditFinding::Filter { index }));
                 }
                 for node in frontier.append(leaf).into_iter().filter(|n| n.level > 0) {
                     nodes_checked += 1;

@@ -7,7 +7,7 @@ use govdata_ledger::tree::{self, NodeRef};
 use govdata_model::FieldError;
 use sqlx::Row;
 
-use super::{fetch_nodes, head_size, to_hash};
+use super::{fetch_nodes, filter, head_size, to_hash};
 use crate::{Result, Store, StoreError};
 
 /// Most entries one page returns.
@@ -54,6 +54,9 @@ fn invalid(field: &str, message: String) -> StoreError {
     StoreError::Invalid(FieldError::new(field, message))
 }
 
+/// The columns [`entry_from_row`] reads.
+const ENTRY_COLUMNS: &str = "idx, leaf_hash, canonical, payload";
+
 fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LedgerEntry> {
     let index: i64 = row.try_get("idx")?;
     let canonical: Vec<u8> = row.try_get("canonical")?;
@@ -76,7 +79,7 @@ impl Store {
     pub async fn ledger_entry(&self, index: u64) -> Result<LedgerEntry> {
         let index_i64 =
             i64::try_from(index).map_err(|_| StoreError::NotFound(format!("ledger entry {index}")))?;
-        let row = sqlx::query("SELECT idx, leaf_hash, canonical, payload FROM ledger_entries WHERE idx = $1")
+        let row = sqlx::query(&format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx = $1"))
             .bind(index_i64)
             .fetch_optional(self.read())
             .await?
@@ -99,25 +102,49 @@ impl Store {
         if filter.from > to {
             return Err(invalid("from", format!("must not be greater than to ({to})")));
         }
-        let mut sql = String::from(
-            "SELECT idx, leaf_hash, canonical, payload FROM ledger_entries WHERE idx >= $1 AND idx < $2",
-        );
-        let mut args: Vec<&str> = Vec::new();
-        for (column, value) in
+        let conditions: Vec<(&str, &str)> =
             [("actor", &filter.actor), ("kind", &filter.kind), ("subject", &filter.subject)]
-        {
-            if let Some(value) = value {
-                args.push(value);
-                sql.push_str(&format!(" AND {column} = ${}", args.len() + 2));
-            }
-        }
+                .into_iter()
+                .filter_map(|(column, value)| Some((column, value.as_deref()?)))
+                .collect();
         // One row past the page says whether another page follows.
-        sql.push_str(&format!(" ORDER BY idx LIMIT {}", limit + 1));
-        let mut query = sqlx::query(&sql).bind(filter.from as i64).bind(to as i64);
-        for value in args {
-            query = query.bind(value);
-        }
-        let rows = query.fetch_all(&mut *conn).await?;
+        let rows = if conditions.is_empty() {
+            sqlx::query(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT {}",
+                limit + 1
+            ))
+            .bind(filter.from as i64)
+            .bind(to as i64)
+            .fetch_all(&mut *conn)
+            .await?
+        } else {
+            // Below the filter index's end through the index, above it by
+            // scanning the unindexed tail: the same bounds for both halves,
+            // so no entry is found twice or missed while the indexer runs.
+            let upto = filter::indexed_upto(&mut conn).await?;
+            let matching = conditions
+                .iter()
+                .enumerate()
+                .map(|(i, (column, _))| format!(" AND {column} = ${}", i + 5))
+                .collect::<String>();
+            let sql = format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx IN \
+                 (SELECT idx FROM ledger_filter WHERE idx >= $1 AND idx < $2{matching} ORDER BY idx LIMIT {page}) \
+                 UNION ALL \
+                 SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= $3 AND idx < $4{matching} \
+                 ORDER BY idx LIMIT {page}",
+                page = limit + 1
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(filter.from as i64)
+                .bind(to.min(upto) as i64)
+                .bind(filter.from.max(upto) as i64)
+                .bind(to as i64);
+            for (_, value) in &conditions {
+                query = query.bind(*value);
+            }
+            query.fetch_all(&mut *conn).await?
+        };
         let mut entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>>>()?;
         let next = if entries.len() > limit as usize { entries.pop().map(|extra| extra.index) } else { None };
         Ok(EntryPage { from: filter.from, to, entries, next })
