@@ -25,7 +25,7 @@ use crate::{Inner, Result, Store};
 
 /// Most entries indexed in one transaction: bounds how long it holds the
 /// write connection (on SQLite, the appends wait meanwhile).
-const BATCH: i64 = 4096;
+const BATCH: i64 = 1024;
 
 /// How long the indexer lets entries gather after a commit before it
 /// indexes them.
