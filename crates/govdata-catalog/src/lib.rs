@@ -16,6 +16,7 @@
 //! days of its creation (default 20, guide 国办函〔2022〕102号), counted on the
 //! working-day calendar with holidays and make-up workdays.
 
+mod duplicates;
 pub mod transfer;
 
 use govdata_model::calendar::WorkingCalendar;
@@ -234,13 +235,36 @@ pub struct Catalog {
     calendar: WorkingCalendar,
     registration_days: u32,
     search: Option<Projection>,
+    /// The live entries the duplicate check compares drafts with.
+    live: std::sync::Mutex<duplicates::LiveEntries>,
 }
 
 impl Catalog {
     /// A catalog without a search index: the CLI and demo seeding write the
     /// store only, and the serving node's reconciler indexes their changes.
     pub fn new(store: Store, calendar: WorkingCalendar, registration_days: u32) -> Catalog {
-        Catalog { store, calendar, registration_days, search: None }
+        Catalog {
+            store,
+            calendar,
+            registration_days,
+            search: None,
+            live: std::sync::Mutex::new(duplicates::LiveEntries::new()),
+        }
+    }
+
+    /// Brings the duplicate check's view of the live entries up to date
+    /// with the store (reading only the versions written since last time).
+    async fn refresh_live_entries(&self) -> Result<()> {
+        let after = self.live.lock().expect("live entries lock is never poisoned").upto();
+        let changed = self.store.catalog_summaries_since(after).await?;
+        self.live.lock().expect("live entries lock is never poisoned").apply(changed);
+        Ok(())
+    }
+
+    /// The live entries `draft` could duplicate (as of the last refresh).
+    fn duplicate_candidates(&self, draft: &EntryDraft) -> Vec<EntrySummary> {
+        let overlap = govdata_model::catalog::DuplicateConfig::default().item_overlap;
+        self.live.lock().expect("live entries lock is never poisoned").candidates(draft, overlap)
     }
 
     /// Keeps `index` in step: every change is projected into it right after
@@ -548,7 +572,8 @@ impl Catalog {
         draft: &EntryDraft,
         own_code: Option<&ResourceCode>,
     ) -> Result<CheckReport> {
-        let existing = self.store.catalog_summaries().await?;
+        self.refresh_live_entries().await?;
+        let existing = self.duplicate_candidates(draft);
         let mut context = CheckContext::new(&existing);
         if let Some(code) = own_code {
             context = context.with_own_code(code);

@@ -74,9 +74,9 @@ use std::io::Cursor;
 
 use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 use govdata_model::catalog::{
-    CatalogEntry, Classification, EntryDraft, EntryStatus, EntrySummary, FormatClass, Grade, GradeLevel,
-    InfoItem, ItemType, OpenType, Provider, ResourceCode, ResourceKind, ResourceLink, SensitivityCategory,
-    ShareMode, ShareType, UpdateCycle,
+    CatalogEntry, Classification, EntryDraft, EntryStatus, FormatClass, Grade, GradeLevel, InfoItem,
+    ItemType, OpenType, Provider, ResourceCode, ResourceKind, ResourceLink, SensitivityCategory, ShareMode,
+    ShareType, UpdateCycle,
 };
 use govdata_model::{ApiError, ErrorCode};
 use govdata_store::CatalogFilter;
@@ -905,69 +905,6 @@ fn write_xlsx(table: &[Vec<String>]) -> std::result::Result<Vec<u8>, rust_xlsxwr
     workbook.save_to_buffer()
 }
 
-/// Which live entries a draft could duplicate, found without comparing it
-/// with every one: the duplicate check
-/// ([`govdata_model::catalog::find_duplicates`]) reports an entry only when
-/// the shared item names are at least `item_overlap` of the larger item set,
-/// so an entry sharing fewer than that share of the *draft's* items cannot
-/// be reported. An inverted index from normalized item name to entries
-/// counts the shared names; the check then runs on the few candidates left,
-/// in their original order, with the same findings as on all entries. With
-/// hundreds of thousands of entries this keeps a bulk import from spending
-/// its time in the duplicate check (each draft against every entry).
-struct DuplicateCandidates<'a> {
-    summaries: &'a [EntrySummary],
-    by_item: HashMap<String, Vec<u32>>,
-    shared: Vec<u16>,
-}
-
-fn item_name_set<'a>(names: impl IntoIterator<Item = &'a String>) -> std::collections::BTreeSet<String> {
-    names.into_iter().map(|n| govdata_model::catalog::normalize(n)).filter(|n| !n.is_empty()).collect()
-}
-
-impl<'a> DuplicateCandidates<'a> {
-    fn new(summaries: &'a [EntrySummary]) -> Self {
-        let mut by_item: HashMap<String, Vec<u32>> = HashMap::new();
-        for (i, summary) in summaries.iter().enumerate() {
-            for name in item_name_set(&summary.item_names) {
-                by_item.entry(name).or_default().push(i as u32);
-            }
-        }
-        DuplicateCandidates { summaries, by_item, shared: vec![0; summaries.len()] }
-    }
-
-    fn for_draft(&mut self, draft: &EntryDraft, item_overlap: f64) -> Vec<EntrySummary> {
-        let names = item_name_set(draft.items.iter().map(|i| &i.name));
-        if item_overlap <= 0.0 {
-            return self.summaries.to_vec();
-        }
-        if names.is_empty() {
-            // No items: the overlap is 0, below any positive threshold.
-            return Vec::new();
-        }
-        let needed = item_overlap * names.len() as f64 - 1e-9;
-        let mut touched = Vec::new();
-        for name in &names {
-            for &i in self.by_item.get(name).map(Vec::as_slice).unwrap_or_default() {
-                let count = &mut self.shared[i as usize];
-                if *count == 0 {
-                    touched.push(i);
-                }
-                *count = count.saturating_add(1);
-            }
-        }
-        touched.sort_unstable();
-        let mut out = Vec::new();
-        for i in touched {
-            let count = std::mem::take(&mut self.shared[i as usize]);
-            if f64::from(count) >= needed {
-                out.push(self.summaries[i as usize].clone());
-            }
-        }
-        out
-    }
-}
-
 /// Normalized name for duplicate detection within a file.
 fn name_key(draft: &EntryDraft) -> (String, String) {
     (draft.provider.department_id.clone(), draft.name.chars().filter(|c| !c.is_whitespace()).collect())
@@ -997,9 +934,7 @@ impl Catalog {
                 offset: 0,
             })
             .await?;
-        let summaries = self.store.catalog_summaries().await?;
-        let mut candidates = DuplicateCandidates::new(&summaries);
-        let overlap = govdata_model::catalog::DuplicateConfig::default().item_overlap;
+        self.refresh_live_entries().await?;
         let mut seen: HashMap<(String, String), u32> = HashMap::new();
         let mut to_register = Vec::new();
         let mut skipped = Vec::new();
@@ -1030,10 +965,10 @@ impl Catalog {
                 skipped.push(done.code.clone());
                 continue;
             }
-            let nearby = candidates.for_draft(&entry.draft, overlap);
+            let nearby = self.duplicate_candidates(&entry.draft);
             let context = govdata_model::catalog::CheckContext::new(&nearby);
             let mut checks = govdata_model::catalog::check_draft(&entry.draft, &context);
-            caller.redact_unseen(&summaries, &mut checks);
+            caller.redact_unseen(&nearby, &mut checks);
             for finding in checks.errors() {
                 let (row, column) = locate(&finding.field);
                 report.error(row, column.as_deref(), finding.message.clone());
@@ -1061,76 +996,5 @@ impl Catalog {
             }
         }
         Ok(ImportOutcome { imported, skipped, report })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use govdata_model::catalog::{find_duplicates, DuplicateConfig, TopClass};
-
-    fn summary(seq: u32, name: &str, items: &[&str]) -> EntrySummary {
-        let class = Classification::new(TopClass::Department, 1, Some(1), None);
-        EntrySummary {
-            code: ResourceCode::new(class, seq).expect("code"),
-            version: 1,
-            status: EntryStatus::Published,
-            name: name.to_owned(),
-            provider_department_id: "d".to_owned(),
-            system_id: Some("sys".to_owned()),
-            item_names: items.iter().map(|s| (*s).to_owned()).collect(),
-        }
-    }
-
-    /// The candidates give the very findings the check gives on every entry.
-    #[test]
-    fn duplicate_candidates_find_what_the_full_check_finds() {
-        let pool = [
-            "公民身份号码",
-            "姓名",
-            "ＩＤ　Ｎｏ．",
-            "登记日期",
-            "登记机关",
-            "当前状态",
-            "变更事项",
-            "联系电话",
-        ];
-        let mut summaries = Vec::new();
-        for i in 0..300u32 {
-            let n = 1 + (i as usize * 7) % pool.len();
-            let items: Vec<&str> = (0..n).map(|k| pool[(i as usize + k * 3) % pool.len()]).collect();
-            let name = if i % 3 == 0 {
-                "企业登记基本信息".to_owned()
-            } else {
-                format!("企业登记基本信息{i}")
-            };
-            summaries.push(summary(i + 1, &name, &items));
-        }
-        let config = DuplicateConfig::default();
-        let mut candidates = DuplicateCandidates::new(&summaries);
-        let mut found = 0;
-        for i in 0..40usize {
-            let n = 1 + (i * 5) % pool.len();
-            let mut draft = EntryDraft {
-                system_id: Some("sys".to_owned()),
-                ..serde_json::from_value(serde_json::json!({
-                    "classification": {"class": "department", "section": 1, "category": 1},
-                    "name": "企业登记基本信息", "summary": "s", "provider": {"department_id": "d", "uscc": "x"},
-                    "format_class": "database", "format_type": "mysql", "items": [],
-                    "share_type": "unconditional", "open_type": "not_open", "update_cycle": "daily"
-                }))
-                .expect("draft")
-            };
-            let names: Vec<String> =
-                (0..n).map(|k| pool[(i + k * 3) % pool.len()].replace("ＩＤ　Ｎｏ．", "id no")).collect();
-            draft.items =
-                names.iter().map(|n| InfoItem::new(n.clone(), ItemType::Character, Some(10))).collect();
-            let all = find_duplicates(&draft, &summaries, None, &config);
-            let nearby = candidates.for_draft(&draft, config.item_overlap);
-            assert!(nearby.len() <= summaries.len());
-            assert_eq!(find_duplicates(&draft, &nearby, None, &config), all, "draft {i}");
-            found += all.len();
-        }
-        assert!(found > 0, "the drafts duplicate some entries");
     }
 }

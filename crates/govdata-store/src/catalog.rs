@@ -84,11 +84,21 @@ fn parse_entry(row: &sqlx::any::AnyRow) -> Result<CatalogEntry> {
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("catalog entry document: {e}")))
 }
 
+/// The next catalog change number; the row lock it takes holds until the
+/// transaction ends, so numbers become visible in the order they were taken.
+async fn next_change_number(tx: &mut WriteTx<'_>) -> Result<i64> {
+    Ok(sqlx::query("UPDATE catalog_change_head SET last = last + 1 WHERE id = 1 RETURNING last")
+        .fetch_one(tx.conn())
+        .await?
+        .try_get("last")?)
+}
+
 async fn insert_version(tx: &mut WriteTx<'_>, entry: &CatalogEntry) -> Result<()> {
+    let change = next_change_number(tx).await?;
     sqlx::query(
         "INSERT INTO catalog_versions (code, version, status, name, document, summary, updated_at, \
-         top_class, share_type, open_type, grade, update_cycle, format_class) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         top_class, share_type, open_type, grade, update_cycle, format_class, change_number) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(entry.code.to_string())
     .bind(i64::from(entry.version))
@@ -98,6 +108,7 @@ async fn insert_version(tx: &mut WriteTx<'_>, entry: &CatalogEntry) -> Result<()
     .bind(summary(entry)?)
     .bind(timestamp::now())
     .bind_all(facts(entry))
+    .bind(change)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -171,10 +182,11 @@ impl Store {
         let code = change.code.to_string();
         let mut tx = self.begin(actor).await?;
         for (entry, expected) in &change.updates {
+            let change_number = next_change_number(&mut tx).await?;
             let updated = sqlx::query(
                 "UPDATE catalog_versions SET status = $1, name = $2, document = $3, summary = $8, updated_at = $4, \
                  top_class = $9, share_type = $10, open_type = $11, grade = $12, update_cycle = $13, \
-                 format_class = $14 WHERE code = $5 AND version = $6 AND status = $7",
+                 format_class = $14, change_number = $15 WHERE code = $5 AND version = $6 AND status = $7",
             )
             .bind(entry.status.as_str())
             .bind(&entry.metadata.name)
@@ -185,6 +197,7 @@ impl Store {
             .bind(expected.as_str())
             .bind(summary(entry)?)
             .bind_all(facts(entry))
+            .bind(change_number)
             .execute(tx.conn())
             .await?;
             if updated.rows_affected() != 1 {
@@ -345,19 +358,24 @@ impl Store {
         Ok(counts)
     }
 
-    /// The live version of every entry (published, or in progress), for the
-    /// duplicate check ("one data, one source").
-    pub async fn catalog_summaries(&self) -> Result<Vec<EntrySummary>> {
+    /// The summary of every catalog version written after change number
+    /// `after` (whatever its status now), with the number of its last write,
+    /// in that order: what the duplicate check ("one data, one source")
+    /// needs to bring its in-memory view of the live entries up to date.
+    /// Pass -1 for every version.
+    pub async fn catalog_summaries_since(&self, after: i64) -> Result<Vec<(i64, EntrySummary)>> {
         sqlx::query(
-            "SELECT summary FROM catalog_versions \
-             WHERE status NOT IN ('withdrawn', 'discarded', 'superseded')",
+            "SELECT change_number, summary FROM catalog_versions WHERE change_number > $1 ORDER BY change_number",
         )
+        .bind(after)
         .fetch_all(self.read())
         .await?
         .iter()
         .map(|row| {
             let text: String = row.try_get("summary")?;
-            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("catalog summary: {e}")))
+            let summary = serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("catalog summary: {e}")))?;
+            Ok((row.try_get("change_number")?, summary))
         })
         .collect()
     }
