@@ -1,11 +1,14 @@
-//! Facet counting: a collector over the fast `value\u{1f}label` columns.
+//! Facet counting: a collector over the fast count columns
+//! ([`COUNT_COLUMNS`]), each of which packs one or more facets'
+//! `value\u{1f}label` pairs.
 //!
-//! Each segment counts term ordinals in a plain vector (no hashing per
-//! document), reading a single-valued column's ordinal straight by
-//! document id (a block at a time in unscored passes); ordinals become
-//! strings once per segment at harvest, in one walk of the dictionary, and
-//! the segments' counts are summed by string. Exact, unlike a top-k terms
-//! aggregation with per-segment cut-offs.
+//! Each segment counts term ordinals of the columns it needs in a plain
+//! vector (no hashing per document), reading a single-valued column's
+//! ordinal straight by document id (a block at a time in unscored passes);
+//! ordinals become strings once per segment at harvest, in one walk of the
+//! dictionary, are unpacked into their facets, and the segments' counts are
+//! summed by string. Exact, unlike a top-k terms aggregation with
+//! per-segment cut-offs.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,7 @@ use tantivy::columnar::{ColumnIndex, ColumnValues, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::doc::Facet;
-use crate::schema::facet_count_field;
+use crate::schema::{COUNT_COLUMNS, FACET_SEPARATOR};
 
 /// Per facet: `value\u{1f}label` → number of matching documents.
 pub(crate) type FacetFruit = BTreeMap<Facet, BTreeMap<String, u64>>;
@@ -32,14 +35,17 @@ impl FacetCollector {
 }
 
 pub(crate) struct FacetSegmentCollector {
+    /// The facets counted; other facets packed in the same columns are not.
+    wanted: Vec<Facet>,
     columns: Vec<FacetColumn>,
     /// Scratch for [`SegmentCollector::collect_block`].
     block: Vec<Option<u64>>,
 }
 
-/// One facet's column in one segment and its counts by term ordinal.
+/// One count column in one segment and its counts by term ordinal.
 struct FacetColumn {
-    facet: Facet,
+    /// The facets the column packs, in its order.
+    packed: &'static [Facet],
     column: Option<StrColumn>,
     /// The ordinals when every document has exactly one value (what
     /// [`crate::schema::to_document`] writes): read straight by document id.
@@ -52,17 +58,20 @@ impl Collector for FacetCollector {
     type Child = FacetSegmentCollector;
 
     fn for_segment(&self, _: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
-        let mut columns = Vec::with_capacity(self.facets.len());
-        for facet in &self.facets {
-            let column = reader.fast_fields().str(&facet_count_field(*facet))?;
+        let mut columns = Vec::with_capacity(COUNT_COLUMNS.len());
+        for (name, packed) in COUNT_COLUMNS {
+            if !packed.iter().any(|f| self.facets.contains(f)) {
+                continue;
+            }
+            let column = reader.fast_fields().str(name)?;
             let n = column.as_ref().map_or(0, |c| c.num_terms());
             let single = column
                 .as_ref()
                 .filter(|c| matches!(c.ords().index, ColumnIndex::Full))
                 .map(|c| c.ords().values.clone());
-            columns.push(FacetColumn { facet: *facet, column, single, counts: vec![0u64; n] });
+            columns.push(FacetColumn { packed, column, single, counts: vec![0u64; n] });
         }
-        Ok(FacetSegmentCollector { columns, block: Vec::new() })
+        Ok(FacetSegmentCollector { wanted: self.facets.clone(), columns, block: Vec::new() })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -120,32 +129,44 @@ impl SegmentCollector for FacetSegmentCollector {
     }
 
     fn harvest(self) -> FacetFruit {
-        let mut fruit = FacetFruit::new();
-        for FacetColumn { facet, column, counts, .. } in self.columns {
-            let mut by_value = BTreeMap::new();
+        let mut fruit: FacetFruit = self.wanted.iter().map(|f| (*f, BTreeMap::new())).collect();
+        for FacetColumn { packed, column, counts, .. } in self.columns {
             if let Some(column) = column {
                 // The counted ordinals, ascending, turned into strings in one
                 // walk of the dictionary (a lookup per ordinal would decode
                 // its block from the start each time).
                 let ords: Vec<u64> =
                     counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(ord, _)| ord as u64).collect();
-                let mut terms = Vec::with_capacity(ords.len());
                 // A dictionary read failure would be a corrupt index; the
                 // values are then missing from the counts, and the
                 // reconciler's full read reports the corruption.
-                // The terms found are those of the first ordinals, in order.
+                let mut counted = ords.iter().map(|ord| counts[*ord as usize]);
                 let _complete = column
                     .dictionary()
                     .sorted_ords_to_term_cb(&ords, |bytes| {
-                        terms.push(String::from_utf8_lossy(bytes).into_owned())
+                        let n = counted.next().unwrap_or(0);
+                        let term = String::from_utf8_lossy(bytes);
+                        for (facet, value) in packed.iter().zip(term.split(FACET_SEPARATOR)) {
+                            if let Some(by_value) = fruit.get_mut(facet) {
+                                add_count(by_value, value, n);
+                            }
+                        }
                     })
                     .unwrap_or(false);
-                for (ord, term) in ords.iter().zip(terms) {
-                    by_value.insert(term, counts[*ord as usize]);
-                }
             }
-            fruit.insert(facet, by_value);
         }
         fruit
+    }
+}
+
+/// Adds `n` to `value`'s count, allocating its key only the first time:
+/// a segment has thousands of distinct packed values, most of which share
+/// their facets' values.
+fn add_count(counts: &mut BTreeMap<String, u64>, value: &str, n: u64) {
+    match counts.get_mut(value) {
+        Some(count) => *count += n,
+        None => {
+            counts.insert(value.to_owned(), n);
+        }
     }
 }

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, Query, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery,
     TermSetQuery,
 };
-use tantivy::schema::{IndexRecordOption, Schema};
+use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
@@ -404,15 +404,22 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let words = query_words(&query.q);
         let text = (!words.is_empty()).then(|| self.text_query(&words));
-        let visibility = self.visibility_query(viewer);
-        let filters: Vec<(Facet, Box<dyn Query>)> =
-            query.filters.active().map(|f| (f, self.filter_query(f, query.filters.values(f)))).collect();
+        let visibility = self.visibility_terms(viewer);
+        let filters: Vec<(Facet, Vec<Term>)> =
+            query.filters.active().map(|f| (f, self.filter_terms(f, query.filters.values(f)))).collect();
 
         // Facets without a selected value are counted over the main query;
         // each facet with one is counted with every filter but its own.
         let (selected, unselected): (Vec<Facet>, Vec<Facet>) =
             Facet::ALL.into_iter().partition(|f| !query.filters.values(*f).is_empty());
-        let main = combine(text.as_deref(), visibility.as_deref(), filters.iter().map(|(_, q)| q));
+        let constraints = |except: Option<Facet>| -> Vec<&[Term]> {
+            visibility
+                .as_deref()
+                .into_iter()
+                .chain(filters.iter().filter(|(f, _)| Some(*f) != except).map(|(_, terms)| terms.as_slice()))
+                .collect()
+        };
+        let main = combine(text.as_deref(), &constraints(None));
 
         let offset = ((query.page - 1) * query.size) as usize;
         let top = TopDocs::with_limit(query.size as usize).and_offset(offset);
@@ -432,19 +439,20 @@ impl SearchIndex {
             }
         };
         for facet in selected {
-            let others = filters.iter().filter(|(f, _)| *f != facet).map(|(_, q)| q);
-            let q = combine(text.as_deref(), visibility.as_deref(), others);
+            let q = combine(text.as_deref(), &constraints(Some(facet)));
             fruit.extend(searcher.search(&q, &FacetCollector::new(vec![facet]))?);
         }
 
         // Highlights mark the whole words; a hit that matched only through
         // parts of a word gets the parts marked instead.
-        let (whole, parts) = match &text {
-            Some(text) => (
-                self.snippet_generators(&searcher, self.whole_word_query(&words).as_ref())?,
-                self.snippet_generators(&searcher, text.as_ref())?,
-            ),
-            None => (Vec::new(), Vec::new()),
+        let (whole, parts) = if words.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            let all_terms = words.iter().flat_map(|w| w.alternatives.iter().flatten());
+            (
+                self.snippet_generators(&searcher, whole_words(&words))?,
+                self.snippet_generators(&searcher, all_terms)?,
+            )
         };
         let mut items = Vec::with_capacity(hits.len());
         for (score, addr) in hits {
@@ -453,25 +461,18 @@ impl SearchIndex {
         Ok(SearchResults { total: total as u64, items, facets: facet_counts(fruit) })
     }
 
-    /// A term in any text field, scored by the best field (dis-max, with a
-    /// little of the others).
+    /// A term of the query in the all-text field.
     fn term_query(&self, term: &str) -> Box<dyn Query> {
-        let per_field = self
-            .fields
-            .text
-            .iter()
-            .map(|(field, weight)| {
-                let tq = TermQuery::new(Term::from_field_text(*field, term), IndexRecordOption::WithFreqs);
-                Box::new(BoostQuery::new(Box::new(tq), *weight)) as Box<dyn Query>
-            })
-            .collect();
-        Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, 0.2))
+        Box::new(TermQuery::new(Term::from_field_text(self.fields.text, term), IndexRecordOption::WithFreqs))
     }
 
     /// Each query word must match; a word matches through any of its
     /// alternatives (the word itself, all of its parts, an abbreviation).
+    /// Documents whose name or keywords hold a whole word (or its
+    /// abbreviation) rank higher: optional clauses, evaluated only on the
+    /// documents the words matched.
     fn text_query(&self, words: &[QueryWord]) -> Box<dyn Query> {
-        let word_queries = words
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
             .iter()
             .map(|word| {
                 let alternatives = word
@@ -491,23 +492,18 @@ impl SearchIndex {
                 (Occur::Must, Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
             })
             .collect();
-        Box::new(BooleanQuery::new(word_queries))
-    }
-
-    /// The whole words of the query (and their abbreviations), without the
-    /// parts: what highlights mark first, so that `社保` marks `社会保险`
-    /// and not every `社会` and `保险`.
-    fn whole_word_query(&self, words: &[QueryWord]) -> Box<dyn Query> {
-        let clauses = words
-            .iter()
-            .flat_map(|w| w.alternatives.iter().filter(|a| a.len() == 1))
-            .map(|a| (Occur::Should, self.term_query(&a[0])))
-            .collect();
+        for term in whole_words(words) {
+            for (field, boost) in &self.fields.boosted {
+                let tq = TermQuery::new(Term::from_field_text(*field, term), IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), *boost))));
+            }
+        }
         Box::new(BooleanQuery::new(clauses))
     }
 
-    /// `None` when the viewer sees every indexed document.
-    fn visibility_query(&self, viewer: &Viewer) -> Option<Box<dyn Query>> {
+    /// The audience terms a document must have one of; `None` when the
+    /// viewer sees every indexed document.
+    fn visibility_terms(&self, viewer: &Viewer) -> Option<Vec<Term>> {
         if viewer.sees_all_unpublished {
             return None;
         }
@@ -515,30 +511,39 @@ impl SearchIndex {
             Some(dept) => vec![AUDIENCE_GOVERNMENT.to_owned(), audience_department(dept)],
             None => vec![AUDIENCE_OPEN_DATA.to_owned()],
         };
-        let terms = terms.iter().map(|t| Term::from_field_text(self.fields.audience, t)).collect();
-        Some(any_term(terms))
+        Some(terms.iter().map(|t| Term::from_field_text(self.fields.audience, t)).collect())
     }
 
-    fn filter_query(&self, facet: Facet, values: &[String]) -> Box<dyn Query> {
-        let field = self.fields.facets.iter().find(|(f, ..)| *f == facet).map(|(_, field, _)| *field);
+    fn filter_terms(&self, facet: Facet, values: &[String]) -> Vec<Term> {
+        let field = self.fields.filters.iter().find(|(f, _)| *f == facet).map(|(_, field)| *field);
         let field = field.expect("every facet has a filter field");
-        any_term(values.iter().map(|v| Term::from_field_text(field, v)).collect())
+        values.iter().map(|v| Term::from_field_text(field, v)).collect()
     }
 
-    fn snippet_generators(
+    /// A highlighter per highlighted field for `terms`, each weighted by
+    /// its rarity (as tantivy's own generator does); terms no document
+    /// holds are left out.
+    fn snippet_generators<'t>(
         &self,
         searcher: &Searcher,
-        text: &dyn Query,
+        terms: impl IntoIterator<Item = &'t String>,
     ) -> Result<Vec<(&'static str, SnippetGenerator)>, SearchError> {
-        let schema: Schema = self.index.schema();
-        let mut out = Vec::new();
-        for (name, max_bytes) in HIGHLIGHT_FIELDS {
-            let field = schema.get_field(name)?;
-            let mut generator = SnippetGenerator::create(searcher, text, field)?;
-            generator.set_max_num_chars(max_bytes);
-            out.push((name, generator));
+        let mut weighted = BTreeMap::new();
+        for term in terms {
+            let doc_freq = searcher.doc_freq(&Term::from_field_text(self.fields.text, term))?;
+            if doc_freq > 0 {
+                weighted.insert(term.clone(), 1.0 / (1.0 + doc_freq as Score));
+            }
         }
-        Ok(out)
+        let tokenizer = self.index.tokenizer_for_field(self.fields.text)?;
+        Ok(HIGHLIGHT_FIELDS
+            .iter()
+            .map(|(name, max_bytes)| {
+                let generator =
+                    SnippetGenerator::new(weighted.clone(), tokenizer.clone(), self.fields.text, *max_bytes);
+                (*name, generator)
+            })
+            .collect())
     }
 
     fn hit(
@@ -596,54 +601,92 @@ impl SearchIndex {
     }
 }
 
-/// Documents with any of `terms`, scoring zero. A few terms (visibility,
-/// the usual facet selection) as a union of term queries; many as a
-/// `TermSetQuery`, which builds an automaton per query and walks the term
-/// dictionary with it — a fixed cost that dominates for a handful of terms.
-fn any_term(terms: Vec<Term>) -> Box<dyn Query> {
+/// The whole words of a query (and their abbreviations), without the
+/// parts: what ranks a name or keyword match higher, and what highlights
+/// mark first, so that `社保` marks `社会保险` and not every `社会` and `保险`.
+fn whole_words(words: &[QueryWord]) -> impl Iterator<Item = &String> {
+    words.iter().flat_map(|w| w.alternatives.iter().filter(|a| a.len() == 1)).map(|a| &a[0])
+}
+
+/// Most branches [`combine`] spells a query out into.
+const MAX_BRANCHES: usize = 16;
+
+/// The documents that match the text query (scored; all documents for a
+/// browse) and hold one term of every constraint (visibility, each facet
+/// filter; these score zero, so they do not change the ranking).
+///
+/// A constraint with several terms (a department's viewer sees
+/// `government` or `department:<id>`; two regions selected) would be a
+/// union inside the intersection, and intersecting seeks: a union seeks by
+/// refilling a window of every one of its lists, thousands of documents of
+/// the dense `government` list per seek, so a query cost as much as the
+/// whole list however few it matched. Instead the query is spelled out as
+/// a union of intersections of single terms, one per combination (a
+/// document holds exactly one audience and one value per facet, so it
+/// matches one branch and keeps its score), as long as there are at most
+/// [`MAX_BRANCHES`]; past that, the unions stay inside.
+fn combine(text: Option<&dyn Query>, constraints: &[&[Term]]) -> Box<dyn Query> {
+    let branches: usize = constraints.iter().map(|terms| terms.len()).product();
+    if branches > MAX_BRANCHES {
+        let any: Vec<Box<dyn Query>> = constraints.iter().map(|terms| any_term(terms)).collect();
+        return all_of(text, any);
+    }
+    let mut combinations: Vec<Vec<&Term>> = vec![Vec::new()];
+    for terms in constraints {
+        combinations = combinations
+            .into_iter()
+            .flat_map(|chosen| {
+                terms.iter().map(move |t| {
+                    let mut next = chosen.clone();
+                    next.push(t);
+                    next
+                })
+            })
+            .collect();
+    }
+    let mut queries: Vec<Box<dyn Query>> = combinations
+        .into_iter()
+        .map(|chosen| all_of(text, chosen.into_iter().map(|t| any_term(std::slice::from_ref(t))).collect()))
+        .collect();
+    if queries.len() == 1 {
+        return queries.remove(0);
+    }
+    Box::new(BooleanQuery::new(queries.into_iter().map(|q| (Occur::Should, q)).collect()))
+}
+
+/// The text query (or, for a browse, every document scoring alike) and
+/// every one of `filters`.
+fn all_of(text: Option<&dyn Query>, filters: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(filters.len() + 1);
+    clauses.push((Occur::Must, text.map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, |t| t.box_clone())));
+    clauses.extend(filters.into_iter().map(|f| (Occur::Must, f)));
+    if clauses.len() == 1 {
+        return clauses.remove(0).1;
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// Documents with any of `terms`, scoring zero. A few terms as a union of
+/// term queries; many as a `TermSetQuery`, which builds an automaton per
+/// query and walks the term dictionary with it — a fixed cost that
+/// dominates for a handful of terms.
+fn any_term(terms: &[Term]) -> Box<dyn Query> {
     const UNION_MAX: usize = 16;
     let inner: Box<dyn Query> = if terms.len() == 1 {
         Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic))
     } else if terms.len() <= UNION_MAX {
         Box::new(BooleanQuery::new(
             terms
-                .into_iter()
+                .iter()
                 .map(|t| {
-                    (Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>)
+                    (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) as Box<dyn Query>)
                 })
                 .collect(),
         ))
     } else {
-        Box::new(TermSetQuery::new(terms))
+        Box::new(TermSetQuery::new(terms.to_vec()))
     };
     Box::new(ConstScoreQuery::new(inner, 0.0))
-}
-
-/// All of: the text query (scored), the visibility and filter queries
-/// (constant zero score, so they do not change the ranking).
-fn combine<'a>(
-    text: Option<&dyn Query>,
-    visibility: Option<&dyn Query>,
-    filters: impl Iterator<Item = &'a Box<dyn Query>>,
-) -> Box<dyn Query> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if let Some(text) = text {
-        clauses.push((Occur::Must, text.box_clone()));
-    }
-    if let Some(v) = visibility {
-        clauses.push((Occur::Must, v.box_clone()));
-    }
-    for f in filters {
-        clauses.push((Occur::Must, f.box_clone()));
-    }
-    if clauses.is_empty() {
-        return Box::new(AllQuery);
-    }
-    if text.is_none() {
-        // Browse: every visible match scores alike (then newest first).
-        clauses.push((Occur::Must, Box::new(AllQuery)));
-    }
-    Box::new(BooleanQuery::new(clauses))
 }
 
 fn facet_counts(fruit: FacetFruit) -> BTreeMap<String, Vec<FacetCount>> {

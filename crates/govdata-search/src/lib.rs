@@ -31,7 +31,7 @@
 //! | the same, of another department | no | no | yes |
 //! | superseded / withdrawn / discarded | no | no | no (not indexed) |
 //!
-//! # Schema ([`SCHEMA_VERSION`] 1)
+//! # Schema ([`SCHEMA_VERSION`] 2)
 //!
 //! | field | kind | what |
 //! |---|---|---|
@@ -39,9 +39,10 @@
 //! | `fingerprint` | fast | [`SearchDoc::fingerprint`]: what the reconciler compares |
 //! | `updated_at` | i64 fast | µs since the epoch: recency sort and tie-break |
 //! | `audience` | raw, multi | `government`, `open_data`, `department:<id>` |
-//! | `name` ×5, `keywords` ×3, `items` ×2, `provider` ×1.5, `classification` ×1.5, `summary` ×1 | jieba text, freqs | full text, with weights |
+//! | `text` | jieba text, freqs | all the text: name, keywords, item names, provider, classification, summary; what query words match |
+//! | `name` (+4×), `keywords` (+2×) | jieba text, freqs | again on their own: a whole query word found there ranks the entry higher |
 //! | `f_<facet>` | raw | filter on a facet value |
-//! | `c_<facet>` | fast | `value` U+001F `label`: facet counts |
+//! | `c_provider`, `c_node`, `c_attributes` | fast | facet counts: each packs one or more facets' `value` U+001F `label`, joined by U+001E (`c_node` the node and its region, `c_attributes` the seven closed-vocabulary facets), so counting reads three columns per match, not ten |
 //! | `stored` | stored bytes | JSON of what a hit shows, and the texts highlights are cut from |
 //!
 //! Facets ([`Facet`]): provider, class, share_type, open_type, grade,
@@ -59,8 +60,13 @@
 //! (的, 和, 与…) dropped from queries. Each query word must match, through
 //! the word itself, smaller words that together spell it (for a document
 //! segmented differently), or a known abbreviation (社保 ↔ 社会保险, 医保,
-//! 公积金, 低保…). A term scores by its best field (dis-max with a 0.2
-//! tie-breaker). An empty `q` lists everything visible, newest first.
+//! 公积金, 低保…). Words are matched in the one `text` field, so each is a
+//! single posting list (or an intersection of its parts') and a query is
+//! an intersection of those: at 3 million entries a broad word matches
+//! hundreds of thousands, and a union over six fields per term cost several
+//! times more. The score is the BM25 of the matched terms in `text`, plus
+//! 4× the BM25 of a whole word (or its abbreviation) in the name and 2× in
+//! the keywords. An empty `q` lists everything visible, newest first.
 //!
 //! Highlights wrap the matched whole words in `<mark>` (adjacent ones as
 //! one) and HTML-escape the rest; a hit that matched only through the parts
@@ -132,4 +138,4 @@ pub use query::{
 /// Version of the index schema, the tokenizer and the fingerprint. Bump it
 /// on any change to what is indexed or how: an index written with another
 /// version is refused ([`SearchError::RebuildRequired`]) and rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;

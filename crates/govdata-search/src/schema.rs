@@ -12,21 +12,19 @@ use govdata_model::catalog::{EntryStatus, Grade, OpenType, ShareType};
 use crate::doc::{Facet, SearchDoc, Visibility};
 use crate::tokenizer::TOKENIZER_NAME;
 
-/// The searchable text fields and their weights. The name weighs most; a
-/// match in keywords is a strong signal too (the provider chose them);
-/// item names, the provider and the classification come next; the summary,
-/// being long, least.
-pub(crate) const TEXT_FIELDS: [(&str, f32); 6] = [
-    ("name", 5.0),
-    ("keywords", 3.0),
-    ("items", 2.0),
-    ("provider", 1.5),
-    ("classification", 1.5),
-    ("summary", 1.0),
-];
+/// The field every query word is matched in: all of a document's text
+/// (name, keywords, item names, provider, classification, summary), so a
+/// word is one posting list to intersect, not one per field. Its BM25
+/// score is the base of the ranking.
+pub(crate) const TEXT_FIELD: &str = "text";
 
-/// Text fields whose matches are highlighted in hits, with the longest
-/// fragment (in bytes; a Chinese character is 3) each highlight may have.
+/// Fields indexed a second time on their own, and how much a whole query
+/// word found there adds (times its BM25 score in the field): the name
+/// weighs most; keywords are a strong signal too (the provider chose them).
+pub(crate) const BOOSTED_FIELDS: [(&str, f32); 2] = [("name", 4.0), ("keywords", 2.0)];
+
+/// The parts of a hit that get highlights, with the longest fragment (in
+/// bytes; a Chinese character is 3) each highlight may have.
 pub(crate) const HIGHLIGHT_FIELDS: [(&str, usize); 5] =
     [("name", 600), ("summary", 240), ("keywords", 240), ("items", 240), ("provider", 240)];
 
@@ -39,6 +37,31 @@ pub(crate) fn audience_department(department_id: &str) -> String {
 
 /// Separates a facet value from its label in the facet count columns.
 pub(crate) const LABEL_SEPARATOR: char = '\u{1f}';
+/// Separates the facets packed into one count column.
+pub(crate) const FACET_SEPARATOR: char = '\u{1e}';
+
+/// The fast columns facet counts read, and the facets each one packs. A
+/// search counts every matching document's facets, so each column read
+/// per document counts: the closed-vocabulary facets share one column
+/// (a few thousand distinct combinations per segment), and the region
+/// rides with the node it belongs to. Only the provider, with thousands of
+/// values of its own, has a column alone.
+pub(crate) const COUNT_COLUMNS: [(&str, &[Facet]); 3] = [
+    ("c_provider", &[Facet::Provider]),
+    ("c_node", &[Facet::Node, Facet::Region]),
+    (
+        "c_attributes",
+        &[
+            Facet::Class,
+            Facet::ShareType,
+            Facet::OpenType,
+            Facet::Grade,
+            Facet::UpdateCycle,
+            Facet::FormatClass,
+            Facet::Status,
+        ],
+    ),
+];
 
 #[derive(Clone)]
 pub(crate) struct Fields {
@@ -50,20 +73,20 @@ pub(crate) struct Fields {
     pub updated_at: Field,
     /// Who may see it: `government`, `open_data`, `department:<id>`.
     pub audience: Field,
-    /// Text fields, in [`TEXT_FIELDS`] order.
-    pub text: Vec<(Field, f32)>,
-    /// Per facet: the raw filter field and the fast `value\u{1f}label` column.
-    pub facets: Vec<(Facet, Field, Field)>,
+    /// [`TEXT_FIELD`]: what queries match.
+    pub text: Field,
+    /// [`BOOSTED_FIELDS`], in order, with their boosts.
+    pub boosted: Vec<(Field, f32)>,
+    /// Per facet: the raw filter field.
+    pub filters: Vec<(Facet, Field)>,
+    /// The fast count columns, in [`COUNT_COLUMNS`] order.
+    pub count_columns: Vec<Field>,
     /// JSON of [`StoredHit`]: all a hit needs, in one stored field.
     pub stored: Field,
 }
 
 pub(crate) fn facet_filter_field(facet: Facet) -> String {
     format!("f_{}", facet.name())
-}
-
-pub(crate) fn facet_count_field(facet: Facet) -> String {
-    format!("c_{}", facet.name())
 }
 
 pub(crate) fn build_schema() -> (Schema, Fields) {
@@ -78,22 +101,15 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqs)
             .set_fieldnorms(true),
     );
-    let text = TEXT_FIELDS
+    let text = b.add_text_field(TEXT_FIELD, text_options.clone());
+    let boosted = BOOSTED_FIELDS
         .iter()
-        .map(|(name, weight)| (b.add_text_field(name, text_options.clone()), *weight))
+        .map(|(name, boost)| (b.add_text_field(name, text_options.clone()), *boost))
         .collect();
-    let facets = Facet::ALL
-        .iter()
-        .map(|f| {
-            (
-                *f,
-                b.add_text_field(&facet_filter_field(*f), STRING),
-                b.add_text_field(&facet_count_field(*f), FAST),
-            )
-        })
-        .collect();
+    let filters = Facet::ALL.iter().map(|f| (*f, b.add_text_field(&facet_filter_field(*f), STRING))).collect();
+    let count_columns = COUNT_COLUMNS.iter().map(|(name, _)| b.add_text_field(name, FAST)).collect();
     let stored = b.add_bytes_field("stored", STORED);
-    let fields = Fields { key, fingerprint, updated_at, audience, text, facets, stored };
+    let fields = Fields { key, fingerprint, updated_at, audience, text, boosted, filters, count_columns, stored };
     (b.build(), fields)
 }
 
@@ -171,21 +187,34 @@ pub(crate) fn to_document(fields: &Fields, doc: &SearchDoc) -> Option<TantivyDoc
         }
         Visibility::Department(dept) => d.add_text(fields.audience, audience_department(dept)),
     }
-    let texts: [&str; 6] = [
+    for text in [
         &stored.name,
         &stored.keywords,
         &stored.items,
         &stored.provider_name,
         &classification,
         &stored.summary,
-    ];
-    for ((field, _), text) in fields.text.iter().zip(texts) {
+    ] {
+        d.add_text(fields.text, text);
+    }
+    for ((field, _), text) in fields.boosted.iter().zip([&stored.name, &stored.keywords]) {
         d.add_text(*field, text);
     }
-    for (facet, filter_field, count_field) in &fields.facets {
-        let (value, label) = facet.value_and_label(doc);
-        d.add_text(*filter_field, &value);
-        d.add_text(*count_field, format!("{value}{LABEL_SEPARATOR}{label}"));
+    for (facet, filter_field) in &fields.filters {
+        d.add_text(*filter_field, facet.value_and_label(doc).0);
+    }
+    for ((_, packed), count_field) in COUNT_COLUMNS.iter().zip(&fields.count_columns) {
+        let mut column = String::new();
+        for facet in *packed {
+            if !column.is_empty() {
+                column.push(FACET_SEPARATOR);
+            }
+            let (value, label) = facet.value_and_label(doc);
+            column.push_str(&value);
+            column.push(LABEL_SEPARATOR);
+            column.push_str(&label);
+        }
+        d.add_text(*count_field, column);
     }
     // Serializing our own struct cannot fail.
     d.add_bytes(fields.stored, &serde_json::to_vec(&stored).unwrap_or_default());

@@ -5,7 +5,7 @@ use govdata_catalog::{Catalog, NodeLabel};
 use govdata_lake::read::Lake;
 use govdata_lake::service::Resources;
 use govdata_model::calendar::WorkingCalendar;
-use govdata_search::SearchIndex;
+use govdata_search::{SearchError, SearchIndex};
 use govdata_sharing::Sharing;
 use govdata_store::Store;
 
@@ -43,8 +43,24 @@ impl Shared {
 
 /// The catalog service with the node's search projection
 /// (`<data_dir>/search`), which only one process may hold open at a time.
+/// An index written with another schema version (an upgrade changed what
+/// is indexed) is recreated empty: the reconciler's first run refills it
+/// from the store.
 pub fn catalog_service(store: &Store, config: &Config, node: &NodeIdentity) -> anyhow::Result<Catalog> {
-    let index = Arc::new(SearchIndex::open(&config.data_dir.join("search"))?);
+    let dir = config.data_dir.join("search");
+    let index = match SearchIndex::open(&dir) {
+        Err(SearchError::RebuildRequired { found, expected }) => {
+            tracing::warn!(
+                ?found,
+                expected,
+                dir = %dir.display(),
+                "search index has another schema version: recreating it, to be rebuilt from the store"
+            );
+            SearchIndex::recreate(&dir)?
+        }
+        opened => opened?,
+    };
+    let index = Arc::new(index);
     let label = NodeLabel {
         id: node.info.id.clone(),
         name: node.info.name.clone(),

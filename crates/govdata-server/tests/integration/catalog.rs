@@ -322,3 +322,34 @@ async fn catalog_lifecycle_with_every_refusal(backend: Backend) {
         assert!(kinds.iter().any(|k| k == kind), "{kind} missing from the ledger: {kinds:?}");
     }
 }
+
+/// An upgrade that changes the search schema finds the old index on disk:
+/// the node recreates it (its reconciler then refills it from the store)
+/// instead of refusing to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_index_of_another_schema_version_is_recreated() {
+    use govdata_search::{SearchError, SearchIndex, SCHEMA_VERSION};
+    use govdata_server::{state::catalog_service, Config};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+    let (store, node) = govdata_server::open(&config).await.unwrap();
+    drop(catalog_service(&store, &config, &node).unwrap());
+
+    let meta = dir.path().join("search").join("meta.json");
+    let current = std::fs::read_to_string(&meta).unwrap();
+    let older = current.replace(
+        &format!(r#"\"schema_version\":{SCHEMA_VERSION}"#),
+        &format!(r#"\"schema_version\":{}"#, SCHEMA_VERSION - 1),
+    );
+    assert_ne!(older, current, "the commit payload names the schema version");
+    std::fs::write(&meta, older).unwrap();
+    assert!(matches!(
+        SearchIndex::open(&dir.path().join("search")),
+        Err(SearchError::RebuildRequired { .. })
+    ));
+
+    let catalog = catalog_service(&store, &config, &node).unwrap();
+    assert!(catalog.reconcile().await.unwrap().is_clean());
+    assert!(std::fs::read_to_string(&meta).unwrap().contains(&format!(r#"\"schema_version\":{SCHEMA_VERSION}"#)));
+}
