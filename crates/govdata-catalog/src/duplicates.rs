@@ -15,20 +15,32 @@
 //! so a refresh reads only the versions written since the last, and a
 //! process sharing the database with others still sees their writes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use govdata_model::catalog::{normalize, EntryDraft, EntryStatus, EntrySummary};
 
 /// A version: its resource code (as text) and number.
 type VersionKey = (String, u32);
 
+/// A live version, in its slot.
+struct LiveVersion {
+    key: VersionKey,
+    /// The change number it was read at.
+    change: i64,
+    summary: EntrySummary,
+}
+
 #[derive(Default)]
 pub(crate) struct LiveEntries {
     /// The last change number applied.
     upto: i64,
-    /// Each live version's summary and the change number it was read at.
-    versions: BTreeMap<VersionKey, (i64, EntrySummary)>,
-    by_item: HashMap<String, BTreeSet<VersionKey>>,
+    /// The slot of each live version in `versions`.
+    slots: HashMap<VersionKey, u32>,
+    /// By slot; `None` once the version left (the slot is then reused).
+    versions: Vec<Option<LiveVersion>>,
+    free: Vec<u32>,
+    /// Normalized item name → the slots of the versions that have it.
+    by_item: HashMap<String, HashSet<u32>>,
 }
 
 fn item_name_set<'a>(names: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
@@ -50,6 +62,10 @@ impl LiveEntries {
         self.upto
     }
 
+    fn version(&self, slot: u32) -> Option<&LiveVersion> {
+        self.versions.get(slot as usize).and_then(Option::as_ref)
+    }
+
     /// Applies versions read from the store (with the change number of
     /// their last write). A version read earlier than the one held (two
     /// refreshes racing) is ignored.
@@ -57,50 +73,76 @@ impl LiveEntries {
         for (change, summary) in changed {
             self.upto = self.upto.max(change);
             let key = (summary.code.to_string(), summary.version);
-            if self.versions.get(&key).is_some_and(|(held, _)| *held >= change) {
+            let held = self.slots.get(&key).and_then(|slot| self.version(*slot));
+            if held.is_some_and(|v| v.change >= change) {
                 continue;
             }
             self.remove(&key);
             if is_live(summary.status) {
+                let slot = match self.free.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.versions.push(None);
+                        (self.versions.len() - 1) as u32
+                    }
+                };
                 for name in item_name_set(&summary.item_names) {
-                    self.by_item.entry(name).or_default().insert(key.clone());
+                    self.by_item.entry(name).or_default().insert(slot);
                 }
-                self.versions.insert(key, (change, summary));
+                self.slots.insert(key.clone(), slot);
+                self.versions[slot as usize] = Some(LiveVersion { key, change, summary });
             }
         }
     }
 
     fn remove(&mut self, key: &VersionKey) {
-        let Some((_, old)) = self.versions.remove(key) else { return };
-        for name in item_name_set(&old.item_names) {
-            if let Some(keys) = self.by_item.get_mut(&name) {
-                keys.remove(key);
-                if keys.is_empty() {
+        let Some(slot) = self.slots.remove(key) else { return };
+        let Some(old) = self.versions[slot as usize].take() else { return };
+        self.free.push(slot);
+        for name in item_name_set(&old.summary.item_names) {
+            if let Some(slots) = self.by_item.get_mut(&name) {
+                slots.remove(&slot);
+                if slots.is_empty() {
                     self.by_item.remove(&name);
                 }
             }
         }
     }
 
-    /// The live versions `draft` could duplicate at `item_overlap`.
+    /// The live versions `draft` could duplicate at `item_overlap`, in
+    /// code and version order.
+    ///
+    /// A version must share at least `needed` of the draft's `n` item
+    /// names, so it is in at least one of any `n - needed + 1` of their
+    /// lists: candidates come from the shortest ones, and only they are
+    /// looked up in the others. Names every other entry has (统一社会信用代码)
+    /// are then never walked.
     pub(crate) fn candidates(&self, draft: &EntryDraft, item_overlap: f64) -> Vec<EntrySummary> {
-        if item_overlap <= 0.0 {
-            return self.versions.values().map(|(_, summary)| summary.clone()).collect();
-        }
-        let names = item_name_set(draft.items.iter().map(|i| &i.name));
-        // No items: the overlap is 0, below any positive threshold.
-        let needed = item_overlap * names.len() as f64 - 1e-9;
-        let mut shared: BTreeMap<&VersionKey, u32> = BTreeMap::new();
-        for name in &names {
-            for key in self.by_item.get(name).into_iter().flatten() {
-                *shared.entry(key).or_default() += 1;
+        let mut found: Vec<&LiveVersion> = if item_overlap <= 0.0 {
+            self.versions.iter().flatten().collect()
+        } else {
+            let names = item_name_set(draft.items.iter().map(|i| &i.name));
+            // No items: the overlap is 0, below any positive threshold.
+            let needed = (item_overlap * names.len() as f64 - 1e-9).ceil().max(1.0) as usize;
+            if needed > names.len() {
+                return Vec::new();
             }
-        }
-        shared
-            .into_iter()
-            .filter(|(_, count)| f64::from(*count) >= needed)
-            .map(|(key, _)| self.versions[key].1.clone())
-            .collect()
+            let empty = HashSet::new();
+            let mut lists: Vec<&HashSet<u32>> =
+                names.iter().map(|n| self.by_item.get(n).unwrap_or(&empty)).collect();
+            lists.sort_by_key(|slots| slots.len());
+            let leading = &lists[..names.len() - needed + 1];
+            let mut seen = HashSet::new();
+            leading
+                .iter()
+                .flat_map(|slots| slots.iter().copied())
+                .filter(|slot| seen.insert(*slot))
+                .filter(|slot| lists.iter().filter(|slots| slots.contains(slot)).count() >= needed)
+                .filter_map(|slot| self.version(slot))
+                .collect()
+        };
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        found.into_iter().map(|v| v.summary.clone()).collect()
     }
 }
 

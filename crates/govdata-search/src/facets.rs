@@ -2,35 +2,165 @@
 //! ([`COUNT_COLUMNS`]), each of which packs one or more facets'
 //! `value\u{1f}label` pairs.
 //!
-//! Each segment counts term ordinals of the columns it needs in a plain
-//! vector (no hashing per document), reading a single-valued column's
-//! ordinal straight by document id (a block at a time in unscored passes);
-//! ordinals become strings once per segment at harvest, in one walk of the
-//! dictionary, are unpacked into their facets, and the segments' counts are
-//! summed by string. Exact, unlike a top-k terms aggregation with
-//! per-segment cut-offs.
+//! Counting works on numbers only. Each segment counts term ordinals of
+//! the columns it needs in a plain vector (no hashing per document),
+//! reading a single-valued column's ordinal straight by document id (a
+//! block at a time in unscored passes). At harvest each counted ordinal is
+//! turned into the numbers of the facet values it packs, through a map per
+//! segment and column that the [`FacetVocabulary`] builds once (segments
+//! never change) — so the segments' counts add up in one dense vector per
+//! facet, and only the values shown at the end become strings. Turning
+//! thousands of provider names into strings and merging them by string in
+//! every segment of every query had been a third of a search's time.
+//! Exact, unlike a top-k terms aggregation with per-segment cut-offs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
-
 use tantivy::columnar::{ColumnIndex, ColumnValues, StrColumn};
+use tantivy::index::SegmentId;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use crate::doc::Facet;
-use crate::schema::{COUNT_COLUMNS, FACET_SEPARATOR};
+use crate::query::{FacetCount, MAX_FACET_VALUES};
+use crate::schema::{COUNT_COLUMNS, FACET_SEPARATOR, LABEL_SEPARATOR};
 
-/// Per facet: `value\u{1f}label` → number of matching documents.
-pub(crate) type FacetFruit = BTreeMap<Facet, BTreeMap<String, u64>>;
+/// Per facet: matching documents by value number (see [`FacetVocabulary`]).
+pub(crate) type FacetFruit = BTreeMap<Facet, Vec<u64>>;
 
-pub(crate) struct FacetCollector {
-    facets: Vec<Facet>,
+/// Every facet value (`value\u{1f}label`) the index's segments have held,
+/// numbered per facet, and per segment and count column what each term
+/// ordinal packs, as those numbers.
+///
+/// Values are never forgotten while the process runs: there are as many as
+/// departments, nodes and closed-vocabulary values, so a few thousand.
+/// Segment maps are dropped when a commit leaves their segment behind
+/// ([`FacetVocabulary::retain_segments`]).
+#[derive(Default)]
+pub(crate) struct FacetVocabulary {
+    inner: Mutex<Vocabulary>,
 }
 
-impl FacetCollector {
-    pub fn new(facets: Vec<Facet>) -> Self {
-        FacetCollector { facets }
+#[derive(Default)]
+struct Vocabulary {
+    values: BTreeMap<Facet, Values>,
+    /// By segment and index in [`COUNT_COLUMNS`]: for term ordinal `o`, the
+    /// numbers of its packed facets' values at `o * packed.len()..`.
+    segments: HashMap<(SegmentId, usize), Arc<Vec<u32>>>,
+}
+
+#[derive(Default)]
+struct Values {
+    numbers: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Values {
+    fn number(&mut self, name: &str) -> u32 {
+        if let Some(n) = self.numbers.get(name) {
+            return *n;
+        }
+        let n = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.numbers.insert(name.to_owned(), n);
+        n
+    }
+}
+
+impl FacetVocabulary {
+    fn lock(&self) -> MutexGuard<'_, Vocabulary> {
+        // The maps are only ever extended; a panic mid-way leaves them usable.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The value numbers of every term ordinal of a segment's count column,
+    /// built on the first search that reads the segment.
+    fn segment_map(
+        &self,
+        segment: SegmentId,
+        column_index: usize,
+        column: &StrColumn,
+    ) -> tantivy::Result<Arc<Vec<u32>>> {
+        let mut vocabulary = self.lock();
+        if let Some(map) = vocabulary.segments.get(&(segment, column_index)) {
+            return Ok(map.clone());
+        }
+        let packed = COUNT_COLUMNS[column_index].1;
+        let ords: Vec<u64> = (0..column.num_terms() as u64).collect();
+        let mut map = Vec::with_capacity(ords.len() * packed.len());
+        let Vocabulary { values, .. } = &mut *vocabulary;
+        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            let term = String::from_utf8_lossy(bytes);
+            let mut parts = term.split(FACET_SEPARATOR);
+            for facet in packed {
+                map.push(values.entry(*facet).or_default().number(parts.next().unwrap_or_default()));
+            }
+        })?;
+        if map.len() != ords.len() * packed.len() {
+            return Err(tantivy::TantivyError::InternalError(format!(
+                "count column {} has {} terms, its dictionary fewer",
+                COUNT_COLUMNS[column_index].0,
+                ords.len()
+            )));
+        }
+        let map = Arc::new(map);
+        vocabulary.segments.insert((segment, column_index), map.clone());
+        Ok(map)
+    }
+
+    /// Drops the maps of segments no longer searched (after a commit).
+    pub fn retain_segments(&self, live: &[SegmentId]) {
+        self.lock().segments.retain(|(segment, _), _| live.contains(segment));
+    }
+
+    /// The counts as the API shows them: per facet name, most frequent
+    /// first (then by value), at most [`MAX_FACET_VALUES`].
+    pub fn facet_counts(&self, fruit: FacetFruit) -> BTreeMap<String, Vec<FacetCount>> {
+        let vocabulary = self.lock();
+        fruit
+            .into_iter()
+            .map(|(facet, counts)| {
+                let names = vocabulary.values.get(&facet).map(|v| v.names.as_slice()).unwrap_or_default();
+                // Merge by value: a renamed provider can have two labels while
+                // its documents are re-indexed; keep the most frequent label.
+                let mut by_value: BTreeMap<&str, (u64, u64, &str)> = BTreeMap::new();
+                for (number, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                    let Some(name) = names.get(number) else { continue };
+                    let (value, label) = name.split_once(LABEL_SEPARATOR).unwrap_or((name, name));
+                    let e = by_value.entry(value).or_insert((0, 0, ""));
+                    e.0 += n;
+                    if n > e.1 {
+                        e.1 = n;
+                        e.2 = label;
+                    }
+                }
+                let mut list: Vec<(&str, u64, &str)> =
+                    by_value.into_iter().map(|(value, (count, _, label))| (value, count, label)).collect();
+                list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+                list.truncate(MAX_FACET_VALUES);
+                let list = list
+                    .into_iter()
+                    .map(|(value, count, label)| FacetCount {
+                        value: value.to_owned(),
+                        label: label.to_owned(),
+                        count,
+                    })
+                    .collect();
+                (facet.name().to_owned(), list)
+            })
+            .collect()
+    }
+}
+
+pub(crate) struct FacetCollector<'v> {
+    facets: Vec<Facet>,
+    vocabulary: &'v FacetVocabulary,
+}
+
+impl<'v> FacetCollector<'v> {
+    pub fn new(facets: Vec<Facet>, vocabulary: &'v FacetVocabulary) -> Self {
+        FacetCollector { facets, vocabulary }
     }
 }
 
@@ -46,30 +176,31 @@ pub(crate) struct FacetSegmentCollector {
 struct FacetColumn {
     /// The facets the column packs, in its order.
     packed: &'static [Facet],
-    column: Option<StrColumn>,
+    column: StrColumn,
+    /// Per ordinal, its packed facets' value numbers.
+    map: Arc<Vec<u32>>,
     /// The ordinals when every document has exactly one value (what
     /// [`crate::schema::to_document`] writes): read straight by document id.
     single: Option<Arc<dyn ColumnValues<u64>>>,
     counts: Vec<u64>,
 }
 
-impl Collector for FacetCollector {
+impl Collector for FacetCollector<'_> {
     type Fruit = FacetFruit;
     type Child = FacetSegmentCollector;
 
     fn for_segment(&self, _: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
         let mut columns = Vec::with_capacity(COUNT_COLUMNS.len());
-        for (name, packed) in COUNT_COLUMNS {
+        for (column_index, (name, packed)) in COUNT_COLUMNS.iter().enumerate() {
             if !packed.iter().any(|f| self.facets.contains(f)) {
                 continue;
             }
-            let column = reader.fast_fields().str(name)?;
-            let n = column.as_ref().map_or(0, |c| c.num_terms());
-            let single = column
-                .as_ref()
-                .filter(|c| matches!(c.ords().index, ColumnIndex::Full))
-                .map(|c| c.ords().values.clone());
-            columns.push(FacetColumn { packed, column, single, counts: vec![0u64; n] });
+            let Some(column) = reader.fast_fields().str(name)? else { continue };
+            let map = self.vocabulary.segment_map(reader.segment_id(), column_index, &column)?;
+            let single =
+                matches!(column.ords().index, ColumnIndex::Full).then(|| column.ords().values.clone());
+            let counts = vec![0u64; column.num_terms()];
+            columns.push(FacetColumn { packed, column, map, single, counts });
         }
         Ok(FacetSegmentCollector { wanted: self.facets.clone(), columns, block: Vec::new() })
     }
@@ -79,16 +210,23 @@ impl Collector for FacetCollector {
     }
 
     fn merge_fruits(&self, segment_fruits: Vec<FacetFruit>) -> tantivy::Result<FacetFruit> {
-        let mut merged: FacetFruit = self.facets.iter().map(|f| (*f, BTreeMap::new())).collect();
+        let mut merged: FacetFruit = self.facets.iter().map(|f| (*f, Vec::new())).collect();
         for fruit in segment_fruits {
             for (facet, counts) in fruit {
-                let into = merged.entry(facet).or_default();
-                for (value, n) in counts {
-                    *into.entry(value).or_default() += n;
-                }
+                add_counts(merged.entry(facet).or_default(), &counts);
             }
         }
         Ok(merged)
+    }
+}
+
+/// Adds `counts` into `into`, element by element, growing it as needed.
+fn add_counts(into: &mut Vec<u64>, counts: &[u64]) {
+    if into.len() < counts.len() {
+        into.resize(counts.len(), 0);
+    }
+    for (total, n) in into.iter_mut().zip(counts) {
+        *total += n;
     }
 }
 
@@ -99,8 +237,8 @@ impl SegmentCollector for FacetSegmentCollector {
         for c in &mut self.columns {
             if let Some(values) = &c.single {
                 c.counts[values.get_val(doc) as usize] += 1;
-            } else if let Some(column) = &c.column {
-                for ord in column.term_ords(doc) {
+            } else {
+                for ord in c.column.term_ords(doc) {
                     c.counts[ord as usize] += 1;
                 }
             }
@@ -118,9 +256,9 @@ impl SegmentCollector for FacetSegmentCollector {
                 for ord in self.block.iter().flatten() {
                     c.counts[*ord as usize] += 1;
                 }
-            } else if let Some(column) = &c.column {
+            } else {
                 for doc in docs {
-                    for ord in column.term_ords(*doc) {
+                    for ord in c.column.term_ords(*doc) {
                         c.counts[ord as usize] += 1;
                     }
                 }
@@ -129,44 +267,19 @@ impl SegmentCollector for FacetSegmentCollector {
     }
 
     fn harvest(self) -> FacetFruit {
-        let mut fruit: FacetFruit = self.wanted.iter().map(|f| (*f, BTreeMap::new())).collect();
-        for FacetColumn { packed, column, counts, .. } in self.columns {
-            if let Some(column) = column {
-                // The counted ordinals, ascending, turned into strings in one
-                // walk of the dictionary (a lookup per ordinal would decode
-                // its block from the start each time).
-                let ords: Vec<u64> =
-                    counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(ord, _)| ord as u64).collect();
-                // A dictionary read failure would be a corrupt index; the
-                // values are then missing from the counts, and the
-                // reconciler's full read reports the corruption.
-                let mut counted = ords.iter().map(|ord| counts[*ord as usize]);
-                let _complete = column
-                    .dictionary()
-                    .sorted_ords_to_term_cb(&ords, |bytes| {
-                        let n = counted.next().unwrap_or(0);
-                        let term = String::from_utf8_lossy(bytes);
-                        for (facet, value) in packed.iter().zip(term.split(FACET_SEPARATOR)) {
-                            if let Some(by_value) = fruit.get_mut(facet) {
-                                add_count(by_value, value, n);
-                            }
-                        }
-                    })
-                    .unwrap_or(false);
+        let mut fruit: FacetFruit = self.wanted.iter().map(|f| (*f, Vec::new())).collect();
+        for FacetColumn { packed, map, counts, .. } in self.columns {
+            for (position, facet) in packed.iter().enumerate() {
+                let Some(by_number) = fruit.get_mut(facet) else { continue };
+                for (ord, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                    let number = map[ord * packed.len() + position] as usize;
+                    if by_number.len() <= number {
+                        by_number.resize(number + 1, 0);
+                    }
+                    by_number[number] += n;
+                }
             }
         }
         fruit
-    }
-}
-
-/// Adds `n` to `value`'s count, allocating its key only the first time:
-/// a segment has thousands of distinct packed values, most of which share
-/// their facets' values.
-fn add_count(counts: &mut BTreeMap<String, u64>, value: &str, n: u64) {
-    match counts.get_mut(value) {
-        Some(count) => *count += n,
-        None => {
-            counts.insert(value.to_owned(), n);
-        }
     }
 }

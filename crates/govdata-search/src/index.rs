@@ -20,11 +20,11 @@ use tantivy::{
 use tracing::{debug, info, warn};
 
 use crate::doc::{DocKey, Facet, SearchDoc, Viewer};
-use crate::facets::{FacetCollector, FacetFruit};
-use crate::query::{FacetCount, Hit, SearchQuery, SearchResults, Sort, MAX_FACET_VALUES};
+use crate::facets::{FacetCollector, FacetFruit, FacetVocabulary};
+use crate::query::{Hit, SearchQuery, SearchResults, Sort};
 use crate::schema::{
     audience_department, build_schema, to_document, Fields, StoredHit, AUDIENCE_GOVERNMENT,
-    AUDIENCE_OPEN_DATA, HIGHLIGHT_FIELDS, LABEL_SEPARATOR,
+    AUDIENCE_OPEN_DATA, HIGHLIGHT_FIELDS,
 };
 use crate::tokenizer::{query_words, JiebaTokenizer, QueryWord, TOKENIZER_NAME};
 use crate::{SearchError, SCHEMA_VERSION};
@@ -79,6 +79,7 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     dir: Option<PathBuf>,
+    facet_vocabulary: FacetVocabulary,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -168,7 +169,14 @@ impl SearchIndex {
         // snapshot (`Searcher`) they started with, so concurrent searches
         // never see a half-applied batch.
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, dir })
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            dir,
+            facet_vocabulary: FacetVocabulary::default(),
+        })
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, IndexWriter> {
@@ -182,6 +190,8 @@ impl SearchIndex {
         prepared.set_payload(&payload_json());
         prepared.commit()?;
         self.reader.reload()?;
+        let live: Vec<_> = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect();
+        self.facet_vocabulary.retain_segments(&live);
         Ok(())
     }
 
@@ -428,19 +438,19 @@ impl SearchIndex {
             Sort::Relevance => {
                 let top = top.order_by(((SortBySimilarityScore, Order::Desc), (updated, Order::Desc)));
                 let (n, hits, fruit) =
-                    searcher.search(&main, &(Count, top, FacetCollector::new(unselected)))?;
+                    searcher.search(&main, &(Count, top, FacetCollector::new(unselected, &self.facet_vocabulary)))?;
                 (n, hits.into_iter().map(|((score, _), addr)| (score, addr)).collect(), fruit)
             }
             Sort::Recent => {
                 let top = top.order_by(((updated, Order::Desc), (SortBySimilarityScore, Order::Desc)));
                 let (n, hits, fruit) =
-                    searcher.search(&main, &(Count, top, FacetCollector::new(unselected)))?;
+                    searcher.search(&main, &(Count, top, FacetCollector::new(unselected, &self.facet_vocabulary)))?;
                 (n, hits.into_iter().map(|((_, score), addr)| (score, addr)).collect(), fruit)
             }
         };
         for facet in selected {
             let q = combine(text.as_deref(), &constraints(Some(facet)));
-            fruit.extend(searcher.search(&q, &FacetCollector::new(vec![facet]))?);
+            fruit.extend(searcher.search(&q, &FacetCollector::new(vec![facet], &self.facet_vocabulary))?);
         }
 
         // Highlights mark the whole words; a hit that matched only through
@@ -458,7 +468,7 @@ impl SearchIndex {
         for (score, addr) in hits {
             items.push(self.hit(&searcher, addr, score, [&whole, &parts])?);
         }
-        Ok(SearchResults { total: total as u64, items, facets: facet_counts(fruit) })
+        Ok(SearchResults { total: total as u64, items, facets: self.facet_vocabulary.facet_counts(fruit) })
     }
 
     /// A term of the query in the all-text field.
@@ -687,32 +697,4 @@ fn any_term(terms: &[Term]) -> Box<dyn Query> {
         Box::new(TermSetQuery::new(terms.to_vec()))
     };
     Box::new(ConstScoreQuery::new(inner, 0.0))
-}
-
-fn facet_counts(fruit: FacetFruit) -> BTreeMap<String, Vec<FacetCount>> {
-    fruit
-        .into_iter()
-        .map(|(facet, counts)| {
-            // Merge by value: a renamed provider can have two labels while
-            // its documents are re-indexed; keep the most frequent label.
-            let mut by_value: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
-            for (composite, n) in counts {
-                let (value, label) =
-                    composite.split_once(LABEL_SEPARATOR).unwrap_or((composite.as_str(), composite.as_str()));
-                let e = by_value.entry(value.to_owned()).or_insert((0, 0, String::new()));
-                e.0 += n;
-                if n > e.1 {
-                    e.1 = n;
-                    e.2 = label.to_owned();
-                }
-            }
-            let mut list: Vec<FacetCount> = by_value
-                .into_iter()
-                .map(|(value, (count, _, label))| FacetCount { value, label, count })
-                .collect();
-            list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-            list.truncate(MAX_FACET_VALUES);
-            (facet.name().to_owned(), list)
-        })
-        .collect()
 }
