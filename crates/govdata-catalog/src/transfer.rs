@@ -925,7 +925,8 @@ impl Catalog {
         }
         let own = caller.context.department_id.clone();
         let ParsedFile { entries, mut report } = parse(format, bytes, &own);
-        let existing = self
+        let mut existing: HashMap<(String, String), Vec<CatalogEntry>> = HashMap::new();
+        for draft in self
             .store
             .catalog_entries(&CatalogFilter {
                 status: Some(EntryStatus::Draft),
@@ -933,7 +934,10 @@ impl Catalog {
                 limit: u32::MAX / 2,
                 offset: 0,
             })
-            .await?;
+            .await?
+        {
+            existing.entry(name_key(&draft.metadata)).or_default().push(draft);
+        }
         self.refresh_live_entries().await?;
         let mut seen: HashMap<(String, String), u32> = HashMap::new();
         let mut to_register = Vec::new();
@@ -960,8 +964,8 @@ impl Catalog {
                 report.error(row, column.as_deref(), format!("the same entry as row {first} of this file"));
                 continue;
             }
-            seen.insert(key, entry.row);
-            if let Some(done) = existing.iter().find(|e| e.metadata == entry.draft) {
+            seen.insert(key.clone(), entry.row);
+            if let Some(done) = existing.get(&key).into_iter().flatten().find(|e| e.metadata == entry.draft) {
                 skipped.push(done.code.clone());
                 continue;
             }
