@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery,
-    TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
@@ -434,17 +433,16 @@ impl SearchIndex {
         let offset = ((query.page - 1) * query.size) as usize;
         let top = TopDocs::with_limit(query.size as usize).and_offset(offset);
         let updated = SortByStaticFastValue::<i64>::for_field("updated_at");
+        let facets = FacetCollector::new(unselected, &self.facet_vocabulary);
         let (total, hits, mut fruit): (usize, Vec<(Score, DocAddress)>, FacetFruit) = match query.sort {
             Sort::Relevance => {
                 let top = top.order_by(((SortBySimilarityScore, Order::Desc), (updated, Order::Desc)));
-                let (n, hits, fruit) =
-                    searcher.search(&main, &(Count, top, FacetCollector::new(unselected, &self.facet_vocabulary)))?;
+                let (n, hits, fruit) = searcher.search(&main, &(Count, top, facets))?;
                 (n, hits.into_iter().map(|((score, _), addr)| (score, addr)).collect(), fruit)
             }
             Sort::Recent => {
                 let top = top.order_by(((updated, Order::Desc), (SortBySimilarityScore, Order::Desc)));
-                let (n, hits, fruit) =
-                    searcher.search(&main, &(Count, top, FacetCollector::new(unselected, &self.facet_vocabulary)))?;
+                let (n, hits, fruit) = searcher.search(&main, &(Count, top, facets))?;
                 (n, hits.into_iter().map(|((_, score), addr)| (score, addr)).collect(), fruit)
             }
         };
@@ -689,7 +687,10 @@ fn any_term(terms: &[Term]) -> Box<dyn Query> {
             terms
                 .iter()
                 .map(|t| {
-                    (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) as Box<dyn Query>)
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) as Box<dyn Query>,
+                    )
                 })
                 .collect(),
         ))

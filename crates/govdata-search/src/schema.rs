@@ -106,10 +106,12 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
         .iter()
         .map(|(name, boost)| (b.add_text_field(name, text_options.clone()), *boost))
         .collect();
-    let filters = Facet::ALL.iter().map(|f| (*f, b.add_text_field(&facet_filter_field(*f), STRING))).collect();
+    let filters =
+        Facet::ALL.iter().map(|f| (*f, b.add_text_field(&facet_filter_field(*f), STRING))).collect();
     let count_columns = COUNT_COLUMNS.iter().map(|(name, _)| b.add_text_field(name, FAST)).collect();
     let stored = b.add_bytes_field("stored", STORED);
-    let fields = Fields { key, fingerprint, updated_at, audience, text, boosted, filters, count_columns, stored };
+    let fields =
+        Fields { key, fingerprint, updated_at, audience, text, boosted, filters, count_columns, stored };
     (b.build(), fields)
 }
 

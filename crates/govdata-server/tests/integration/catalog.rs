@@ -351,5 +351,7 @@ async fn a_search_index_of_another_schema_version_is_recreated() {
 
     let catalog = catalog_service(&store, &config, &node).unwrap();
     assert!(catalog.reconcile().await.unwrap().is_clean());
-    assert!(std::fs::read_to_string(&meta).unwrap().contains(&format!(r#"\"schema_version\":{SCHEMA_VERSION}"#)));
+    assert!(std::fs::read_to_string(&meta)
+        .unwrap()
+        .contains(&format!(r#"\"schema_version\":{SCHEMA_VERSION}"#)));
 }
