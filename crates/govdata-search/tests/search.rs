@@ -228,6 +228,14 @@ fn facet_counts_respect_query_viewer_and_other_filters() {
             format_class: vec!["database".into()],
             ..Filters::default()
         },
+        // More value combinations than a query is spelled out into
+        // branches for: the alternatives stay unions.
+        Filters {
+            grade: vec!["general_4".into(), "important".into(), "core".into(), "ungraded".into()],
+            update_cycle: vec!["monthly".into(), "daily".into(), "yearly".into()],
+            share_type: vec!["unconditional".into(), "conditional".into()],
+            ..Filters::default()
+        },
     ];
     for (who, viewer) in viewers() {
         for q in ["", "信息", "营业执照"] {
