@@ -27,6 +27,8 @@ struct LiveVersion {
     key: VersionKey,
     /// The change number it was read at.
     change: i64,
+    /// How many distinct normalized item names it has.
+    item_count: usize,
     summary: EntrySummary,
 }
 
@@ -86,11 +88,13 @@ impl LiveEntries {
                         (self.versions.len() - 1) as u32
                     }
                 };
-                for name in item_name_set(&summary.item_names) {
+                let names = item_name_set(&summary.item_names);
+                let item_count = names.len();
+                for name in names {
                     self.by_item.entry(name).or_default().insert(slot);
                 }
                 self.slots.insert(key.clone(), slot);
-                self.versions[slot as usize] = Some(LiveVersion { key, change, summary });
+                self.versions[slot as usize] = Some(LiveVersion { key, change, item_count, summary });
             }
         }
     }
@@ -116,7 +120,10 @@ impl LiveEntries {
     /// names, so it is in at least one of any `n - needed + 1` of their
     /// lists: candidates come from the shortest ones, and only they are
     /// looked up in the others. Names every other entry has (统一社会信用代码)
-    /// are then never walked.
+    /// are then never walked. The lookups count the shared names, so the
+    /// check's own overlap rule (shared / the larger set) is applied here
+    /// already, exactly as it computes it, and the check normalizes the
+    /// item names of only the versions that pass it.
     pub(crate) fn candidates(&self, draft: &EntryDraft, item_overlap: f64) -> Vec<EntrySummary> {
         let mut found: Vec<&LiveVersion> = if item_overlap <= 0.0 {
             self.versions.iter().flatten().collect()
@@ -137,8 +144,12 @@ impl LiveEntries {
                 .iter()
                 .flat_map(|slots| slots.iter().copied())
                 .filter(|slot| seen.insert(*slot))
-                .filter(|slot| lists.iter().filter(|slots| slots.contains(slot)).count() >= needed)
-                .filter_map(|slot| self.version(slot))
+                .filter_map(|slot| {
+                    let shared = lists.iter().filter(|slots| slots.contains(&slot)).count();
+                    let version = self.version(slot)?;
+                    let larger = names.len().max(version.item_count);
+                    (shared >= needed && shared as f64 / larger as f64 >= item_overlap).then_some(version)
+                })
                 .collect()
         };
         found.sort_by(|a, b| a.key.cmp(&b.key));
