@@ -65,11 +65,24 @@ impl FromRequest<AppState> for SignedRequest {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
         let (parts, body) = req.into_parts();
-        // Only a joined, active node's body is read at all.
+        // Only a joined, active node's body is kept. Anyone else's is read
+        // up to what people may send and dropped before the refusal: a
+        // response sent over an unread body ends in a reset connection,
+        // which the sender sees instead of the refusal.
         let claimed = signature::claimed_key_id(&parts.headers).ok_or_else(|| {
             unauthenticated("signed request refused: missing or malformed signature-input header")
-        })?;
-        let mut node = known_node(state, &claimed).await?;
+        });
+        let known = match claimed {
+            Ok(claimed) => known_node(state, &claimed).await,
+            Err(refused) => Err(refused),
+        };
+        let mut node = match known {
+            Ok(node) => node,
+            Err(refused) => {
+                let _ = axum::body::to_bytes(body, state.config.server.max_body_bytes).await;
+                return Err(refused);
+            }
+        };
         let bytes = axum::body::to_bytes(body, MAX_SIGNED_BODY).await.map_err(|_| {
             HttpError::new(
                 ErrorCode::PayloadTooLarge,
