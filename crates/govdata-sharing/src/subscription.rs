@@ -120,8 +120,8 @@ impl Start {
     }
 }
 
-/// A pull of a grant's changes.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+/// A pull of a grant's changes (also carried to another node's gateway).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
     /// `now` (the default: changes from now on), `beginning` (the table's
@@ -165,7 +165,7 @@ pub struct ChangesPage {
 }
 
 /// A webhook subscription to make.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeRequest {
     /// The consumer's receiver: an `http` or `https` address without

@@ -448,7 +448,7 @@ async fn cross_node_application(nodes: &[Value]) {
         "application": {
             "entries": [{"entry_code": population["entry_code"], "items": ["公民身份号码", "姓名"]}],
             "purpose": "核查在粤浙江籍人员户籍信息", "legal_basis": "《中华人民共和国居民身份证法》第十五条",
-            "duration_days": 180, "delivery": ["lookup"]
+            "duration_days": 180, "delivery": ["lookup", "subscription"]
         }
     });
     let (status, sent) = call(
@@ -538,8 +538,14 @@ async fn cross_node_application(nodes: &[Value]) {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
-    // Both ledgers record the read.
-    for (node, kind) in [(zhejiang, "gateway.lookup"), (police, "federation.remote_lookup")] {
+    cross_node_subscription(&consumer, police_url, zhejiang, &grant_id).await;
+    // Both ledgers record the reads.
+    for (node, kind) in [
+        (zhejiang, "gateway.lookup"),
+        (police, "federation.remote_lookup"),
+        (zhejiang, "gateway.subscription"),
+        (police, "federation.remote_changes"),
+    ] {
         let auditor = logged_in(node, "auditor").await;
         let url =
             format!("{}/api/v1/ledger/entries?kind={kind}&subject={grant_id}", node["url"].as_str().unwrap());
@@ -548,6 +554,107 @@ async fn cross_node_application(nodes: &[Value]) {
         let text = page.to_string();
         assert!(text.contains(&grant_id), "{kind} at {}: {text}", node["id"]);
     }
+}
+
+/// The same consumer follows the changes of its Zhejiang grant from its own
+/// node: pages by cursor, and a webhook Zhejiang calls directly.
+async fn cross_node_subscription(
+    consumer: &(reqwest::Client, String),
+    police_url: &str,
+    zhejiang: &Value,
+    grant_id: &str,
+) {
+    use reqwest::Method;
+    let changes = format!("{police_url}/api/v1/federation/grants/zhejiang/{grant_id}/changes");
+    let (status, page) =
+        call(consumer, Method::GET, format!("{changes}?cursor=beginning&limit=3"), None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["changes"].as_array().unwrap().len(), 3, "{page}");
+    let row = page["changes"][0]["row"].as_object().unwrap();
+    assert_eq!(row.len(), 2, "only the granted items: {page}");
+    assert!(row["公民身份号码"].as_str().unwrap().contains("********"), "{page}");
+    let next_cursor = page["next_cursor"].as_str().unwrap();
+    let (status, next) =
+        call(consumer, Method::GET, format!("{changes}?cursor={next_cursor}&limit=3"), None).await;
+    assert_eq!((status, &next["cursor"]), (StatusCode::OK, &page["next_cursor"]), "{next}");
+    assert_ne!(next["changes"][0], page["changes"][0], "pages move on");
+    let (status, refused) = call(consumer, Method::GET, format!("{changes}?cursor=later"), None).await;
+    assert_eq!(
+        (status, &refused["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("cursor")),
+        "{refused}"
+    );
+
+    let (url, received) = one_webhook_call();
+    let subscriptions = format!("{police_url}/api/v1/federation/grants/zhejiang/{grant_id}/subscriptions");
+    let (status, made) = call(
+        consumer,
+        Method::POST,
+        subscriptions,
+        Some(json!({"url": url, "cursor": "beginning", "batch_size": 2})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert!(made["secret"].as_str().unwrap().starts_with("whsec_"), "{made}");
+    let (headers, body) = received.recv_timeout(Duration::from_secs(30)).expect("Zhejiang calls the webhook");
+    assert!(headers.contains("webhook-signature: v1,"), "{headers}");
+    let delivered: Value = serde_json::from_str(&body).unwrap();
+    let row = delivered["changes"][0]["row"].as_object().unwrap();
+    assert_eq!(row.len(), 2, "{body}");
+    assert!(row["公民身份号码"].as_str().unwrap().contains("********"), "{body}");
+
+    let id = made["id"].as_str().unwrap();
+    let listing = format!("{police_url}/api/v1/federation/subscriptions/zhejiang?grant_id={grant_id}");
+    let (status, listed) = call(consumer, Method::GET, listing, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert!(listed[0].get("secret").is_none(), "the secret is shown once: {listed}");
+    // Zhejiang's provider sees it, made for the department of another node.
+    let provider = logged_in(zhejiang, "gongan.provider").await;
+    let zhejiang_url = zhejiang["url"].as_str().unwrap();
+    let (_, seen) =
+        call(&provider, Method::GET, format!("{zhejiang_url}/api/v1/gateway/subscriptions/{id}"), None).await;
+    assert_eq!(seen["created_by"].as_str().unwrap(), "node:guangdong-police/user:gongan.consumer", "{seen}");
+    let end = format!("{police_url}/api/v1/federation/subscriptions/zhejiang/{id}");
+    let (status, ended) = call(consumer, Method::DELETE, end.clone(), None).await;
+    assert_eq!((status, &ended["status"]), (StatusCode::OK, &json!("closed")), "{ended}");
+    let (status, again) = call(consumer, Method::DELETE, end, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+}
+
+/// A webhook receiver on a free port that answers its first call with 200
+/// and hands over that call's header lines and body.
+fn one_webhook_call() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut headers = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(value) = lower.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            headers.push_str(&lower);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        let _ = send.send((headers, String::from_utf8(body).unwrap()));
+    });
+    (url, receive)
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Requests that travel the tree to the node that owns an entry: a consumer
-//! at node A applies for, follows, and reads through the grant of an entry
-//! owned at node B (DESIGN.md §5 "cross-node use").
+//! at node A applies for, follows, reads through, and subscribes to the
+//! changes of the grant of an entry owned at node B (DESIGN.md §5
+//! "cross-node use").
 //!
 //! An [`Envelope`] names its destination and its origin (node, department,
 //! actor). Each hop signs it anew with its own key; each receiver accepts an
@@ -23,6 +24,7 @@ use govdata_model::org::Role;
 use govdata_model::ErrorCode;
 use govdata_sharing::gateway::LookupRequest;
 use govdata_sharing::service::Side;
+use govdata_sharing::subscription::{ChangesQuery, SubscribeRequest};
 use govdata_sharing::terms::ApplyRequest;
 use govdata_store::{FederationNode, NewDepartment, NodeRelation, NodeStatus};
 use serde::{Deserialize, Serialize};
@@ -75,6 +77,14 @@ pub enum Operation {
     Grants,
     /// Read through a grant the destination issued.
     Lookup { grant_id: String, request: LookupRequest },
+    /// A page of the changes of a grant the destination issued (订阅, pull).
+    Changes { grant_id: String, query: ChangesQuery },
+    /// A webhook the destination delivers a grant's changes to (订阅, push).
+    Subscribe { grant_id: String, request: SubscribeRequest },
+    /// The origin department's webhook subscriptions at the destination.
+    Subscriptions { grant_id: Option<String> },
+    /// Ends one of them.
+    Unsubscribe { id: String },
 }
 
 /// Checks that `sender` may carry an envelope from `origin`.
@@ -164,6 +174,18 @@ async fn answer(state: &AppState, envelope: Envelope) -> Result<Value, HttpError
         }
         Operation::Lookup { grant_id, request } => {
             json(serde_json::to_value(state.sharing.lookup(&caller, &grant_id, request).await?))
+        }
+        Operation::Changes { grant_id, query } => {
+            json(serde_json::to_value(state.sharing.changes(&caller, &grant_id, query).await?))
+        }
+        Operation::Subscribe { grant_id, request } => {
+            json(serde_json::to_value(state.sharing.subscribe(&caller, &grant_id, request).await?))
+        }
+        Operation::Subscriptions { grant_id } => {
+            json(serde_json::to_value(state.sharing.subscriptions(&caller, grant_id).await?))
+        }
+        Operation::Unsubscribe { id } => {
+            json(serde_json::to_value(state.sharing.unsubscribe(&caller, &id).await?))
         }
     }
 }

@@ -16,6 +16,7 @@ use govdata_model::org::{Level, NodeInfo};
 use govdata_model::validate::divisions;
 use govdata_model::ErrorCode;
 use govdata_sharing::gateway::LookupRequest;
+use govdata_sharing::subscription::{ChangesQuery, SubscribeRequest};
 use govdata_sharing::terms::{ApplyRequest, DeliveryMode, EntryWanted, RowFilter};
 use govdata_store::{
     CascadeChange, Descendant, FederationNode, HomeNode, LedgerRecord, NewDepartment, NodeRelation,
@@ -26,7 +27,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Principal;
 use crate::error::{ApiResult, HttpError};
-use crate::extract::{parse_json, Json as JsonBody, Path};
+use crate::extract::{parse_json, Json as JsonBody, Path, Query};
 use crate::federation::client::PeerClient;
 use crate::federation::{self, keys, peer_error, routing, signature, SignedRequest};
 use crate::policy::Action;
@@ -742,21 +743,145 @@ async fn lookup_at(
     grant_id: String,
     request: LookupRequest,
 ) -> ApiResult<Value> {
-    let keys = request.keys.len();
+    let asked = json!({"keys": request.keys.len()});
     let operation = routing::Operation::Lookup { grant_id: grant_id.clone(), request };
-    let answer = send(state, principal, speaker, node, operation).await;
-    let outcome = match &answer {
-        Ok(value) => json!({"outcome": "served", "home_node": node, "keys": keys,
-            "rows": value["results"].as_array().map_or(0, |r| r.iter().map(|k| k["rows"].as_array().map_or(0, Vec::len)).sum::<usize>())}),
-        Err(error) => {
-            json!({"outcome": "refused", "home_node": node, "keys": keys, "error": {"code": error.code, "message": error.message}})
+    let read = RoutedRead { kind: "federation.remote_lookup", node, grant_id: &grant_id, asked };
+    read.send(state, principal, speaker, operation, |answer| {
+        answer["results"]
+            .as_array()
+            .map_or(0, |r| r.iter().map(|k| k["rows"].as_array().map_or(0, Vec::len)).sum::<usize>())
+    })
+    .await
+}
+
+/// A gateway read at another node, recorded in this node's ledger too.
+struct RoutedRead<'a> {
+    /// The ledger kind of this node's record.
+    kind: &'a str,
+    node: &'a str,
+    grant_id: &'a str,
+    /// What was asked, as recorded.
+    asked: Value,
+}
+
+impl RoutedRead<'_> {
+    /// Sends `operation` and records here, served or refused, how many rows
+    /// came back, before answering.
+    async fn send(
+        self,
+        state: &AppState,
+        principal: &Principal,
+        speaker: Speaker,
+        operation: routing::Operation,
+        rows: impl FnOnce(&Value) -> usize,
+    ) -> ApiResult<Value> {
+        let answer = send(state, principal, speaker, self.node, operation).await;
+        let mut outcome = json!({"home_node": self.node, "asked": self.asked});
+        match &answer {
+            Ok(value) => {
+                outcome["outcome"] = json!("served");
+                outcome["rows"] = json!(rows(value));
+            }
+            Err(error) => {
+                outcome["outcome"] = json!("refused");
+                outcome["error"] = json!({"code": error.code, "message": error.message});
+            }
         }
-    };
-    state
-        .store
-        .record_access(LedgerRecord::new(&principal.actor, "federation.remote_lookup", &grant_id, outcome))
+        state
+            .store
+            .record_access(LedgerRecord::new(&principal.actor, self.kind, self.grant_id, outcome))
+            .await?;
+        answer
+    }
+}
+
+/// 订阅 (pull) through a grant another node issued to the caller's
+/// department: the owner's change feed answers (granted items, its row
+/// filter and masking, its quotas); both ledgers record the read. Long
+/// polling (`wait_seconds`) waits at the owner.
+#[utoipa::path(get, path = "/api/v1/federation/grants/{node}/{id}/changes", tag = "federation",
+    params(("node" = String, Path, description = "the node that issued the grant"), ("id" = String, Path, description = "grant id"),
+           ChangesQuery),
+    responses((status = 200, description = "the owner's page of changes (ChangesPage)", body = Object),
+              (status = 403, body = HttpError), (status = 409, body = HttpError), (status = 422, body = HttpError),
+              (status = 429, body = HttpError)))]
+pub async fn remote_changes(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((node, id)): Path<(String, String)>,
+    Query(query): Query<ChangesQuery>,
+) -> ApiResult<Json<Value>> {
+    principal.authorize(Action::UseOtherNodes)?;
+    let asked = json!({"cursor": query.cursor, "limit": query.limit});
+    let read = RoutedRead { kind: "federation.remote_changes", node: &node, grant_id: &id, asked };
+    let operation = routing::Operation::Changes { grant_id: id.clone(), query };
+    let page = read
+        .send(&state, &principal, Speaker::Department, operation, |page| {
+            page["changes"].as_array().map_or(0, Vec::len)
+        })
         .await?;
-    answer
+    Ok(Json(page))
+}
+
+/// 订阅 (push) through a grant another node issued to the caller's
+/// department: the owner posts the changes to the webhook, signed with the
+/// secret in this answer (shown once). The webhook must be reachable from
+/// the owner's node.
+#[utoipa::path(post, path = "/api/v1/federation/grants/{node}/{id}/subscriptions", tag = "federation",
+    request_body = SubscribeRequest,
+    params(("node" = String, Path, description = "the node that issued the grant"), ("id" = String, Path, description = "grant id")),
+    responses((status = 201, description = "the subscription at the owner (SubscriptionView)", body = Object),
+              (status = 403, body = HttpError), (status = 409, body = HttpError), (status = 422, body = HttpError)))]
+pub async fn remote_subscribe(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((node, id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<SubscribeRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    principal.authorize(Action::UseOtherNodes)?;
+    let operation = routing::Operation::Subscribe { grant_id: id, request };
+    let view = send(&state, &principal, Speaker::Department, &node, operation).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteSubscriptionsParams {
+    /// Only this grant's subscriptions.
+    pub grant_id: Option<String>,
+}
+
+/// The caller's department's webhook subscriptions at another node, as that
+/// node holds them.
+#[utoipa::path(get, path = "/api/v1/federation/subscriptions/{node}", tag = "federation",
+    params(("node" = String, Path, description = "the node that delivers"), RemoteSubscriptionsParams),
+    responses((status = 200, description = "the owner's subscriptions (SubscriptionView)", body = Vec<Object>),
+              (status = 403, body = HttpError), (status = 404, body = HttpError)))]
+pub async fn remote_subscriptions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(node): Path<String>,
+    Query(params): Query<RemoteSubscriptionsParams>,
+) -> ApiResult<Json<Value>> {
+    principal.authorize(Action::UseOtherNodes)?;
+    let operation = routing::Operation::Subscriptions { grant_id: params.grant_id };
+    Ok(Json(send(&state, &principal, Speaker::Department, &node, operation).await?))
+}
+
+/// Ends one of the caller's department's subscriptions at another node.
+#[utoipa::path(delete, path = "/api/v1/federation/subscriptions/{node}/{id}", tag = "federation",
+    params(("node" = String, Path, description = "the node that delivers"), ("id" = String, Path, description = "subscription id")),
+    responses((status = 200, description = "the closed subscription (SubscriptionView)", body = Object),
+              (status = 403, body = HttpError), (status = 404, body = HttpError), (status = 409, body = HttpError)))]
+pub async fn remote_unsubscribe(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((node, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    principal.authorize(Action::UseOtherNodes)?;
+    Ok(Json(
+        send(&state, &principal, Speaker::Department, &node, routing::Operation::Unsubscribe { id }).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
