@@ -15,7 +15,7 @@ use std::time::Instant;
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream, StreamExt};
 use govdata_catalog::Caller;
-use govdata_lake::arrow::array::{Array, RecordBatch, StringArray};
+use govdata_lake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use govdata_lake::arrow::compute::cast;
 use govdata_lake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use govdata_lake::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::masking::{mask_batch, MaskRule};
-use crate::service::{Result, Sharing, SharingError};
+use crate::service::{CachedGrant, Result, Sharing, SharingError};
 use crate::terms::{DeliveryMode, GrantTerms, RowFilter};
 
 /// Most keys in one lookup.
@@ -130,17 +130,28 @@ pub(crate) struct Served {
 
 /// A grant that passed every check for one call.
 pub(crate) struct LiveGrant {
-    pub(crate) record: GrantRecord,
-    pub(crate) terms: GrantTerms,
+    pub(crate) record: Arc<GrantRecord>,
+    pub(crate) terms: Arc<GrantTerms>,
 }
 
 /// The terms of a grant that serves `mode` now.
 pub(crate) fn serving_terms(record: &GrantRecord, mode: DeliveryMode) -> Result<GrantTerms> {
+    let terms = parse_terms(record)?;
+    check_serving(record, &terms, mode)?;
+    Ok(terms)
+}
+
+/// A grant's stored terms.
+pub(crate) fn parse_terms(record: &GrantRecord) -> Result<GrantTerms> {
+    Ok(GrantTerms::deserialize(&record.terms)
+        .map_err(|e| govdata_store::StoreError::Corrupt(format!("grant terms: {e}")))?)
+}
+
+/// Refuses a grant that is closed or does not allow `mode`.
+fn check_serving(record: &GrantRecord, terms: &GrantTerms, mode: DeliveryMode) -> Result<()> {
     if let Some(reason) = grant_closed(record) {
         return Err(SharingError::forbidden(reason));
     }
-    let terms: GrantTerms = serde_json::from_value(record.terms.clone())
-        .map_err(|e| govdata_store::StoreError::Corrupt(format!("grant terms: {e}")))?;
     if !terms.delivery.contains(&mode) {
         return Err(SharingError::forbidden(format!(
             "grant {} does not allow {} delivery",
@@ -148,7 +159,7 @@ pub(crate) fn serving_terms(record: &GrantRecord, mode: DeliveryMode) -> Result<
             mode.as_str()
         )));
     }
-    Ok(terms)
+    Ok(())
 }
 
 /// Why a grant no longer serves, if it does not.
@@ -198,12 +209,12 @@ impl Sharing {
         if !caller.context.roles.contains(&Role::Consumer) {
             return Err(SharingError::forbidden("the gateway serves consumer applications and users"));
         }
-        let record = self.cached_grant(grant_id).await?;
+        let CachedGrant { record, terms } = self.cached_grant(grant_id).await?;
         self.saw_grant(grant_id);
         if record.consumer_department_id != caller.context.department_id {
             return Err(SharingError::forbidden(format!("grant {grant_id} belongs to another department")));
         }
-        let terms = serving_terms(&record, mode)?;
+        check_serving(&record, &terms, mode)?;
         Ok(LiveGrant { record, terms })
     }
 
@@ -271,14 +282,13 @@ impl Sharing {
             Some((keys, batches)) => {
                 let mut by_key: BTreeMap<String, Vec<serde_json::Map<String, Value>>> = BTreeMap::new();
                 for batch in &batches {
-                    let key_column = cast(batch.column(0), &DataType::Utf8).map_err(LakeError::from)?;
-                    let key_column = key_column.as_any().downcast_ref::<StringArray>().expect("Utf8 cast");
+                    let row_keys = keys_of(batch.column(0))?;
                     let values = without_key(batch)?;
                     let masked = mask_batch(&values, &masking, grant.record.mask_key.as_bytes())?;
-                    for (row, json_row) in
-                        to_json_rows(std::slice::from_ref(&masked))?.into_iter().enumerate()
+                    for (key, json_row) in
+                        row_keys.into_iter().zip(to_json_rows(std::slice::from_ref(&masked))?)
                     {
-                        by_key.entry(key_column.value(row).to_owned()).or_default().push(json_row);
+                        by_key.entry(key).or_default().push(json_row);
                         rows += 1;
                     }
                 }
@@ -572,6 +582,17 @@ fn normalise_keys(kind: EntityKind, keys: &[String], field: &str) -> Result<Vec<
 }
 
 /// A keyed batch without its key column.
+/// The lookup key of each row: key columns hold text (the lake's string
+/// views, or plain strings); any other type is cast.
+fn keys_of(column: &ArrayRef) -> Result<Vec<String>> {
+    let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
+    if let Some(view) = column.as_string_view_opt() {
+        return Ok(view.iter().map(text).collect());
+    }
+    let cast = cast(column, &DataType::Utf8).map_err(LakeError::from)?;
+    Ok(cast.as_string::<i32>().iter().map(text).collect())
+}
+
 fn without_key(batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(batch.project(&(1..batch.num_columns()).collect::<Vec<_>>()).map_err(LakeError::from)?)
 }

@@ -97,7 +97,11 @@ impl KeyIndex {
             let slices: Vec<RecordBatch> =
                 found.iter().map(|&(b, row)| self.batches[b as usize].slice(row as usize, 1)).collect();
             let schema = slices[0].schema();
-            let mut rows = concat_batches(&schema, &slices).map_err(LakeError::from)?;
+            // Most keys name one row: its slice needs no copy.
+            let mut rows = match <[RecordBatch; 1]>::try_from(slices) {
+                Ok([row]) => row,
+                Err(slices) => concat_batches(&schema, &slices).map_err(LakeError::from)?,
+            };
             if let Some(filter) = filter {
                 let column = rows.column_by_name(&filter.item).ok_or_else(|| {
                     LakeError::invalid("row_filter.item", format!("no column {}", filter.item))

@@ -326,8 +326,16 @@ pub struct Sharing {
 /// raced with a revocation is not stored back.
 #[derive(Default)]
 pub(crate) struct GrantCache {
-    grants: HashMap<String, (GrantRecord, Instant)>,
+    grants: HashMap<String, (CachedGrant, Instant)>,
     generation: u64,
+}
+
+/// A grant as the gateway keeps it: the record and its terms, parsed once
+/// per read from the store rather than once per call.
+#[derive(Clone)]
+pub(crate) struct CachedGrant {
+    pub(crate) record: Arc<GrantRecord>,
+    pub(crate) terms: Arc<GrantTerms>,
 }
 
 /// How long the gateway uses a grant without reading it again. A grant
@@ -760,7 +768,7 @@ impl Sharing {
     }
 
     /// A grant as the gateway checks it: from the cache while fresh.
-    pub(crate) async fn cached_grant(&self, id: &str) -> Result<GrantRecord> {
+    pub(crate) async fn cached_grant(&self, id: &str) -> Result<CachedGrant> {
         let generation = {
             let cache = self.grant_cache.lock().expect("grant cache lock");
             if let Some((grant, read_at)) = cache.grants.get(id) {
@@ -770,7 +778,9 @@ impl Sharing {
             }
             cache.generation
         };
-        let grant = self.store.grant(id).await?;
+        let record = self.store.grant(id).await?;
+        let terms = crate::gateway::parse_terms(&record)?;
+        let grant = CachedGrant { record: Arc::new(record), terms: Arc::new(terms) };
         let mut cache = self.grant_cache.lock().expect("grant cache lock");
         if cache.generation == generation {
             cache.grants.insert(id.to_owned(), (grant.clone(), Instant::now()));

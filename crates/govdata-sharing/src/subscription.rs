@@ -312,7 +312,7 @@ impl Sharing {
                 continue;
             }
             // A grant revoked while the call waited serves nothing more.
-            record = self.store.grant(grant_id).await?;
+            record = self.store.grant(grant_id).await?.into();
             serving_terms(&record, DeliveryMode::Subscription)?;
         }
     }
