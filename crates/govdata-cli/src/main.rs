@@ -144,7 +144,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { config: file, data_dir, database_url, command } = cli;
     let command = match command {
         Command::Demo(args) => {
-            govdata_server::telemetry::init_logging(&Config::default().log);
+            // The demo configures its nodes itself; its logging follows
+            // GOVDATA_LOG__* like a node's.
+            govdata_server::telemetry::init_logging(&Config::load(None)?.log);
             return demo::run(&args).await;
         }
         Command::Node(command) => command,
