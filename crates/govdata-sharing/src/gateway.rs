@@ -15,8 +15,7 @@ use std::time::Instant;
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream, StreamExt};
 use govdata_catalog::Caller;
-use govdata_lake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use govdata_lake::arrow::compute::cast;
+use govdata_lake::arrow::array::{Array, RecordBatch};
 use govdata_lake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use govdata_lake::arrow::util::display::{ArrayFormatter, FormatOptions};
 use govdata_lake::datafusion::logical_expr::{self, col, lit, Expr};
@@ -35,7 +34,7 @@ use govdata_store::{GrantRecord, LedgerRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::masking::{mask_batch, MaskRule};
+use crate::masking::{map_text, mask_batch, MaskRule};
 use crate::service::{CachedGrant, Result, Sharing, SharingError};
 use crate::terms::{DeliveryMode, GrantTerms, RowFilter};
 
@@ -282,7 +281,7 @@ impl Sharing {
             Some((keys, batches)) => {
                 let mut by_key: BTreeMap<String, Vec<serde_json::Map<String, Value>>> = BTreeMap::new();
                 for batch in &batches {
-                    let row_keys = keys_of(batch.column(0))?;
+                    let row_keys = map_text(batch.column(0), |key| key.unwrap_or_default().to_owned())?;
                     let values = without_key(batch)?;
                     let masked = mask_batch(&values, &masking, grant.record.mask_key.as_bytes())?;
                     for (key, json_row) in
@@ -582,17 +581,6 @@ fn normalise_keys(kind: EntityKind, keys: &[String], field: &str) -> Result<Vec<
 }
 
 /// A keyed batch without its key column.
-/// The lookup key of each row: key columns hold text (the lake's string
-/// views, or plain strings); any other type is cast.
-fn keys_of(column: &ArrayRef) -> Result<Vec<String>> {
-    let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
-    if let Some(view) = column.as_string_view_opt() {
-        return Ok(view.iter().map(text).collect());
-    }
-    let cast = cast(column, &DataType::Utf8).map_err(LakeError::from)?;
-    Ok(cast.as_string::<i32>().iter().map(text).collect())
-}
-
 fn without_key(batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(batch.project(&(1..batch.num_columns()).collect::<Vec<_>>()).map_err(LakeError::from)?)
 }

@@ -17,12 +17,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use govdata_lake::arrow::array::{Array, BooleanArray, RecordBatch, StringArray};
-use govdata_lake::arrow::compute::{cast, concat_batches, filter_record_batch};
-use govdata_lake::arrow::datatypes::DataType;
+use govdata_lake::arrow::array::{BooleanArray, RecordBatch};
+use govdata_lake::arrow::compute::{concat_batches, filter_record_batch};
 use govdata_lake::conform::EntityKey;
 use govdata_lake::LakeError;
 
+use crate::masking::map_text;
 use crate::service::{Result, Sharing};
 use crate::terms::RowFilter;
 
@@ -62,11 +62,9 @@ impl KeyIndex {
             let Some(column) = batch.column_by_name(&entity_key.item) else {
                 return Err(LakeError::invalid("keys", "the entity key is not a column of the table").into());
             };
-            let keys = cast(column, &DataType::Utf8).map_err(LakeError::from)?;
-            let keys = keys.as_any().downcast_ref::<StringArray>().expect("Utf8 cast");
-            for row in 0..keys.len() {
-                if keys.is_valid(row) {
-                    positions.entry(keys.value(row).to_owned()).or_default().push((b as u32, row as u32));
+            for (row, key) in map_text(column, |key| key.map(str::to_owned))?.into_iter().enumerate() {
+                if let Some(key) = key {
+                    positions.entry(key).or_default().push((b as u32, row as u32));
                 }
             }
         }
@@ -106,14 +104,9 @@ impl KeyIndex {
                 let column = rows.column_by_name(&filter.item).ok_or_else(|| {
                     LakeError::invalid("row_filter.item", format!("no column {}", filter.item))
                 })?;
-                let text = cast(column, &DataType::Utf8).map_err(LakeError::from)?;
-                let text = text.as_any().downcast_ref::<StringArray>().expect("Utf8 cast");
-                let inside: BooleanArray = text
-                    .iter()
-                    .map(|value| {
-                        Some(value.is_some_and(|v| filter.prefixes.iter().any(|p| v.starts_with(p.as_str()))))
-                    })
-                    .collect();
+                let inside = BooleanArray::from(map_text(column, |value| {
+                    value.is_some_and(|v| filter.prefixes.iter().any(|p| v.starts_with(p.as_str())))
+                })?);
                 rows = filter_record_batch(&rows, &inside).map_err(LakeError::from)?;
             }
             let mut columns = vec![schema.index_of(&self.entity_key.item).map_err(LakeError::from)?];

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use govdata_lake::arrow::array::{new_null_array, Array, ArrayRef, RecordBatch, StringArray};
+use govdata_lake::arrow::array::{new_null_array, Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use govdata_lake::arrow::compute::cast;
 use govdata_lake::arrow::datatypes::{DataType, Field, Schema};
 use govdata_lake::LakeError;
@@ -110,14 +110,24 @@ pub fn mask_batch(
         let masked: ArrayRef = if rule == MaskRule::Null {
             new_null_array(&DataType::Utf8, column.len())
         } else {
-            let text = cast(column, &DataType::Utf8)?;
-            let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
-            Arc::new(text.iter().map(|value| value.and_then(|v| rule.apply(v, key))).collect::<StringArray>())
+            Arc::new(StringArray::from(map_text(column, |value| value.and_then(|v| rule.apply(v, key)))?))
         };
         fields.push(Field::new(field.name(), DataType::Utf8, true));
         columns.push(masked);
     }
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// `f` of each value of `column` as text: string columns (the lake's string
+/// views, or plain strings) are read as they are, any other type is cast.
+pub(crate) fn map_text<T>(column: &ArrayRef, f: impl FnMut(Option<&str>) -> T) -> Result<Vec<T>, LakeError> {
+    if let Some(view) = column.as_string_view_opt() {
+        return Ok(view.iter().map(f).collect());
+    }
+    if let Some(text) = column.as_string_opt::<i32>() {
+        return Ok(text.iter().map(f).collect());
+    }
+    Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().iter().map(f).collect())
 }
 
 #[cfg(test)]

@@ -22,9 +22,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use futures::StreamExt;
 use govdata_catalog::Caller;
-use govdata_lake::arrow::array::{Array, RecordBatch, StringArray};
-use govdata_lake::arrow::compute::cast;
-use govdata_lake::arrow::datatypes::DataType;
+use govdata_lake::arrow::array::RecordBatch;
 use govdata_lake::datafusion::error::DataFusionError;
 use govdata_lake::datafusion::logical_expr::col;
 use govdata_lake::profile::to_json_rows;
@@ -43,7 +41,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::gateway::{masking_of, scoped, serving_terms, Served};
-use crate::masking::{mask_batch, MaskRule};
+use crate::masking::{map_text, mask_batch, MaskRule};
 use crate::service::{Result, Sharing, SharingError, MAX_LISTING};
 use crate::terms::{DeliveryMode, GrantTerms};
 
@@ -697,22 +695,13 @@ fn changes_of(
 ) -> Result<Vec<Change>> {
     let values = batch.project(&(0..items).collect::<Vec<_>>()).map_err(LakeError::from)?;
     let masked = mask_batch(&values, masking, record.mask_key.as_bytes())?;
-    let text = |index: usize| -> Result<StringArray> {
-        let column = cast(batch.column(index), &DataType::Utf8).map_err(LakeError::from)?;
-        Ok(column.as_any().downcast_ref::<StringArray>().expect("Utf8 cast").clone())
-    };
-    let ops = text(items)?;
-    let times = text(items + 1)?;
+    let ops = map_text(batch.column(items), |op| op.unwrap_or_default().to_owned())?;
+    let times = map_text(batch.column(items + 1), |time| time.map(str::to_owned))?;
     let rows = to_json_rows(std::slice::from_ref(&masked))?;
     Ok(rows
         .into_iter()
-        .enumerate()
-        .map(|(i, row)| Change {
-            op: ops.value(i).to_owned(),
-            version,
-            committed_at: (!times.is_null(i)).then(|| times.value(i).to_owned()),
-            row,
-        })
+        .zip(ops.into_iter().zip(times))
+        .map(|(row, (op, committed_at))| Change { op, version, committed_at, row })
         .collect())
 }
 
