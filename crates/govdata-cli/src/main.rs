@@ -20,6 +20,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use govdata_server::config::LogConfig;
 use govdata_server::Config;
 
 /// mimalloc instead of the system allocator: a gateway call makes and frees
@@ -146,7 +147,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => {
             // The demo configures its nodes itself; its logging follows
             // GOVDATA_LOG__* like a node's.
-            govdata_server::telemetry::init_logging(&Config::load(None)?.log);
+            govdata_server::telemetry::init_logging(&LogConfig::from_env()?);
             return demo::run(&args).await;
         }
         Command::Node(command) => command,

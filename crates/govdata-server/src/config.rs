@@ -172,6 +172,15 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
+impl LogConfig {
+    /// Defaults, then `GOVDATA_LOG__*` variables: for a command that sets its
+    /// nodes up itself (the demo) but logs like a node.
+    pub fn from_env() -> Result<LogConfig, ConfigError> {
+        let figment = Figment::from(Serialized::defaults(LogConfig::default()));
+        Ok(figment.merge(Env::prefixed("GOVDATA_LOG__")).extract().map_err(Box::new)?)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
