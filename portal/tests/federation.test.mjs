@@ -328,6 +328,8 @@ describe("federation", () => {
       await item.getByRole("checkbox").setChecked(WANTED.includes((await item.innerText()).trim()));
     }
 
+    await page.getByRole("checkbox", { name: "订阅", exact: true }).check();
+
     // Guangdong refuses an empty purpose; the message stands under that field, nowhere else, and the entry stays.
     await page.getByLabel("法定依据（履职依据）").fill("《中华人民共和国社会保险法》第七十五条");
     await page.getByRole("button", { name: "提交申请" }).click();
@@ -397,6 +399,19 @@ describe("federation", () => {
     assert.ok(shown.includes("*"), `masked: ${shown}`);
     assert.ok(!shown.includes(person), "the ID number is never shown in the clear");
     await shot(consumer, "federation-remote-grants");
+
+    // Its changes, by a webhook Guangdong calls itself: added (the secret shown once) and ended from here.
+    const HOOK = "http://127.0.0.1:9/changes";
+    const subscriptions = grant.locator("section.subscriptions");
+    await subscriptions.getByText(/此授权在其他节点/).waitFor();
+    await subscriptions.getByLabel("接收地址（http 或 https）").fill(HOOK);
+    await subscriptions.getByRole("button", { name: "添加订阅" }).click();
+    assert.match(await subscriptions.locator("code.secret").innerText(), /^whsec_/);
+    const webhook = subscriptions.locator("li[data-subscription]").filter({ hasText: HOOK });
+    await webhook.locator(".tag").filter({ hasText: /^有效$/ }).waitFor();
+    await webhook.getByRole("button", { name: "结束订阅" }).click();
+    await webhook.locator(".tag").filter({ hasText: /^已关闭$/ }).waitFor();
+    assert.equal(await webhook.getByRole("button", { name: "结束订阅" }).count(), 0);
     assert.deepEqual(consumer.scriptErrors, []);
     await consumer.context().close();
   });

@@ -164,6 +164,10 @@ export const coreMessages = {
     "每次归集提交后，平台把授权范围内的变更（已按授权脱敏）推送到下列地址，请求带 Standard Webhooks 签名；接收方未返回 2xx 时自动重试。",
     "After each aggregation commit the node posts the changes within the grant (masked as granted) to these addresses, signed with Standard Webhooks; it retries until the receiver answers 2xx.",
   ],
+  "subs.remoteHint": [
+    "此授权在其他节点：由该节点直接调用接收地址，该地址须能从该节点访问。",
+    "This grant is held at another node, which calls the receiver itself: the address must be reachable from there.",
+  ],
   "subs.url": ["接收地址（http 或 https）", "Receiver address (http or https)"],
   "subs.start": ["起点", "Start from"],
   "subs.start.now": ["从现在起的变更", "Changes from now on"],

@@ -3,8 +3,8 @@
 // the same audited path an application takes, answered masked as granted.
 // A consumer also sees the grants other nodes issued to its department and
 // reads through them at the owner's gateway. A grant with subscription
-// delivery shows its webhooks: the consumer adds and ends them, the provider
-// sees who receives its data's changes.
+// delivery shows its webhooks: the consumer adds and ends them (at the owner,
+// for another node's grant), the provider sees who receives its data's changes.
 
 import { useState, type FormEvent, type ReactNode } from "react";
 import { del, post, get } from "../api";
@@ -190,6 +190,9 @@ function NodeGrants({ node, name }: { node: string; name: string }) {
                 }
               >
                 {readable(grant) ? <Lookup path={`/federation/grants/${encodeURIComponent(node)}/${grant.id}/lookup`} /> : null}
+                {grant.terms.delivery.includes("subscription") ? (
+                  <Subscriptions grant={grant} node={node} mayEdit={grant.state === "active"} />
+                ) : null}
               </GrantCard>
             ))}
           </ul>
@@ -252,10 +255,17 @@ function Lookup({ path }: { path: string }) {
   );
 }
 
-/** The webhooks that receive a grant's changes; the consumer adds (the secret shown once) and ends them. */
-function Subscriptions({ grant, mayEdit }: { grant: Grant; mayEdit: boolean }) {
+/**
+ * The webhooks that receive a grant's changes; the consumer adds (the secret shown once) and ends them.
+ * For another `node`'s grant the same calls are routed to that node, which calls the webhooks itself.
+ */
+function Subscriptions({ grant, node, mayEdit }: { grant: Grant; node?: string; mayEdit: boolean }) {
   const { t, label, date } = useT();
-  const list = useLoad(() => get<Subscription[]>("/gateway/subscriptions", { grant_id: grant.id }), [grant.id]);
+  const listing = node ? `/federation/subscriptions/${encodeURIComponent(node)}` : "/gateway/subscriptions";
+  const making = node
+    ? `/federation/grants/${encodeURIComponent(node)}/${grant.id}/subscriptions`
+    : `/gateway/grants/${grant.id}/subscriptions`;
+  const list = useLoad(() => get<Subscription[]>(listing, { grant_id: grant.id }), [listing, grant.id]);
   const [url, setUrl] = useState("");
   const [start, setStart] = useState("now");
   const [made, setMade] = useState<Subscription>();
@@ -264,7 +274,7 @@ function Subscriptions({ grant, mayEdit }: { grant: Grant; mayEdit: boolean }) {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     void add.run(
-      () => post<Subscription>(`/gateway/grants/${grant.id}/subscriptions`, { url: url.trim(), cursor: start }),
+      () => post<Subscription>(making, { url: url.trim(), cursor: start }),
       (subscription) => {
         setMade(subscription);
         setUrl("");
@@ -276,6 +286,7 @@ function Subscriptions({ grant, mayEdit }: { grant: Grant; mayEdit: boolean }) {
     <section className="subscriptions">
       <h3>{t("subs.title")}</h3>
       <p className="hint">{t("subs.hint")}</p>
+      {node ? <p className="hint">{t("subs.remoteHint")}</p> : null}
       <Async loaded={list} empty={(subscriptions) => subscriptions.length === 0}>
         {(subscriptions) => (
           <ul>
@@ -302,7 +313,7 @@ function Subscriptions({ grant, mayEdit }: { grant: Grant; mayEdit: boolean }) {
                     type="button"
                     className="danger"
                     disabled={end.busy}
-                    onClick={() => void end.run(() => del(`/gateway/subscriptions/${subscription.id}`), list.reload)}
+                    onClick={() => void end.run(() => del(`${listing}/${subscription.id}`), list.reload)}
                   >
                     {t("subs.end")}
                   </button>
