@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::masking::{map_text, mask_batch, MaskRule};
-use crate::service::{CachedGrant, Result, Sharing, SharingError};
+use crate::service::{Result, Sharing, SharingError};
 use crate::terms::{DeliveryMode, GrantTerms, RowFilter};
 
 /// Most keys in one lookup.
@@ -127,7 +127,9 @@ pub(crate) struct Served {
     pub(crate) items: Vec<String>,
 }
 
-/// A grant that passed every check for one call.
+/// A grant with its parsed terms: as the gateway caches it, and as it
+/// serves a call once every check passed.
+#[derive(Clone)]
 pub(crate) struct LiveGrant {
     pub(crate) record: Arc<GrantRecord>,
     pub(crate) terms: Arc<GrantTerms>,
@@ -208,13 +210,13 @@ impl Sharing {
         if !caller.context.roles.contains(&Role::Consumer) {
             return Err(SharingError::forbidden("the gateway serves consumer applications and users"));
         }
-        let CachedGrant { record, terms } = self.cached_grant(grant_id).await?;
+        let grant = self.cached_grant(grant_id).await?;
         self.saw_grant(grant_id);
-        if record.consumer_department_id != caller.context.department_id {
+        if grant.record.consumer_department_id != caller.context.department_id {
             return Err(SharingError::forbidden(format!("grant {grant_id} belongs to another department")));
         }
-        check_serving(&record, &terms, mode)?;
-        Ok(LiveGrant { record, terms })
+        check_serving(&grant.record, &grant.terms, mode)?;
+        Ok(grant)
     }
 
     /// Writes the call's audit record and returns the answer only if it was

@@ -32,6 +32,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
+use crate::gateway::LiveGrant;
 use crate::masking::MaskRule;
 use crate::terms::{
     needs_authority, text, ApplicationRequest, ApplyRequest, GrantTerms, Narrowing, RowFilter,
@@ -326,16 +327,8 @@ pub struct Sharing {
 /// raced with a revocation is not stored back.
 #[derive(Default)]
 pub(crate) struct GrantCache {
-    grants: HashMap<String, (CachedGrant, Instant)>,
+    grants: HashMap<String, (LiveGrant, Instant)>,
     generation: u64,
-}
-
-/// A grant as the gateway keeps it: the record and its terms, parsed once
-/// per read from the store rather than once per call.
-#[derive(Clone)]
-pub(crate) struct CachedGrant {
-    pub(crate) record: Arc<GrantRecord>,
-    pub(crate) terms: Arc<GrantTerms>,
 }
 
 /// How long the gateway uses a grant without reading it again. A grant
@@ -767,8 +760,9 @@ impl Sharing {
         }
     }
 
-    /// A grant as the gateway checks it: from the cache while fresh.
-    pub(crate) async fn cached_grant(&self, id: &str) -> Result<CachedGrant> {
+    /// A grant as the gateway checks it: from the cache while fresh, its
+    /// terms parsed once per read from the store rather than once per call.
+    pub(crate) async fn cached_grant(&self, id: &str) -> Result<LiveGrant> {
         let generation = {
             let cache = self.grant_cache.lock().expect("grant cache lock");
             if let Some((grant, read_at)) = cache.grants.get(id) {
@@ -780,7 +774,7 @@ impl Sharing {
         };
         let record = self.store.grant(id).await?;
         let terms = crate::gateway::parse_terms(&record)?;
-        let grant = CachedGrant { record: Arc::new(record), terms: Arc::new(terms) };
+        let grant = LiveGrant { record: Arc::new(record), terms: Arc::new(terms) };
         let mut cache = self.grant_cache.lock().expect("grant cache lock");
         if cache.generation == generation {
             cache.grants.insert(id.to_owned(), (grant.clone(), Instant::now()));
