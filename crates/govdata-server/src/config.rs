@@ -173,12 +173,19 @@ pub struct LogConfig {
 }
 
 impl LogConfig {
-    /// Defaults, then `GOVDATA_LOG__*` variables: for a command that sets its
-    /// nodes up itself (the demo) but logs like a node.
+    /// Defaults, then the `GOVDATA_LOG__*` variables, for a command that
+    /// sets its nodes up itself (the demo) but logs like a node. Other
+    /// `GOVDATA_*` variables are not its business and are not checked.
     pub fn from_env() -> Result<LogConfig, ConfigError> {
-        let figment = Figment::from(Serialized::defaults(LogConfig::default()));
-        Ok(figment.merge(Env::prefixed("GOVDATA_LOG__")).extract().map_err(Box::new)?)
+        let figment = Figment::from(Serialized::defaults(Config::default())).merge(environment());
+        Ok(figment.extract_inner("log").map_err(Box::new)?)
     }
+}
+
+/// The `GOVDATA_*` variables, `__` separating nested keys
+/// (`GOVDATA_LOG__FILTER` is `log.filter`).
+fn environment() -> Env {
+    Env::prefixed("GOVDATA_").split("__")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,8 +293,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let config: Config =
-            figment.merge(Env::prefixed("GOVDATA_").split("__")).extract().map_err(Box::new)?;
+        let config: Config = figment.merge(environment()).extract().map_err(Box::new)?;
         config.validate()?;
         Ok(config)
     }

@@ -69,12 +69,11 @@ impl FromRequest<AppState> for SignedRequest {
         // up to what people may send and dropped before the refusal: a
         // response sent over an unread body ends in a reset connection,
         // which the sender sees instead of the refusal.
-        let claimed = signature::claimed_key_id(&parts.headers).ok_or_else(|| {
-            unauthenticated("signed request refused: missing or malformed signature-input header")
-        });
-        let known = match claimed {
-            Ok(claimed) => known_node(state, &claimed).await,
-            Err(refused) => Err(refused),
+        let known = match signature::claimed_key_id(&parts.headers) {
+            Some(claimed) => known_node(state, &claimed).await,
+            None => {
+                Err(unauthenticated("signed request refused: missing or malformed signature-input header"))
+            }
         };
         let mut node = match known {
             Ok(node) => node,

@@ -33,6 +33,7 @@ use crate::federation::{self, keys, peer_error, routing, signature, SignedReques
 use crate::policy::Action;
 use crate::routes::catalog::caller;
 use crate::routes::ledger::ConsistencyProof;
+use crate::routes::sharing::SubscriptionsParams;
 use crate::routes::system::node_info;
 use crate::state::AppState;
 
@@ -844,24 +845,17 @@ pub async fn remote_subscribe(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct RemoteSubscriptionsParams {
-    /// Only this grant's subscriptions.
-    pub grant_id: Option<String>,
-}
-
 /// The caller's department's webhook subscriptions at another node, as that
 /// node holds them.
 #[utoipa::path(get, path = "/api/v1/federation/subscriptions/{node}", tag = "federation",
-    params(("node" = String, Path, description = "the node that delivers"), RemoteSubscriptionsParams),
+    params(("node" = String, Path, description = "the node that delivers"), SubscriptionsParams),
     responses((status = 200, description = "the owner's subscriptions (SubscriptionView)", body = Vec<Object>),
               (status = 403, body = HttpError), (status = 404, body = HttpError)))]
 pub async fn remote_subscriptions(
     State(state): State<AppState>,
     principal: Principal,
     Path(node): Path<String>,
-    Query(params): Query<RemoteSubscriptionsParams>,
+    Query(params): Query<SubscriptionsParams>,
 ) -> ApiResult<Json<Value>> {
     principal.authorize(Action::UseOtherNodes)?;
     let operation = routing::Operation::Subscriptions { grant_id: params.grant_id };
