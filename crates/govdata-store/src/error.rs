@@ -17,6 +17,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the ledger's own SQLite connection (`ledger::sqlite_commit`).
+    #[error("database: {0}")]
+    Sqlite(String),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A ledger group commit failed; every append in the batch gets this.

@@ -28,14 +28,16 @@ mod checkpoint;
 mod filter;
 mod group;
 mod read;
+mod sqlite_commit;
 mod witness;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use govdata_ledger::ed25519_dalek::VerifyingKey;
 use govdata_ledger::entry::{canonical_json, Entry};
-use govdata_ledger::hash::{Hash, HashAlg};
+use govdata_ledger::hash::{leaf_hash, Hash, HashAlg};
 use govdata_ledger::note::{is_valid_key_name, VerifierKey};
 use govdata_ledger::tree::{self, Frontier, NodeId, NodeReader, StoredNode};
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -77,6 +79,9 @@ pub(crate) struct Ledger {
     origin: String,
     /// `$N` placeholders or anonymous `?` ([`Backend::numbered_params`]).
     numbered: bool,
+    /// The database file on SQLite, where the group committer opens a
+    /// connection of its own ([`sqlite_commit`]).
+    sqlite_file: Option<PathBuf>,
     frontier: Mutex<Frontier>,
     /// The group committer's queue, started on first use.
     committer: OnceLock<mpsc::Sender<group::AccessRequest>>,
@@ -105,17 +110,26 @@ impl Appended<'_> {
 
 const HASH_SETTING: &str = "ledger.hash";
 
-/// An entry row ready to insert.
-struct EntryRow<'a> {
-    index: u64,
-    leaf: Hash,
-    canonical: Vec<u8>,
+/// A record turned into its entry, hashed and ready to insert: everything
+/// but the index and the tree nodes, which only the sequencer knows. Callers
+/// build their own ([`Ledger::prepare`]), so the one committer only orders
+/// them.
+pub(crate) struct PreparedEntry {
+    record: LedgerRecord,
+    at: String,
+    /// The canonical payload JSON whose digest the entry carries.
     payload: String,
-    record: &'a LedgerRecord,
+    canonical: Vec<u8>,
+    leaf: Hash,
 }
 
 impl Ledger {
-    pub(crate) async fn load(pool: &AnyPool, backend: Backend, config: LedgerConfig) -> Result<Ledger> {
+    pub(crate) async fn load(
+        pool: &AnyPool,
+        backend: Backend,
+        sqlite_file: Option<PathBuf>,
+        config: LedgerConfig,
+    ) -> Result<Ledger> {
         let origin = format!("govdata/{}", config.node_id);
         if !is_valid_key_name(&origin) {
             return Err(StoreError::Config(format!(
@@ -153,6 +167,7 @@ impl Ledger {
             config,
             origin,
             numbered,
+            sqlite_file,
             frontier: Mutex::new(frontier),
             committer: OnceLock::new(),
             appended: watch::Sender::new(size),
@@ -170,49 +185,74 @@ impl Ledger {
         tokio::spawn(filter::run_indexer(Arc::downgrade(store), store.ledger.subscribe_appended()));
     }
 
-    /// Appends `records` inside `conn`'s open transaction, with a few
-    /// multi-row INSERTs per table (see [`chunk_len`]).
+    /// Builds the entry of `record` made at `at`.
+    pub(crate) fn prepare(&self, record: LedgerRecord, at: &str) -> PreparedEntry {
+        let alg = self.config.hash;
+        let payload = canonical_json(&record.payload);
+        let entry = Entry::new(
+            self.config.node_id.as_str(),
+            at,
+            record.actor.as_str(),
+            record.kind.as_str(),
+            record.subject.as_str(),
+            hex::encode(alg.digest(payload.as_bytes())),
+        );
+        debug_assert_eq!(entry.validate(), Ok(()), "records are checked before they are appended");
+        let canonical = entry.canonical_bytes();
+        let leaf = leaf_hash(alg, &canonical);
+        PreparedEntry { record, at: at.to_owned(), payload, canonical, leaf }
+    }
+
+    /// Appends `records` inside `conn`'s open transaction (one state
+    /// change: one time for all of them).
     pub(crate) async fn append(
         &self,
         conn: &mut AnyConnection,
         records: &[LedgerRecord],
     ) -> Result<Appended<'_>> {
-        let guard = self.frontier.lock().await;
+        let at = timestamp::now();
+        let entries: Vec<PreparedEntry> = records.iter().map(|r| self.prepare(r.clone(), &at)).collect();
+        self.append_prepared(conn, &entries).await
+    }
+
+    /// Appends `entries` inside `conn`'s open transaction, with a few
+    /// multi-row INSERTs per table (see [`chunk_len`]). The head row is
+    /// taken before the frontier: whoever holds the frontier already holds
+    /// the database's write lock, so no two appenders wait on each other in
+    /// opposite order.
+    pub(crate) async fn append_prepared(
+        &self,
+        conn: &mut AnyConnection,
+        entries: &[PreparedEntry],
+    ) -> Result<Appended<'_>> {
         let new_size: i64 =
             sqlx::query("UPDATE ledger_head SET size = size + $1 WHERE id = 1 RETURNING size")
-                .bind(records.len() as i64)
+                .bind(entries.len() as i64)
                 .fetch_one(&mut *conn)
                 .await?
                 .try_get("size")?;
-        let first_index = new_size as u64 - records.len() as u64;
+        let first_index = new_size as u64 - entries.len() as u64;
+        let guard = self.frontier.lock().await;
         let mut next = if guard.size() == first_index {
             guard.clone()
         } else {
             load_frontier(conn, self.config.hash, first_index).await?
         };
-        let at = timestamp::now();
-        let mut entries = Vec::with_capacity(records.len());
-        let mut nodes: Vec<StoredNode> = Vec::with_capacity(records.len());
-        for record in records {
-            let payload = canonical_json(&record.payload);
-            let entry = Entry::new(
-                self.config.node_id.as_str(),
-                at.as_str(),
-                record.actor.as_str(),
-                record.kind.as_str(),
-                record.subject.as_str(),
-                hex::encode(self.config.hash.digest(payload.as_bytes())),
-            );
-            debug_assert_eq!(entry.validate(), Ok(()), "records are checked before they are appended");
-            let canonical = entry.canonical_bytes();
-            let (leaf, completed) = next.append_bytes(&canonical);
-            entries.push(EntryRow { index: completed[0].index, leaf, canonical, payload, record });
-            nodes.extend(completed.into_iter().filter(|n| n.level > 0));
-        }
-        insert_entries(conn, &entries, &at, self.numbered).await?;
+        let nodes = extend(&mut next, entries);
+        insert_entries(conn, first_index, entries, self.numbered).await?;
         insert_nodes(conn, &nodes, self.numbered).await?;
         Ok(Appended { guard, next, first_index, appended: &self.appended })
     }
+}
+
+/// Appends the leaves of `entries` to `frontier`; returns the inner nodes
+/// (level ≥ 1) they completed, to store.
+fn extend(frontier: &mut Frontier, entries: &[PreparedEntry]) -> Vec<StoredNode> {
+    let mut nodes = Vec::with_capacity(entries.len());
+    for entry in entries {
+        nodes.extend(frontier.append(entry.leaf).into_iter().filter(|n| n.level > 0));
+    }
+    nodes
 }
 
 /// Checks what a caller asks to record, so one bad record cannot fail a
@@ -231,11 +271,12 @@ pub(crate) fn check_record(record: &LedgerRecord) -> Result<()> {
 
 async fn insert_entries(
     conn: &mut AnyConnection,
-    rows: &[EntryRow<'_>],
-    at: &str,
+    first_index: u64,
+    entries: &[PreparedEntry],
     numbered: bool,
 ) -> Result<()> {
-    let mut rest = rows;
+    let mut rest = entries;
+    let mut index = first_index;
     while !rest.is_empty() {
         let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
         let sql = values_sql(
@@ -245,16 +286,17 @@ async fn insert_entries(
             numbered,
         );
         let mut query = sqlx::query(&sql);
-        for row in chunk {
+        for entry in chunk {
             query = query
-                .bind(row.index as i64)
-                .bind(row.leaf.as_slice())
-                .bind(row.canonical.as_slice())
-                .bind(row.payload.as_str())
-                .bind(row.record.kind.as_str())
-                .bind(row.record.actor.as_str())
-                .bind(row.record.subject.as_str())
-                .bind(at);
+                .bind(index as i64)
+                .bind(entry.leaf.as_slice())
+                .bind(entry.canonical.as_slice())
+                .bind(entry.payload.as_str())
+                .bind(entry.record.kind.as_str())
+                .bind(entry.record.actor.as_str())
+                .bind(entry.record.subject.as_str())
+                .bind(entry.at.as_str());
+            index += 1;
         }
         query.execute(&mut *conn).await?;
         rest = tail;

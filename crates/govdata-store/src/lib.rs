@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Connection};
 
 pub use catalog::{CatalogChange, CatalogFilter, CatalogHead};
@@ -142,7 +143,16 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&write).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&write).await?,
         }
-        let ledger = ledger::Ledger::load(&read, backend, ledger).await?;
+        let sqlite_file = match backend {
+            Backend::Sqlite => Some(
+                SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Config(format!("database url: {e}")))?
+                    .get_filename()
+                    .to_owned(),
+            ),
+            Backend::Postgres => None,
+        };
+        let ledger = ledger::Ledger::load(&read, backend, sqlite_file, ledger).await?;
         let inner = Arc::new(Inner { backend, write, read, ledger, outbox: tokio::sync::Notify::new() });
         ledger::Ledger::start_indexer(&inner);
         if backend == Backend::Sqlite {
@@ -187,8 +197,12 @@ impl Store {
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(30)).after_connect(
-        |conn, _meta| {
+    // A connection to a local file does not go stale: no ping before each use.
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // FULL: a commit is on disk before it is acknowledged (power
                 // loss too, not only a killed process). Statement journals
@@ -207,6 +221,5 @@ fn sqlite_pool(max: u32) -> AnyPoolOptions {
                 }
                 Ok(())
             })
-        },
-    )
+        })
 }

@@ -1,6 +1,7 @@
 //! The ledger's persistence on both backends: proofs from the store verify
 //! against signed checkpoints, group commit assigns gap-free indices under
-//! load and survives a failed batch, entries page and filter (through the
+//! load, survives a failed batch and carries on after another process's
+//! appends, entries page and filter (through the
 //! filter index and its unindexed tail, which verification checks), witness
 //! state refuses stale decisions.
 //!
@@ -47,6 +48,7 @@ on_both_backends!(
     proofs_verify_against_checkpoints,
     group_commit_is_gap_free_under_load,
     failed_batch_leaves_the_frontier_usable,
+    two_processes_append_to_one_log,
     entries_page_and_filter,
     checkpoints_are_made_only_when_the_tree_grew,
     witness_state_refuses_stale_decisions,
@@ -223,13 +225,42 @@ async fn group_commit_is_gap_free_under_load(backend: Backend) {
     assert_eq!(cp.size, end);
     let report = t.store.audit_ledger(&[key.verifying_key()], |_| {}).await.unwrap().unwrap();
     assert_eq!(report.root, cp.root);
-    // Entries were batched: fewer distinct commit times than entries.
-    let mut conn = t.raw().await;
-    let distinct: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT at) FROM ledger_entries")
-        .fetch_one(&mut conn)
+}
+
+/// Two stores on one database, as two processes (a node and the CLI): each
+/// keeps its own frontier, and each append after the other's starts from
+/// the committed log, by either path.
+async fn two_processes_append_to_one_log(backend: Backend) {
+    let t = TestStore::open(backend, HashAlg::Sha256).await;
+    let other = Store::open(&t.url, LedgerConfig { node_id: "node-test".into(), hash: HashAlg::Sha256 })
         .await
         .unwrap();
-    assert!((distinct as u64) < end, "{distinct} commit times for {end} entries");
+    let key = key();
+    let mut expected = Vec::new();
+    for round in 0..3 {
+        for (store, who) in [(&t.store, "a"), (&other, "b")] {
+            let index =
+                store.record_access(access(&format!("user:{who}"), "gateway.read", "r")).await.unwrap();
+            expected.push(index);
+            store
+                .create_department(
+                    "user:admin",
+                    NewDepartment {
+                        name: format!("{who}{round}"),
+                        uscc: format!("{who}{round}"),
+                        region: "440000".into(),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    }
+    // Each access landed right after the other store's state change.
+    assert_eq!(expected, [0, 2, 4, 6, 8, 10]);
+    assert_eq!(t.store.ledger_size().await.unwrap(), 12);
+    let cp = t.store.checkpoint(&key).await.unwrap();
+    let report = other.audit_ledger(&[key.verifying_key()], |_| {}).await.unwrap().unwrap();
+    assert_eq!(report.root, cp.root);
 }
 
 async fn failed_batch_leaves_the_frontier_usable(backend: Backend) {

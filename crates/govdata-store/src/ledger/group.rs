@@ -3,12 +3,17 @@
 //! Reads (gateway calls, downloads) are not state changes, so no
 //! [`crate::WriteTx`] carries their entries; yet each must be durable before
 //! the read is answered. One transaction per read would cost one fsync per
-//! read. Instead every caller queues its record and one committer task
-//! takes whatever has queued (up to [`MAX_BATCH`]), appends it all in one
-//! transaction through the same frontier lock as `WriteTx`, commits, and
-//! only then answers each caller with its index. While a batch commits the
-//! next one queues, so the batch grows with the load and the fsync cost per
-//! entry falls.
+//! read. Instead every caller builds and hashes its entry, queues it, and one
+//! committer takes whatever has queued (up to [`MAX_BATCH`]), appends it all
+//! in one transaction through the same frontier lock as `WriteTx`, commits,
+//! and only then answers each caller with its index. While a batch commits
+//! the next one queues, so the batch grows with the load and the fsync cost
+//! per entry falls.
+//!
+//! On PostgreSQL the committer is a task on the runtime; on SQLite it is a
+//! thread with a connection of its own ([`super::sqlite_commit`]), since
+//! there every statement through the pool is a round trip to another
+//! thread, and those round trips, not the disk, bounded the batch rate.
 //!
 //! A failed batch answers every caller in it with the error; its
 //! transaction rolled back and the frontier was never replaced, so the next
@@ -18,19 +23,18 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{check_record, LedgerRecord};
-use crate::{Inner, Result, Store, StoreError};
+use super::{check_record, sqlite_commit, LedgerRecord, PreparedEntry};
+use crate::{timestamp, Backend, Inner, Result, Store, StoreError};
 
-/// Most entries in one transaction: bounds the memory, the time a batch
-/// holds the write connection, and the hashing a batch does on the async
-/// runtime (about 2 µs an entry).
-const MAX_BATCH: usize = 1024;
+/// Most entries in one transaction: bounds the memory and the time a batch
+/// holds the write connection.
+pub(super) const MAX_BATCH: usize = 1024;
 
 /// Queue length at which callers wait (back-pressure) instead of piling up.
 const QUEUE: usize = 4 * MAX_BATCH;
 
 pub(crate) struct AccessRequest {
-    record: LedgerRecord,
+    entry: PreparedEntry,
     reply: oneshot::Sender<Result<u64>>,
 }
 
@@ -43,19 +47,30 @@ impl Store {
     /// the change's own transaction.
     pub async fn record_access(&self, record: LedgerRecord) -> Result<u64> {
         check_record(&record)?;
-        let queue = self.inner.ledger.committer.get_or_init(|| {
-            let (sender, receiver) = mpsc::channel(QUEUE);
-            tokio::spawn(run_committer(Arc::downgrade(&self.inner), receiver));
-            sender
-        });
+        let ledger = &self.inner.ledger;
+        let queue = match ledger.committer.get() {
+            Some(queue) => queue,
+            None => {
+                let (sender, receiver) = mpsc::channel(QUEUE);
+                match (self.inner.backend, &ledger.sqlite_file) {
+                    (Backend::Sqlite, Some(file)) => sqlite_commit::start(&self.inner, file, receiver)?,
+                    _ => drop(tokio::spawn(run_committer(Arc::downgrade(&self.inner), receiver))),
+                }
+                // Two first callers at once: the loser's committer ends with
+                // its queue, which nobody ever sends to.
+                let _ = ledger.committer.set(sender);
+                ledger.committer.get().expect("set just now")
+            }
+        };
+        let entry = ledger.prepare(record, &timestamp::now());
         let (reply, answer) = oneshot::channel();
-        queue.send(AccessRequest { record, reply }).await.map_err(|_| stopped())?;
+        queue.send(AccessRequest { entry, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
-    async fn commit_batch(&self, records: &[LedgerRecord]) -> Result<Vec<u64>> {
+    async fn commit_batch(&self, entries: &[PreparedEntry]) -> Result<Vec<u64>> {
         let mut tx = self.inner.write.begin().await?;
-        let mut appended = self.inner.ledger.append(&mut tx, records).await?;
+        let mut appended = self.inner.ledger.append_prepared(&mut tx, entries).await?;
         tx.commit().await?;
         Ok(appended.publish())
     }
@@ -66,6 +81,32 @@ fn stopped() -> StoreError {
     StoreError::Database(sqlx::Error::PoolClosed)
 }
 
+/// Splits queued requests into their entries and where to answer.
+pub(super) fn split(
+    requests: &mut Vec<AccessRequest>,
+) -> (Vec<PreparedEntry>, Vec<oneshot::Sender<Result<u64>>>) {
+    requests.drain(..).map(|r| (r.entry, r.reply)).unzip()
+}
+
+/// Answers every caller of a batch: its index, or the batch's error.
+pub(super) fn answer(replies: Vec<oneshot::Sender<Result<u64>>>, outcome: Result<Vec<u64>>) {
+    match outcome {
+        Ok(indices) => {
+            for (reply, index) in replies.into_iter().zip(indices) {
+                // A caller that gave up waiting still has its entry recorded.
+                let _ = reply.send(Ok(index));
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %err, entries = replies.len(), "ledger group commit failed");
+            let err = Arc::new(err);
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::BatchFailed(err.clone())));
+            }
+        }
+    }
+}
+
 /// Holds only a weak reference, so dropping the last [`Store`] drops the
 /// queue's sender and ends this task.
 async fn run_committer(store: Weak<Inner>, mut queue: mpsc::Receiver<AccessRequest>) {
@@ -73,22 +114,7 @@ async fn run_committer(store: Weak<Inner>, mut queue: mpsc::Receiver<AccessReque
     while queue.recv_many(&mut requests, MAX_BATCH).await > 0 {
         let Some(inner) = store.upgrade() else { break };
         let store = Store { inner };
-        let (records, replies): (Vec<LedgerRecord>, Vec<_>) =
-            requests.drain(..).map(|r| (r.record, r.reply)).unzip();
-        match store.commit_batch(&records).await {
-            Ok(indices) => {
-                for (reply, index) in replies.into_iter().zip(indices) {
-                    // A caller that gave up waiting still has its entry recorded.
-                    let _ = reply.send(Ok(index));
-                }
-            }
-            Err(err) => {
-                tracing::error!(error = %err, entries = records.len(), "ledger group commit failed");
-                let err = Arc::new(err);
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::BatchFailed(err.clone())));
-                }
-            }
-        }
+        let (entries, replies) = split(&mut requests);
+        answer(replies, store.commit_batch(&entries).await);
     }
 }
