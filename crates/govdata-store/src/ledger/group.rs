@@ -35,8 +35,11 @@ const QUEUE: usize = 4 * MAX_BATCH;
 
 pub(crate) struct AccessRequest {
     entry: PreparedEntry,
-    reply: oneshot::Sender<Result<u64>>,
+    reply: Reply,
 }
+
+/// Where a caller waits for its index.
+pub(super) type Reply = oneshot::Sender<Result<u64>>;
 
 impl Store {
     /// Appends a data-access entry (a read that changes no state: gateway
@@ -82,14 +85,12 @@ fn stopped() -> StoreError {
 }
 
 /// Splits queued requests into their entries and where to answer.
-pub(super) fn split(
-    requests: &mut Vec<AccessRequest>,
-) -> (Vec<PreparedEntry>, Vec<oneshot::Sender<Result<u64>>>) {
+pub(super) fn split(requests: &mut Vec<AccessRequest>) -> (Vec<PreparedEntry>, Vec<Reply>) {
     requests.drain(..).map(|r| (r.entry, r.reply)).unzip()
 }
 
 /// Answers every caller of a batch: its index, or the batch's error.
-pub(super) fn answer(replies: Vec<oneshot::Sender<Result<u64>>>, outcome: Result<Vec<u64>>) {
+pub(super) fn answer(replies: Vec<Reply>, outcome: Result<Vec<u64>>) {
     match outcome {
         Ok(indices) => {
             for (reply, index) in replies.into_iter().zip(indices) {

@@ -1,10 +1,24 @@
-//! The group committer on SQLite: one thread with a connection of its own.
+//! The group committer on SQLite: a thread with a connection of its own,
+//! and a second thread that makes its commits durable.
 //!
 //! Through the pool every statement is a message to the connection's worker
 //! thread and a wake-up back, five per batch (begin, head, entries, nodes,
 //! commit). On a 2-core machine those hand-offs, not the fsync, set the
-//! batch rate. This thread instead runs a batch start to end on its own
-//! connection with cached statements, and only sleeps in the fsync.
+//! batch rate. The committer instead runs a batch start to end on its own
+//! connection with cached statements.
+//!
+//! Nor does it wait for the disk. Its connection commits with
+//! `synchronous = NORMAL`, which writes the batch to the WAL without
+//! flushing it, and hands the batch to the syncer, which flushes the WAL
+//! file (`fdatasync`, covering every batch written before it) and only then
+//! answers the callers. So the next batch is written while the last one
+//! reaches the disk, and one flush makes several batches durable. Until
+//! then a batch is visible to readers but not yet acknowledged; a power
+//! loss in that window loses whole batches from the end of the WAL (SQLite
+//! keeps only the prefix of commits whose checksums hold), never an
+//! acknowledged one. Every other commit in the store is `FULL`, and its own
+//! flush of the WAL covers the batches before it: a checkpoint is never
+//! stored before the entries it signs are on disk.
 //!
 //! It still takes its turn on the store's one write connection (holding it,
 //! unused, while it writes through its own), so it and the other writers of
@@ -13,37 +27,47 @@
 //! the only one who takes the frontier, so the lock order is always: write
 //! turn, then frontier.
 
-use std::path::Path;
-use std::sync::{Arc, Weak};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc as std_mpsc, Arc, Weak};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
-use super::group::{answer, split, AccessRequest, MAX_BATCH};
+use super::group::{answer, split, AccessRequest, Reply, MAX_BATCH};
 use super::{extend, load_frontier, Appended, PreparedEntry};
 use crate::{wal, Inner, Result, StoreError};
 
-/// Opens the committer's connection to `file` and starts its thread.
+/// A committed batch waiting for the WAL to reach the disk.
+struct Written {
+    replies: Vec<Reply>,
+    indices: Vec<u64>,
+}
+
+/// Opens the committer's connection to `file` and starts both threads.
 pub(super) fn start(inner: &Arc<Inner>, file: &Path, queue: mpsc::Receiver<AccessRequest>) -> Result<()> {
     let conn = open(file).map_err(sqlite_error)?;
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
     let store = Arc::downgrade(inner);
     let runtime = Handle::current();
-    std::thread::Builder::new()
-        .name("ledger-commit".into())
-        .spawn(move || run(store, conn, runtime, queue))
-        .map_err(|e| StoreError::Config(format!("cannot start the ledger committer: {e}")))?;
+    let (written, to_sync) = std_mpsc::channel();
+    let thread = |name: &str| std::thread::Builder::new().name(name.into());
+    let failed = |e: std::io::Error| StoreError::Config(format!("cannot start the ledger committer: {e}"));
+    thread("ledger-sync").spawn(move || sync(PathBuf::from(wal), to_sync)).map_err(failed)?;
+    thread("ledger-commit").spawn(move || run(store, conn, runtime, queue, written)).map_err(failed)?;
     Ok(())
 }
 
-/// The same durability and cache settings as the pool's connections.
+/// The pool's cache settings; commits are flushed by the syncer.
 fn open(file: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         file,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.execute_batch(&format!(
-        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; \
+        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
          PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = {};",
         wal::AUTOCHECKPOINT_PAGES
     ))?;
@@ -55,7 +79,13 @@ fn sqlite_error(err: rusqlite::Error) -> StoreError {
 }
 
 /// Runs until every sender of `queue` is gone (the store was dropped).
-fn run(store: Weak<Inner>, mut conn: Connection, runtime: Handle, mut queue: mpsc::Receiver<AccessRequest>) {
+fn run(
+    store: Weak<Inner>,
+    mut conn: Connection,
+    runtime: Handle,
+    mut queue: mpsc::Receiver<AccessRequest>,
+    written: std_mpsc::Sender<Written>,
+) {
     // The pool returns the write turn through a task on the runtime.
     let _runtime = runtime.enter();
     let mut requests = Vec::with_capacity(MAX_BATCH);
@@ -69,7 +99,46 @@ fn run(store: Weak<Inner>, mut conn: Connection, runtime: Handle, mut queue: mps
         }
         let Some(inner) = store.upgrade() else { break };
         let (entries, replies) = split(&mut requests);
-        answer(replies, commit(&inner, &mut conn, &runtime, &entries));
+        match commit(&inner, &mut conn, &runtime, &entries) {
+            Ok(indices) => {
+                if let Err(unsent) = written.send(Written { replies, indices }) {
+                    answer(unsent.0.replies, Err(StoreError::Sqlite("the ledger syncer stopped".into())));
+                }
+            }
+            Err(err) => answer(replies, Err(err)),
+        }
+    }
+}
+
+/// Flushes the WAL for every batch written since the last flush, then
+/// answers their callers. The WAL file outlives this thread's handle on it:
+/// SQLite removes it only when its last connection closes, and the
+/// committer's stays open.
+fn sync(wal: PathBuf, batches: std_mpsc::Receiver<Written>) {
+    let mut file: Option<File> = None;
+    while let Ok(first) = batches.recv() {
+        let pending: Vec<Written> = std::iter::once(first).chain(batches.try_iter()).collect();
+        let flushed = match &file {
+            Some(file) => file.sync_data(),
+            None => File::options().append(true).open(&wal).and_then(|opened| {
+                let flushed = opened.sync_data();
+                file = Some(opened);
+                flushed
+            }),
+        };
+        match flushed {
+            Ok(()) => {
+                for batch in pending {
+                    answer(batch.replies, Ok(batch.indices));
+                }
+            }
+            Err(err) => {
+                let err = Arc::new(StoreError::Sqlite(format!("flushing {}: {err}", wal.display())));
+                for batch in pending {
+                    answer(batch.replies, Err(StoreError::BatchFailed(err.clone())));
+                }
+            }
+        }
     }
 }
 
