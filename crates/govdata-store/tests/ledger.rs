@@ -324,6 +324,9 @@ async fn failed_batch_leaves_the_frontier_usable(backend: Backend) {
 
 async fn entries_page_and_filter(backend: Backend) {
     let t = TestStore::open(backend, HashAlg::Sha256).await;
+    // Runs of four entries, so that these few fill some.
+    let mut conn = t.raw().await;
+    sqlx::query("UPDATE ledger_filter_head SET run_size = 4").execute(&mut conn).await.unwrap();
     for i in 0..10 {
         let actor = if i % 2 == 0 { "user:even" } else { "user:odd" };
         let kind = if i < 5 { "gateway.read" } else { "file.download" };
@@ -392,36 +395,44 @@ async fn entries_page_and_filter(backend: Backend) {
     );
     assert_eq!(listed(EntryFilter { from: 10, ..s0 }).await, [10, 11]);
 
-    // The index is derived, and verification checks it against the entries.
+    // The index is derived, and verification checks every run of it
+    // against the entries.
     store.index_ledger_filter().await.unwrap();
     let keys = [key().verifying_key()];
     store.checkpoint(&key()).await.unwrap();
     store.audit_ledger(&keys, |_| {}).await.unwrap().unwrap();
-    let mut conn = t.raw().await;
-    for (tamper, undo, index) in [
+    let tampers: [(&str, Option<Vec<u8>>, u64); 3] = [
+        ("DELETE FROM ledger_filter_runs WHERE term = 'actor:user:odd' AND run = 4", None, 4),
         (
-            "UPDATE ledger_filter SET actor = 'user:even' WHERE idx = 3",
-            "UPDATE ledger_filter SET actor = 'user:odd' WHERE idx = 3",
-            3,
+            "UPDATE ledger_filter_runs SET postings = $1 WHERE term = 'subject:s0' AND run = 0",
+            Some(vec![0, 3, 1]),
+            0,
         ),
         (
-            "DELETE FROM ledger_filter WHERE idx = 5",
-            "INSERT INTO ledger_filter SELECT idx, kind, actor, subject FROM ledger_entries WHERE idx = 5",
-            5,
+            "INSERT INTO ledger_filter_runs (term, run, postings) VALUES ('kind:forged', 8, $1)",
+            Some(vec![1]),
+            8,
         ),
-        (
-            "UPDATE ledger_entries SET subject = 's1' WHERE idx = 6",
-            "UPDATE ledger_entries SET subject = 's0' WHERE idx = 6",
-            6,
-        ),
-    ] {
-        sqlx::query(tamper).execute(&mut conn).await.unwrap();
+    ];
+    for (tamper, postings, run) in tampers {
+        let mut query = sqlx::query(tamper);
+        if let Some(postings) = postings {
+            query = query.bind(postings);
+        }
+        query.execute(&mut conn).await.unwrap();
         let finding = store.audit_ledger(&keys, |_| {}).await.unwrap().unwrap_err();
-        assert_eq!(finding.index(), index, "{tamper}: {finding}");
-        assert!(finding.to_string().contains("filter"), "{finding}");
-        sqlx::query(undo).execute(&mut conn).await.unwrap();
+        assert_eq!(finding.index(), run, "{tamper}: {finding}");
+        assert!(finding.to_string().contains("filter index's run"), "{finding}");
+        // Rebuilt from the log, the index verifies again.
+        sqlx::query("DELETE FROM ledger_filter_runs").execute(&mut conn).await.unwrap();
+        sqlx::query("UPDATE ledger_filter_head SET upto = 0").execute(&mut conn).await.unwrap();
+        store.index_ledger_filter().await.unwrap();
+        store.audit_ledger(&keys, |_| {}).await.unwrap().unwrap();
     }
-    store.audit_ledger(&keys, |_| {}).await.unwrap().unwrap();
+    sqlx::query("UPDATE ledger_entries SET subject = 's1' WHERE idx = 6").execute(&mut conn).await.unwrap();
+    let finding = store.audit_ledger(&keys, |_| {}).await.unwrap().unwrap_err();
+    assert_eq!(finding.index(), 6, "{finding}");
+    assert!(finding.to_string().contains("stored for filtering"), "{finding}");
 }
 
 async fn checkpoints_are_made_only_when_the_tree_grew(backend: Backend) {

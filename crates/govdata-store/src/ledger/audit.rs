@@ -4,8 +4,9 @@
 //! does not see: each entry's stored payload against its digest, each stored
 //! tree node against the one recomputed from the entries (proofs are built
 //! from those nodes), the kind, actor and subject that filters search by
-//! (the entry row's and the filter index's) against the entry, and the head
-//! row against the entries.
+//! (the entry row's) against the entry, every run of the filter index
+//! against the one recomputed from its entries, and the head row against
+//! the entries.
 //!
 //! Only the signed checkpoints are trustworthy anchors: an attacker who
 //! rewrites entries, nodes and head consistently is caught by the first
@@ -24,7 +25,8 @@ use govdata_ledger::tree::{Frontier, NodeId};
 use govdata_ledger::verify::{Divergence, LogVerifier, StoredCheckpoint};
 use sqlx::{AnyConnection, Row};
 
-use super::{filter, head_size, to_hash};
+use super::filter::{IndexHead, RunTerms, FIELDS as FILTER_FIELDS};
+use super::{head_size, to_hash};
 use crate::{Backend, Result, Store};
 
 /// Entries read per query.
@@ -59,10 +61,12 @@ pub enum AuditFinding {
     /// A stored tree node is missing or differs from the one recomputed
     /// from the entries it covers.
     Node { level: u8, node: u64, missing: bool },
-    /// The kind, actor or subject a filter searches by (in the entry's row
-    /// or in the filter index) is not the entry's, or the index lacks an
-    /// entry it claims to hold.
+    /// The kind, actor or subject a filter searches by, in the entry's row,
+    /// is not the entry's.
     Filter { index: u64 },
+    /// A run of the filter index (from entry `run` on) is missing, or is
+    /// not the one its entries make.
+    FilterRun { run: u64 },
     /// The head row disagrees with the entries stored.
     Head { head: u64, entries: u64 },
 }
@@ -76,6 +80,7 @@ impl AuditFinding {
             AuditFinding::Unreadable { index, .. }
             | AuditFinding::Payload { index }
             | AuditFinding::Filter { index } => *index,
+            AuditFinding::FilterRun { run } => *run,
             AuditFinding::Node { level, node, .. } => NodeId::new(*level, *node).start(),
             AuditFinding::Head { head, entries } => (*head).min(*entries),
         }
@@ -98,8 +103,13 @@ impl fmt::Display for AuditFinding {
             }
             AuditFinding::Filter { index } => write!(
                 f,
-                "entry {index}: the kind, actor or subject stored for filtering is not the entry's, \
-                 or the filter index lacks it (filtered listings would hide or misattribute it)"
+                "entry {index}: the kind, actor or subject stored for filtering is not the entry's \
+                 (filtered listings would hide or misattribute it)"
+            ),
+            AuditFinding::FilterRun { run } => write!(
+                f,
+                "the filter index's run from entry {run} on is missing or not the one its entries make \
+                 (filtered listings would hide or misattribute them)"
             ),
             AuditFinding::Node { level, node, missing } => {
                 let id = NodeId::new(*level, *node);
@@ -156,21 +166,63 @@ async fn stored_nodes(conn: &mut AnyConnection, start: u64, end: u64) -> Result<
     Ok(found)
 }
 
-/// Whether the entry row's filter columns, and its filter index row (which
-/// must exist when `indexed`), name the entry's own kind, actor and subject.
-fn filter_columns_match(row: &sqlx::any::AnyRow, entry: &Entry, indexed: bool) -> bool {
+/// Whether the entry row's filter columns name the entry's own kind, actor
+/// and subject.
+fn filter_columns_match(row: &sqlx::any::AnyRow, entry: &Entry) -> bool {
     let expected = [entry.kind.as_str(), entry.actor.as_str(), entry.subject.as_str()];
-    let columns = |names: [&str; 3]| -> Option<[String; 3]> {
-        let [kind, actor, subject] = names.map(|name| row.try_get::<Option<String>, _>(name).ok().flatten());
-        Some([kind?, actor?, subject?])
-    };
-    let stored = columns(["kind", "actor", "subject"]);
-    let index = columns(["indexed_kind", "indexed_actor", "indexed_subject"]);
-    stored.is_some_and(|stored| stored == expected)
-        && match index {
-            Some(index) => index == expected,
-            None => !indexed,
+    FILTER_FIELDS
+        .iter()
+        .zip(expected)
+        .all(|(field, value)| row.try_get::<String, _>(*field).is_ok_and(|v| v == value))
+}
+
+/// One run's rows, folded into one hash: the XOR of a hash of each row, so
+/// the stored rows can be added up in any order.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct RunDigest([u8; 32]);
+
+impl RunDigest {
+    fn add(&mut self, term: &str, postings: &[u8]) {
+        let row = HashAlg::Sha256.digest_parts(&[term.as_bytes(), &[0], postings]);
+        self.0.iter_mut().zip(row).for_each(|(acc, byte)| *acc ^= byte);
+    }
+}
+
+fn run_digest(run: &RunTerms) -> RunDigest {
+    let mut digest = RunDigest::default();
+    for (term, postings) in run.rows() {
+        digest.add(term, postings.as_bytes());
+    }
+    digest
+}
+
+/// The first run whose stored rows are not `expected` (the runs recomputed
+/// from the entries below the index's end), reading every stored row once.
+async fn first_wrong_run(
+    conn: &mut AnyConnection,
+    expected: &HashMap<u64, RunDigest>,
+) -> Result<Option<u64>> {
+    let mut stored: HashMap<u64, RunDigest> = HashMap::with_capacity(expected.len());
+    let (mut after_term, mut after_run) = (String::new(), -1i64);
+    loop {
+        let rows = sqlx::query(
+            "SELECT term, run, postings FROM ledger_filter_runs \
+             WHERE term > $1 OR (term = $1 AND run > $2) ORDER BY term, run LIMIT $3",
+        )
+        .bind(after_term.as_str())
+        .bind(after_run)
+        .bind(PAGE)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        (after_term, after_run) = (last.try_get("term")?, last.try_get("run")?);
+        for row in &rows {
+            let term: String = row.try_get("term")?;
+            let postings: Vec<u8> = row.try_get("postings")?;
+            stored.entry(row.try_get::<i64, _>("run")? as u64).or_default().add(&term, &postings);
         }
+    }
+    Ok(expected.keys().chain(stored.keys()).filter(|run| expected.get(run) != stored.get(run)).min().copied())
 }
 
 fn payload_matches(alg: HashAlg, entry: &Entry, stored: &str) -> bool {
@@ -200,7 +252,9 @@ impl Store {
                 .await?;
         }
         let head = head_size(&mut tx).await?;
-        let indexed_upto = filter::indexed_upto(&mut tx).await?;
+        let index_head = IndexHead::read(&mut tx).await?;
+        let mut expected_runs = HashMap::new();
+        let mut run = RunTerms::default();
         let mut checkpoints = Vec::new();
         for row in sqlx::query("SELECT size, root, note FROM ledger_checkpoints").fetch_all(&mut *tx).await? {
             let size: i64 = row.try_get("size")?;
@@ -223,10 +277,8 @@ impl Store {
         let mut next_idx = 0i64;
         loop {
             let rows = sqlx::query(
-                "SELECT e.idx, e.leaf_hash, e.canonical, e.payload, e.kind, e.actor, e.subject, \
-                 f.kind AS indexed_kind, f.actor AS indexed_actor, f.subject AS indexed_subject \
-                 FROM ledger_entries e LEFT JOIN ledger_filter f ON f.idx = e.idx \
-                 WHERE e.idx >= $1 ORDER BY e.idx LIMIT $2",
+                "SELECT idx, leaf_hash, canonical, payload, kind, actor, subject \
+                 FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
             )
             .bind(next_idx)
             .bind(PAGE)
@@ -257,8 +309,18 @@ impl Store {
                 if !payload_matches(alg, &entry, &payload) {
                     return Ok(Err(AuditFinding::Payload { index }));
                 }
-                if !filter_columns_match(row, &entry, index < indexed_upto) {
+                if !filter_columns_match(row, &entry) {
                     return Ok(Err(AuditFinding::Filter { index }));
+                }
+                if index < index_head.upto {
+                    let start = index_head.run_of(index);
+                    run.add(
+                        index - start,
+                        [entry.kind.as_str(), entry.actor.as_str(), entry.subject.as_str()],
+                    );
+                    if index + 1 == start + index_head.run_size {
+                        expected_runs.insert(start, run_digest(&std::mem::take(&mut run)));
+                    }
                 }
                 for node in frontier.append(leaf).into_iter().filter(|n| n.level > 0) {
                     nodes_checked += 1;
@@ -277,6 +339,9 @@ impl Store {
         };
         if head != report.size {
             return Ok(Err(AuditFinding::Head { head, entries: report.size }));
+        }
+        if let Some(run) = first_wrong_run(&mut tx, &expected_runs).await? {
+            return Ok(Err(AuditFinding::FilterRun { run }));
         }
         Ok(Ok(AuditReport {
             size: report.size,

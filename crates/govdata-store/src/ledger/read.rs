@@ -5,9 +5,10 @@ use govdata_ledger::entry::Entry;
 use govdata_ledger::hash::Hash;
 use govdata_ledger::tree::{self, NodeRef};
 use govdata_model::FieldError;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use super::{fetch_nodes, filter, head_size, to_hash};
+use super::filter::{term, IndexHead, Postings};
+use super::{fetch_nodes, head_size, to_hash};
 use crate::{Result, Store, StoreError};
 
 /// Most entries one page returns.
@@ -74,6 +75,77 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LedgerEntry> {
     })
 }
 
+/// Runs of a term read per query.
+const RUNS_PER_QUERY: i64 = 64;
+
+/// The first `wanted` indices in `[from, to)` (below the runs' end) of
+/// entries that meet every condition, from the runs: the first condition's
+/// runs are read in order, a few at a time, and the others' rows for the
+/// same runs intersected with them.
+async fn indexed_matches(
+    conn: &mut AnyConnection,
+    head: IndexHead,
+    conditions: &[(&str, &str)],
+    from: u64,
+    to: u64,
+    wanted: usize,
+) -> Result<Vec<u64>> {
+    let terms: Vec<String> = conditions.iter().map(|(field, value)| term(field, value)).collect();
+    let mut found = Vec::new();
+    let mut next_run = head.run_of(from);
+    while found.len() < wanted && next_run < to {
+        let driver = term_runs(conn, &terms[0], next_run, to, Some(RUNS_PER_QUERY)).await?;
+        let Some(&(last_run, _)) = driver.last() else { break };
+        let mut others = Vec::with_capacity(terms.len() - 1);
+        for term in &terms[1..] {
+            let rows = term_runs(conn, term, next_run, last_run + 1, None).await?;
+            others.push(rows.into_iter().collect::<std::collections::HashMap<u64, Vec<u64>>>());
+        }
+        for (run, offsets) in driver {
+            for offset in offsets {
+                let index = run + offset;
+                if (from..to).contains(&index)
+                    && others
+                        .iter()
+                        .all(|other| other.get(&run).is_some_and(|o| o.binary_search(&offset).is_ok()))
+                {
+                    found.push(index);
+                    if found.len() == wanted {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+        next_run = last_run + 1;
+    }
+    Ok(found)
+}
+
+/// The runs of `term` starting in `[from, to)`, in order, with their
+/// decoded offsets; at most `limit` of them.
+async fn term_runs(
+    conn: &mut AnyConnection,
+    term: &str,
+    from: u64,
+    to: u64,
+    limit: Option<i64>,
+) -> Result<Vec<(u64, Vec<u64>)>> {
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let sql = format!(
+        "SELECT run, postings FROM ledger_filter_runs WHERE term = $1 AND run >= $2 AND run < $3 ORDER BY run{limit}"
+    );
+    let rows = sqlx::query(&sql).bind(term).bind(from as i64).bind(to as i64).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| {
+            let run = row.try_get::<i64, _>("run")? as u64;
+            let offsets = Postings::from_bytes(row.try_get("postings")?).decode().ok_or_else(|| {
+                StoreError::Corrupt(format!("ledger filter index: run {run} of {term:?} does not decode"))
+            })?;
+            Ok((run, offsets))
+        })
+        .collect()
+}
+
 impl Store {
     /// The entry at `index`.
     pub async fn ledger_entry(&self, index: u64) -> Result<LedgerEntry> {
@@ -108,42 +180,58 @@ impl Store {
                 .filter_map(|(column, value)| Some((column, value.as_deref()?)))
                 .collect();
         // One row past the page says whether another page follows.
+        let wanted = limit as usize + 1;
         let rows = if conditions.is_empty() {
             sqlx::query(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT {}",
-                limit + 1
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT {wanted}"
             ))
             .bind(filter.from as i64)
             .bind(to as i64)
             .fetch_all(&mut *conn)
             .await?
         } else {
-            // Below the filter index's end through the index, above it by
-            // scanning the unindexed tail: the same bounds for both halves,
-            // so no entry is found twice or missed while the indexer runs.
-            let upto = filter::indexed_upto(&mut conn).await?;
-            let matching = conditions
-                .iter()
-                .enumerate()
-                .map(|(i, (column, _))| format!(" AND {column} = ${}", i + 5))
-                .collect::<String>();
-            let sql = format!(
-                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx IN \
-                 (SELECT idx FROM ledger_filter WHERE idx >= $1 AND idx < $2{matching} ORDER BY idx LIMIT {page}) \
-                 UNION ALL \
-                 SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= $3 AND idx < $4{matching} \
-                 ORDER BY idx LIMIT {page}",
-                page = limit + 1
-            );
-            let mut query = sqlx::query(&sql)
-                .bind(filter.from as i64)
-                .bind(to.min(upto) as i64)
-                .bind(filter.from.max(upto) as i64)
-                .bind(to as i64);
-            for (_, value) in &conditions {
-                query = query.bind(*value);
+            // Below the runs' end through the runs, above it by scanning the
+            // unindexed tail: the same bound for both halves, so no entry is
+            // found twice or missed while the indexer runs.
+            let head = IndexHead::read(&mut conn).await?;
+            let indexed_end = to.min(head.upto);
+            let mut found = if filter.from < indexed_end {
+                indexed_matches(&mut conn, head, &conditions, filter.from, indexed_end, wanted).await?
+            } else {
+                Vec::new()
+            };
+            let tail_start = filter.from.max(head.upto);
+            if found.len() < wanted && tail_start < to {
+                let matching = conditions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (column, _))| format!(" AND {column} = ${}", i + 3))
+                    .collect::<String>();
+                let sql = format!(
+                    "SELECT idx FROM ledger_entries WHERE idx >= $1 AND idx < $2{matching} ORDER BY idx LIMIT {}",
+                    wanted - found.len()
+                );
+                let mut query = sqlx::query(&sql).bind(tail_start as i64).bind(to as i64);
+                for (_, value) in &conditions {
+                    query = query.bind(*value);
+                }
+                for row in query.fetch_all(&mut *conn).await? {
+                    found.push(row.try_get::<i64, _>("idx")? as u64);
+                }
             }
-            query.fetch_all(&mut *conn).await?
+            if found.is_empty() {
+                Vec::new()
+            } else {
+                let placeholders = (1..=found.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx IN ({placeholders}) ORDER BY idx"
+                );
+                let mut query = sqlx::query(&sql);
+                for index in &found {
+                    query = query.bind(*index as i64);
+                }
+                query.fetch_all(&mut *conn).await?
+            }
         };
         let mut entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>>>()?;
         let next = if entries.len() > limit as usize { entries.pop().map(|extra| extra.index) } else { None };
