@@ -120,7 +120,7 @@ fn sync(wal: PathBuf, batches: std_mpsc::Receiver<Written>) {
         let pending: Vec<Written> = std::iter::once(first).chain(batches.try_iter()).collect();
         let flushed = match &file {
             Some(file) => file.sync_data(),
-            None => File::options().append(true).open(&wal).and_then(|opened| {
+            None => File::open(&wal).and_then(|opened| {
                 let flushed = opened.sync_data();
                 file = Some(opened);
                 flushed
