@@ -33,6 +33,7 @@ mod witness;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use govdata_ledger::ed25519_dalek::VerifyingKey;
@@ -85,6 +86,8 @@ pub(crate) struct Ledger {
     frontier: Mutex<Frontier>,
     /// The group committer's queue, started on first use.
     committer: OnceLock<mpsc::Sender<group::AccessRequest>>,
+    /// Batches the group committer made durable, and the entries in them.
+    group_commits: [AtomicU64; 2],
     /// The size after each committed append; wakes the filter indexer.
     appended: watch::Sender<u64>,
 }
@@ -170,8 +173,15 @@ impl Ledger {
             sqlite_file,
             frontier: Mutex::new(frontier),
             committer: OnceLock::new(),
+            group_commits: [AtomicU64::new(0), AtomicU64::new(0)],
             appended: watch::Sender::new(size),
         })
+    }
+
+    /// Counts a batch of `entries` made durable by the group committer.
+    fn count_group_commit(&self, entries: usize) {
+        self.group_commits[0].fetch_add(1, Ordering::Relaxed);
+        self.group_commits[1].fetch_add(entries as u64, Ordering::Relaxed);
     }
 
     /// Changes once every committed append (whatever its transaction).
@@ -384,7 +394,23 @@ async fn head_size(conn: &mut AnyConnection) -> Result<u64> {
     Ok(size as u64)
 }
 
+/// What the group committer has done since the store opened: how well
+/// concurrent data-access entries share their commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCommits {
+    /// Durable batches.
+    pub batches: u64,
+    /// Entries in them.
+    pub entries: u64,
+}
+
 impl Store {
+    /// The group committer's batches and entries so far.
+    pub fn ledger_group_commits(&self) -> GroupCommits {
+        let [batches, entries] = &self.inner.ledger.group_commits;
+        GroupCommits { batches: batches.load(Ordering::Relaxed), entries: entries.load(Ordering::Relaxed) }
+    }
+
     /// The ledger's hash algorithm.
     pub fn ledger_hash(&self) -> HashAlg {
         self.inner.ledger.config.hash

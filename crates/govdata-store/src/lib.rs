@@ -50,8 +50,8 @@ pub use lake::{
     JobOutcome, JobRecord, JobStatus, NewJob, ResourceFilter, ResourceRecord, ResourceWrite, MAX_JOB_PAGE,
 };
 pub use ledger::{
-    AuditFinding, AuditReport, Checkpointer, EntryFilter, EntryPage, LedgerConfig, LedgerEntry, LedgerRecord,
-    SignedCheckpoint, WitnessedCheckpoint, MAX_ENTRY_PAGE,
+    AuditFinding, AuditReport, Checkpointer, EntryFilter, EntryPage, GroupCommits, LedgerConfig, LedgerEntry,
+    LedgerRecord, SignedCheckpoint, WitnessedCheckpoint, MAX_ENTRY_PAGE,
 };
 pub use org::{NewDepartment, NewSystem};
 pub use sharing::{

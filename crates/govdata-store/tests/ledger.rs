@@ -225,6 +225,10 @@ async fn group_commit_is_gap_free_under_load(backend: Backend) {
     assert_eq!(cp.size, end);
     let report = t.store.audit_ledger(&[key.verifying_key()], |_| {}).await.unwrap().unwrap();
     assert_eq!(report.root, cp.root);
+    // Concurrent entries shared their commits.
+    let commits = t.store.ledger_group_commits();
+    assert_eq!(commits.entries, 1 + 64 * 25);
+    assert!(commits.batches < commits.entries, "{commits:?}");
 }
 
 /// Two stores on one database, as two processes (a node and the CLI): each

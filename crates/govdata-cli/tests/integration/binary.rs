@@ -59,6 +59,7 @@ async fn fixed_points_and_login(database_url: Option<&str>) {
         metrics.contains("govdata_http_requests_total") && metrics.contains("route=\"/api/v1/departments\""),
         "{metrics}"
     );
+    assert!(metrics.contains("govdata_ledger_group_commits_total"), "{metrics}");
 }
 
 #[tokio::test]

@@ -25,7 +25,12 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
 
 /// Prometheus metrics in text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, body = String)))]
-pub async fn metrics() -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // Entries per batch is how much the group commit saves: fsyncs are
+    // batches, not entries.
+    let commits = state.store.ledger_group_commits();
+    metrics::counter!("govdata_ledger_group_commits_total").absolute(commits.batches);
+    metrics::counter!("govdata_ledger_group_committed_entries_total").absolute(commits.entries);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::metrics_handle().render())
 }
 

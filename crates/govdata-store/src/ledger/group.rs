@@ -116,6 +116,10 @@ async fn run_committer(store: Weak<Inner>, mut queue: mpsc::Receiver<AccessReque
         let Some(inner) = store.upgrade() else { break };
         let store = Store { inner };
         let (entries, replies) = split(&mut requests);
-        answer(replies, store.commit_batch(&entries).await);
+        let outcome = store.commit_batch(&entries).await;
+        if outcome.is_ok() {
+            store.inner.ledger.count_group_commit(entries.len());
+        }
+        answer(replies, outcome);
     }
 }

@@ -51,11 +51,12 @@ pub(super) fn start(inner: &Arc<Inner>, file: &Path, queue: mpsc::Receiver<Acces
     let mut wal = file.as_os_str().to_owned();
     wal.push("-wal");
     let store = Arc::downgrade(inner);
+    let syncer_store = store.clone();
     let runtime = Handle::current();
     let (written, to_sync) = std_mpsc::channel();
     let thread = |name: &str| std::thread::Builder::new().name(name.into());
     let failed = |e: std::io::Error| StoreError::Config(format!("cannot start the ledger committer: {e}"));
-    thread("ledger-sync").spawn(move || sync(PathBuf::from(wal), to_sync)).map_err(failed)?;
+    thread("ledger-sync").spawn(move || sync(syncer_store, PathBuf::from(wal), to_sync)).map_err(failed)?;
     thread("ledger-commit").spawn(move || run(store, conn, runtime, queue, written)).map_err(failed)?;
     Ok(())
 }
@@ -114,7 +115,7 @@ fn run(
 /// answers their callers. The WAL file outlives this thread's handle on it:
 /// SQLite removes it only when its last connection closes, and the
 /// committer's stays open.
-fn sync(wal: PathBuf, batches: std_mpsc::Receiver<Written>) {
+fn sync(store: Weak<Inner>, wal: PathBuf, batches: std_mpsc::Receiver<Written>) {
     let mut file: Option<File> = None;
     while let Ok(first) = batches.recv() {
         let pending: Vec<Written> = std::iter::once(first).chain(batches.try_iter()).collect();
@@ -128,7 +129,11 @@ fn sync(wal: PathBuf, batches: std_mpsc::Receiver<Written>) {
         };
         match flushed {
             Ok(()) => {
+                let inner = store.upgrade();
                 for batch in pending {
+                    if let Some(inner) = &inner {
+                        inner.ledger.count_group_commit(batch.indices.len());
+                    }
                     answer(batch.replies, Ok(batch.indices));
                 }
             }
