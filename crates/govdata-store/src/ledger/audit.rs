@@ -203,19 +203,19 @@ async fn first_wrong_run(
     expected: &HashMap<u64, RunDigest>,
 ) -> Result<Option<u64>> {
     let mut stored: HashMap<u64, RunDigest> = HashMap::with_capacity(expected.len());
-    let (mut after_term, mut after_run) = (String::new(), -1i64);
+    let (mut after_run, mut after_term) = (-1i64, String::new());
     loop {
         let rows = sqlx::query(
-            "SELECT term, run, postings FROM ledger_filter_runs \
-             WHERE term > $1 OR (term = $1 AND run > $2) ORDER BY term, run LIMIT $3",
+            "SELECT run, term, postings FROM ledger_filter_runs \
+             WHERE run > $1 OR (run = $1 AND term > $2) ORDER BY run, term LIMIT $3",
         )
-        .bind(after_term.as_str())
         .bind(after_run)
+        .bind(after_term.as_str())
         .bind(PAGE)
         .fetch_all(&mut *conn)
         .await?;
         let Some(last) = rows.last() else { break };
-        (after_term, after_run) = (last.try_get("term")?, last.try_get("run")?);
+        (after_run, after_term) = (last.try_get("run")?, last.try_get("term")?);
         for row in &rows {
             let term: String = row.try_get("term")?;
             let postings: Vec<u8> = row.try_get("postings")?;

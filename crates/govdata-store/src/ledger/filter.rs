@@ -9,10 +9,10 @@
 //! multiple of it. Once a run's last entry is committed, one indexer writes
 //! it in one transaction: a row per distinct term (`kind:…`, `actor:…`,
 //! `subject:…`) with the offsets of the entries in the run that carry it
-//! ([`Postings`]). Rows are keyed (term, run), so a filtered listing reads
-//! a term's runs in order, a range of one B-tree; entries in the same run
-//! under a common term (one consumer's gateway calls, one grant) share a
-//! row.
+//! ([`Postings`]). Rows are keyed (run, term), so a run's rows go to the
+//! end of the table, written once; a filtered listing looks a term up in a
+//! few dozen runs per query, one seek each. Entries in the same run under a
+//! common term (one consumer's gateway calls, one grant) share a row.
 //!
 //! `ledger_filter_head.upto` says how far the runs reach. A filtered read
 //! looks entries below it up in the runs and scans the tail above it (less

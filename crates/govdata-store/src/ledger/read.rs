@@ -76,12 +76,11 @@ fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<LedgerEntry> {
 }
 
 /// Runs of a term read per query.
-const RUNS_PER_QUERY: i64 = 64;
+const RUNS_PER_QUERY: usize = 64;
 
 /// The first `wanted` indices in `[from, to)` (below the runs' end) of
-/// entries that meet every condition, from the runs: the first condition's
-/// runs are read in order, a few at a time, and the others' rows for the
-/// same runs intersected with them.
+/// entries that meet every condition, from the runs: [`RUNS_PER_QUERY`]
+/// runs at a time, each condition's rows for them read and intersected.
 async fn indexed_matches(
     conn: &mut AnyConnection,
     head: IndexHead,
@@ -94,11 +93,11 @@ async fn indexed_matches(
     let mut found = Vec::new();
     let mut next_run = head.run_of(from);
     while found.len() < wanted && next_run < to {
-        let driver = term_runs(conn, &terms[0], next_run, to, Some(RUNS_PER_QUERY)).await?;
-        let Some(&(last_run, _)) = driver.last() else { break };
+        let runs: Vec<u64> = (next_run..to).step_by(head.run_size as usize).take(RUNS_PER_QUERY).collect();
+        let driver = term_runs(conn, &terms[0], &runs).await?;
         let mut others = Vec::with_capacity(terms.len() - 1);
         for term in &terms[1..] {
-            let rows = term_runs(conn, term, next_run, last_run + 1, None).await?;
+            let rows = term_runs(conn, term, &runs).await?;
             others.push(rows.into_iter().collect::<std::collections::HashMap<u64, Vec<u64>>>());
         }
         for (run, offsets) in driver {
@@ -116,25 +115,23 @@ async fn indexed_matches(
                 }
             }
         }
-        next_run = last_run + 1;
+        next_run = runs[runs.len() - 1] + head.run_size;
     }
     Ok(found)
 }
 
-/// The runs of `term` starting in `[from, to)`, in order, with their
-/// decoded offsets; at most `limit` of them.
-async fn term_runs(
-    conn: &mut AnyConnection,
-    term: &str,
-    from: u64,
-    to: u64,
-    limit: Option<i64>,
-) -> Result<Vec<(u64, Vec<u64>)>> {
-    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+/// The rows of `term` among `runs`, in order of their runs, with their
+/// decoded offsets.
+async fn term_runs(conn: &mut AnyConnection, term: &str, runs: &[u64]) -> Result<Vec<(u64, Vec<u64>)>> {
+    let placeholders = (2..runs.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT run, postings FROM ledger_filter_runs WHERE term = $1 AND run >= $2 AND run < $3 ORDER BY run{limit}"
+        "SELECT run, postings FROM ledger_filter_runs WHERE term = $1 AND run IN ({placeholders}) ORDER BY run"
     );
-    let rows = sqlx::query(&sql).bind(term).bind(from as i64).bind(to as i64).fetch_all(&mut *conn).await?;
+    let mut query = sqlx::query(&sql).bind(term);
+    for run in runs {
+        query = query.bind(*run as i64);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|row| {
             let run = row.try_get::<i64, _>("run")? as u64;
