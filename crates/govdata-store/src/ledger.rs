@@ -49,7 +49,7 @@ pub use checkpoint::{Checkpointer, SignedCheckpoint};
 pub use read::{EntryFilter, EntryPage, LedgerEntry, MAX_ENTRY_PAGE};
 pub use witness::WitnessedCheckpoint;
 
-use crate::rows::{chunk_len, values_sql};
+use crate::rows::{chunk_len, param_list, values_sql};
 use crate::{timestamp, Backend, Inner, Result, Store, StoreError};
 
 /// What the ledger of this node is.
@@ -87,7 +87,7 @@ pub(crate) struct Ledger {
     /// The group committer's queue, started on first use.
     committer: OnceLock<mpsc::Sender<group::AccessRequest>>,
     /// Batches the group committer made durable, and the entries in them.
-    group_commits: [AtomicU64; 2],
+    group_commits: GroupCommitCounters,
     /// The size after each committed append; wakes the filter indexer.
     appended: watch::Sender<u64>,
 }
@@ -118,8 +118,7 @@ const HASH_SETTING: &str = "ledger.hash";
 /// build their own ([`Ledger::prepare`]), so the one committer only orders
 /// them.
 pub(crate) struct PreparedEntry {
-    record: LedgerRecord,
-    at: String,
+    entry: Entry,
     /// The canonical payload JSON whose digest the entry carries.
     payload: String,
     canonical: Vec<u8>,
@@ -173,15 +172,15 @@ impl Ledger {
             sqlite_file,
             frontier: Mutex::new(frontier),
             committer: OnceLock::new(),
-            group_commits: [AtomicU64::new(0), AtomicU64::new(0)],
+            group_commits: GroupCommitCounters::default(),
             appended: watch::Sender::new(size),
         })
     }
 
     /// Counts a batch of `entries` made durable by the group committer.
     fn count_group_commit(&self, entries: usize) {
-        self.group_commits[0].fetch_add(1, Ordering::Relaxed);
-        self.group_commits[1].fetch_add(entries as u64, Ordering::Relaxed);
+        self.group_commits.batches.fetch_add(1, Ordering::Relaxed);
+        self.group_commits.entries.fetch_add(entries as u64, Ordering::Relaxed);
     }
 
     /// Changes once every committed append (whatever its transaction).
@@ -196,7 +195,7 @@ impl Ledger {
     }
 
     /// Builds the entry of `record` made at `at`.
-    pub(crate) fn prepare(&self, record: LedgerRecord, at: &str) -> PreparedEntry {
+    pub(crate) fn prepare(&self, record: &LedgerRecord, at: &str) -> PreparedEntry {
         let alg = self.config.hash;
         let payload = canonical_json(&record.payload);
         let entry = Entry::new(
@@ -210,7 +209,7 @@ impl Ledger {
         debug_assert_eq!(entry.validate(), Ok(()), "records are checked before they are appended");
         let canonical = entry.canonical_bytes();
         let leaf = leaf_hash(alg, &canonical);
-        PreparedEntry { record, at: at.to_owned(), payload, canonical, leaf }
+        PreparedEntry { entry, payload, canonical, leaf }
     }
 
     /// Appends `records` inside `conn`'s open transaction (one state
@@ -221,7 +220,7 @@ impl Ledger {
         records: &[LedgerRecord],
     ) -> Result<Appended<'_>> {
         let at = timestamp::now();
-        let entries: Vec<PreparedEntry> = records.iter().map(|r| self.prepare(r.clone(), &at)).collect();
+        let entries: Vec<PreparedEntry> = records.iter().map(|r| self.prepare(r, &at)).collect();
         self.append_prepared(conn, &entries).await
     }
 
@@ -296,16 +295,16 @@ async fn insert_entries(
             numbered,
         );
         let mut query = sqlx::query(&sql);
-        for entry in chunk {
+        for prepared in chunk {
             query = query
                 .bind(index as i64)
-                .bind(entry.leaf.as_slice())
-                .bind(entry.canonical.as_slice())
-                .bind(entry.payload.as_str())
-                .bind(entry.record.kind.as_str())
-                .bind(entry.record.actor.as_str())
-                .bind(entry.record.subject.as_str())
-                .bind(entry.at.as_str());
+                .bind(prepared.leaf.as_slice())
+                .bind(prepared.canonical.as_slice())
+                .bind(prepared.payload.as_str())
+                .bind(prepared.entry.kind.as_str())
+                .bind(prepared.entry.actor.as_str())
+                .bind(prepared.entry.subject.as_str())
+                .bind(prepared.entry.at.as_str());
             index += 1;
         }
         query.execute(&mut *conn).await?;
@@ -351,8 +350,10 @@ async fn fetch_nodes(conn: &mut AnyConnection, ids: &[NodeId]) -> Result<Fetched
     let mut found = HashMap::with_capacity(ids.len());
     let (leaves, inner): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|id| id.level == 0);
     if !leaves.is_empty() {
-        let placeholders = (1..=leaves.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT idx, leaf_hash FROM ledger_entries WHERE idx IN ({placeholders})");
+        let sql = format!(
+            "SELECT idx, leaf_hash FROM ledger_entries WHERE idx IN ({})",
+            param_list(1, leaves.len(), true)
+        );
         let mut query = sqlx::query(&sql);
         for id in &leaves {
             query = query.bind(id.index as i64);
@@ -394,6 +395,12 @@ async fn head_size(conn: &mut AnyConnection) -> Result<u64> {
     Ok(size as u64)
 }
 
+#[derive(Default)]
+struct GroupCommitCounters {
+    batches: AtomicU64,
+    entries: AtomicU64,
+}
+
 /// What the group committer has done since the store opened: how well
 /// concurrent data-access entries share their commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,8 +414,11 @@ pub struct GroupCommits {
 impl Store {
     /// The group committer's batches and entries so far.
     pub fn ledger_group_commits(&self) -> GroupCommits {
-        let [batches, entries] = &self.inner.ledger.group_commits;
-        GroupCommits { batches: batches.load(Ordering::Relaxed), entries: entries.load(Ordering::Relaxed) }
+        let counters = &self.inner.ledger.group_commits;
+        GroupCommits {
+            batches: counters.batches.load(Ordering::Relaxed),
+            entries: counters.entries.load(Ordering::Relaxed),
+        }
     }
 
     /// The ledger's hash algorithm.

@@ -24,6 +24,13 @@ pub(crate) fn chunk_len(remaining: usize) -> usize {
     pow.min(MAX_ROWS_PER_INSERT)
 }
 
+/// `"$first, …, $(first + count - 1)"`, or `count` anonymous `?`: the
+/// parameters of an `IN (…)` list.
+pub(crate) fn param_list(first: usize, count: usize, numbered: bool) -> String {
+    let param = |i: usize| if numbered { format!("${i}") } else { "?".to_owned() };
+    (first..first + count).map(param).collect::<Vec<_>>().join(", ")
+}
+
 /// `"<head> ($1, …, $k), (…)"` (or with `?`) for `rows` rows of `columns`
 /// parameters.
 pub(crate) fn values_sql(head: &str, columns: usize, rows: usize, numbered: bool) -> String {

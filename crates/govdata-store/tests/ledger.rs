@@ -92,6 +92,18 @@ fn access(actor: &str, kind: &str, subject: &str) -> LedgerRecord {
     }
 }
 
+/// A state change (a new department named and coded `name`): its entry
+/// goes through the change's own transaction, not the group committer.
+async fn change_state(store: &Store, name: &str) {
+    store
+        .create_department(
+            "user:admin",
+            NewDepartment { name: name.into(), uscc: name.into(), region: "440000".into() },
+        )
+        .await
+        .unwrap();
+}
+
 fn field_of(err: &StoreError) -> Option<&str> {
     match err {
         StoreError::Invalid(e) => Some(e.field.as_str()),
@@ -113,17 +125,7 @@ async fn proofs_verify_against_checkpoints(backend: Backend) {
         // Entries from both paths: state changes (WriteTx) and accesses.
         for i in 0..45u32 {
             if i % 9 == 0 {
-                store
-                    .create_department(
-                        "user:admin",
-                        NewDepartment {
-                            name: format!("部门{i}"),
-                            uscc: format!("USCC{i}"),
-                            region: "440000".into(),
-                        },
-                    )
-                    .await
-                    .unwrap();
+                change_state(store, &format!("部门{i}")).await;
             } else {
                 store
                     .record_access(access("user:reader", "gateway.read", &format!("dataset/{i}")))
@@ -202,13 +204,7 @@ async fn group_commit_is_gap_free_under_load(backend: Backend) {
         .collect();
     // State changes interleave with the batches on the same frontier.
     for i in 0..5 {
-        t.store
-            .create_department(
-                "user:admin",
-                NewDepartment { name: format!("d{i}"), uscc: format!("u{i}"), region: "440000".into() },
-            )
-            .await
-            .unwrap();
+        change_state(&t.store, &format!("d{i}")).await;
     }
     let mut indices = BTreeSet::new();
     for writer in writers {
@@ -246,17 +242,7 @@ async fn two_processes_append_to_one_log(backend: Backend) {
             let index =
                 store.record_access(access(&format!("user:{who}"), "gateway.read", "r")).await.unwrap();
             expected.push(index);
-            store
-                .create_department(
-                    "user:admin",
-                    NewDepartment {
-                        name: format!("{who}{round}"),
-                        uscc: format!("{who}{round}"),
-                        region: "440000".into(),
-                    },
-                )
-                .await
-                .unwrap();
+            change_state(store, &format!("{who}{round}")).await;
         }
     }
     // Each access landed right after the other store's state change.
@@ -307,13 +293,7 @@ async fn failed_batch_leaves_the_frontier_usable(backend: Backend) {
     // Both append paths carry on from the last committed state.
     let index = t.store.record_access(access("user:b", "gateway.read", "after")).await.unwrap();
     assert_eq!(index, before.size);
-    t.store
-        .create_department(
-            "user:admin",
-            NewDepartment { name: "after".into(), uscc: "after".into(), region: "440000".into() },
-        )
-        .await
-        .unwrap();
+    change_state(&t.store, "after").await;
     let after = t.store.checkpoint(&key).await.unwrap();
     assert_eq!(after.size, before.size + 2);
     let proof = t.store.consistency_proof(before.size, after.size).await.unwrap();

@@ -25,7 +25,7 @@ use govdata_ledger::tree::{Frontier, NodeId};
 use govdata_ledger::verify::{Divergence, LogVerifier, StoredCheckpoint};
 use sqlx::{AnyConnection, Row};
 
-use super::filter::{IndexHead, RunTerms, FIELDS as FILTER_FIELDS};
+use super::filter::{filter_values, IndexHead, RunTerms, FIELDS as FILTER_FIELDS};
 use super::{head_size, to_hash};
 use crate::{Backend, Result, Store};
 
@@ -169,10 +169,9 @@ async fn stored_nodes(conn: &mut AnyConnection, start: u64, end: u64) -> Result<
 /// Whether the entry row's filter columns name the entry's own kind, actor
 /// and subject.
 fn filter_columns_match(row: &sqlx::any::AnyRow, entry: &Entry) -> bool {
-    let expected = [entry.kind.as_str(), entry.actor.as_str(), entry.subject.as_str()];
     FILTER_FIELDS
         .iter()
-        .zip(expected)
+        .zip(filter_values(entry))
         .all(|(field, value)| row.try_get::<String, _>(*field).is_ok_and(|v| v == value))
 }
 
@@ -314,10 +313,7 @@ impl Store {
                 }
                 if index < index_head.upto {
                     let start = index_head.run_of(index);
-                    run.add(
-                        index - start,
-                        [entry.kind.as_str(), entry.actor.as_str(), entry.subject.as_str()],
-                    );
+                    run.add(index - start, filter_values(&entry));
                     if index + 1 == start + index_head.run_size {
                         expected_runs.insert(start, run_digest(&std::mem::take(&mut run)));
                     }

@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use std::sync::Weak;
 use std::time::Duration;
 
+use govdata_ledger::entry::Entry;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
 
@@ -39,6 +40,11 @@ const DELAY: Duration = Duration::from_millis(200);
 
 /// The filters' columns, in the order terms name them.
 pub(super) const FIELDS: [&str; 3] = ["kind", "actor", "subject"];
+
+/// An entry's values of [`FIELDS`], in that order.
+pub(super) fn filter_values(entry: &Entry) -> [&str; 3] {
+    [entry.kind.as_str(), entry.actor.as_str(), entry.subject.as_str()]
+}
 
 /// The term under which an entry whose `field` is `value` is indexed.
 pub(super) fn term(field: &str, value: &str) -> String {

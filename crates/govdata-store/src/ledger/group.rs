@@ -65,7 +65,7 @@ impl Store {
                 ledger.committer.get().expect("set just now")
             }
         };
-        let entry = ledger.prepare(record, &timestamp::now());
+        let entry = ledger.prepare(&record, &timestamp::now());
         let (reply, answer) = oneshot::channel();
         queue.send(AccessRequest { entry, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?

@@ -9,6 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::filter::{term, IndexHead, Postings};
 use super::{fetch_nodes, head_size, to_hash};
+use crate::rows::param_list;
 use crate::{Result, Store, StoreError};
 
 /// Most entries one page returns.
@@ -83,6 +84,7 @@ const RUNS_PER_QUERY: usize = 64;
 /// runs at a time, each condition's rows for them read and intersected.
 async fn indexed_matches(
     conn: &mut AnyConnection,
+    numbered: bool,
     head: IndexHead,
     conditions: &[(&str, &str)],
     from: u64,
@@ -94,10 +96,10 @@ async fn indexed_matches(
     let mut next_run = head.run_of(from);
     while found.len() < wanted && next_run < to {
         let runs: Vec<u64> = (next_run..to).step_by(head.run_size as usize).take(RUNS_PER_QUERY).collect();
-        let driver = term_runs(conn, &terms[0], &runs).await?;
+        let driver = term_runs(conn, numbered, &terms[0], &runs).await?;
         let mut others = Vec::with_capacity(terms.len() - 1);
         for term in &terms[1..] {
-            let rows = term_runs(conn, term, &runs).await?;
+            let rows = term_runs(conn, numbered, term, &runs).await?;
             others.push(rows.into_iter().collect::<std::collections::HashMap<u64, Vec<u64>>>());
         }
         for (run, offsets) in driver {
@@ -122,10 +124,16 @@ async fn indexed_matches(
 
 /// The rows of `term` among `runs`, in order of their runs, with their
 /// decoded offsets.
-async fn term_runs(conn: &mut AnyConnection, term: &str, runs: &[u64]) -> Result<Vec<(u64, Vec<u64>)>> {
-    let placeholders = (2..runs.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+async fn term_runs(
+    conn: &mut AnyConnection,
+    numbered: bool,
+    term: &str,
+    runs: &[u64],
+) -> Result<Vec<(u64, Vec<u64>)>> {
     let sql = format!(
-        "SELECT run, postings FROM ledger_filter_runs WHERE term = $1 AND run IN ({placeholders}) ORDER BY run"
+        "SELECT run, postings FROM ledger_filter_runs WHERE term = {} AND run IN ({}) ORDER BY run",
+        param_list(1, 1, numbered),
+        param_list(2, runs.len(), numbered)
     );
     let mut query = sqlx::query(&sql).bind(term);
     for run in runs {
@@ -191,9 +199,11 @@ impl Store {
             // unindexed tail: the same bound for both halves, so no entry is
             // found twice or missed while the indexer runs.
             let head = IndexHead::read(&mut conn).await?;
+            let numbered = self.backend().numbered_params();
             let indexed_end = to.min(head.upto);
             let mut found = if filter.from < indexed_end {
-                indexed_matches(&mut conn, head, &conditions, filter.from, indexed_end, wanted).await?
+                indexed_matches(&mut conn, numbered, head, &conditions, filter.from, indexed_end, wanted)
+                    .await?
             } else {
                 Vec::new()
             };
@@ -219,9 +229,9 @@ impl Store {
             if found.is_empty() {
                 Vec::new()
             } else {
-                let placeholders = (1..=found.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
                 let sql = format!(
-                    "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx IN ({placeholders}) ORDER BY idx"
+                    "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx IN ({}) ORDER BY idx",
+                    param_list(1, found.len(), numbered)
                 );
                 let mut query = sqlx::query(&sql);
                 for index in &found {

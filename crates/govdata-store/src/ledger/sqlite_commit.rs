@@ -174,16 +174,16 @@ fn commit(
             "INSERT INTO ledger_entries (idx, leaf_hash, canonical, payload, kind, actor, subject, at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
-        for (index, entry) in (first_index..).zip(entries) {
+        for (index, prepared) in (first_index..).zip(entries) {
             insert.execute(rusqlite::params![
                 index as i64,
-                entry.leaf.as_slice(),
-                entry.canonical,
-                entry.payload,
-                entry.record.kind,
-                entry.record.actor,
-                entry.record.subject,
-                entry.at,
+                prepared.leaf.as_slice(),
+                prepared.canonical,
+                prepared.payload,
+                prepared.entry.kind,
+                prepared.entry.actor,
+                prepared.entry.subject,
+                prepared.entry.at,
             ])?;
         }
         let mut insert =
