@@ -317,12 +317,12 @@ async fn large_log(dir: &Path, size: u64) -> anyhow::Result<PathBuf> {
         }
         for nodes in chunk.nodes.chunks(GEN_ROWS_PER_INSERT) {
             let sql = format!(
-                "INSERT INTO ledger_nodes (level, idx, hash) VALUES {}",
+                "INSERT INTO ledger_nodes (leaf_end, level, hash) VALUES {}",
                 vec!["(?, ?, ?)"; nodes.len()].join(", ")
             );
             let mut query = sqlx::query(&sql);
             for n in nodes {
-                query = query.bind(i64::from(n.level)).bind(n.index as i64).bind(n.hash.as_slice());
+                query = query.bind(n.id().end() as i64).bind(i64::from(n.level)).bind(n.hash.as_slice());
             }
             query.execute(&mut *tx).await?;
         }

@@ -72,6 +72,13 @@ impl NodeId {
     pub fn end(&self) -> u64 {
         (self.index + 1) << self.level
     }
+
+    /// The node of `level` whose leaves end just before `end`, if one does:
+    /// the inverse of [`NodeId::end`].
+    pub fn ending_at(level: u8, end: u64) -> Option<Self> {
+        let index = end.checked_shr(u32::from(level))?.checked_sub(1)?;
+        (index.checked_add(1)?.checked_shl(u32::from(level)) == Some(end)).then_some(NodeId { level, index })
+    }
 }
 
 /// A perfect node and its hash: a row for the store's node table.

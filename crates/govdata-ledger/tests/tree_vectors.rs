@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use govdata_ledger::hash::{empty_root, from_hex, leaf_hash, node_hash, to_hex, Hash, HashAlg};
 use govdata_ledger::tree::{
     consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes, nodes_completed_by,
-    nodes_to_fetch, root_at, verify_consistency, verify_inclusion, Frontier, NodeMap, NodeReader,
+    nodes_to_fetch, root_at, verify_consistency, verify_inclusion, Frontier, NodeId, NodeMap, NodeReader,
     VerifyError,
 };
 use proptest::prelude::*;
@@ -481,5 +481,17 @@ proptest! {
             Frontier::from_nodes(alg, next, &hashes).is_err(),
             next.count_ones() as usize != hashes.len()
         );
+    }
+
+    #[test]
+    fn a_node_is_found_again_by_where_it_ends(level in 0u8..63, index in 0u64..(1 << 20), end in 0u64..(1 << 40)) {
+        let node = NodeId::new(level, index >> (level / 3));
+        prop_assert_eq!(NodeId::ending_at(node.level, node.end()), Some(node));
+        // Only an end on the level's boundaries names a node.
+        let found = NodeId::ending_at(level, end);
+        prop_assert_eq!(found.is_some(), end > 0 && end % (1u64 << level) == 0);
+        if let Some(found) = found {
+            prop_assert_eq!(found.end(), end);
+        }
     }
 }

@@ -20,8 +20,9 @@
 //! when the head shows another process appended meanwhile.
 //!
 //! An append writes only at the tails of `ledger_entries` and
-//! `ledger_nodes`; the kind, actor and subject index is filled behind it
-//! ([`filter`]).
+//! `ledger_nodes` (nodes are keyed by where they end, then level, so the
+//! nodes one batch completes are neighbours); the kind, actor and subject
+//! index is filled behind it ([`filter`]).
 
 mod audit;
 mod checkpoint;
@@ -317,10 +318,10 @@ async fn insert_nodes(conn: &mut AnyConnection, nodes: &[StoredNode], numbered: 
     let mut rest = nodes;
     while !rest.is_empty() {
         let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
-        let sql = values_sql("INSERT INTO ledger_nodes (level, idx, hash) VALUES", 3, chunk.len(), numbered);
+        let sql = values_sql("INSERT INTO ledger_nodes (leaf_end, level, hash) VALUES", 3, chunk.len(), numbered);
         let mut query = sqlx::query(&sql);
         for node in chunk {
-            query = query.bind(i64::from(node.level)).bind(node.index as i64).bind(node.hash.as_slice());
+            query = query.bind(node.id().end() as i64).bind(i64::from(node.level)).bind(node.hash.as_slice());
         }
         query.execute(&mut *conn).await?;
         rest = tail;
@@ -338,6 +339,14 @@ impl NodeReader for FetchedNodes {
             StoreError::Corrupt(format!("ledger node (level {level}, index {index}) is missing"))
         })
     }
+}
+
+/// The node a `ledger_nodes` row stores, from its `leaf_end` and `level`;
+/// `None` for an end that is no node's.
+fn stored_node_id(row: &sqlx::any::AnyRow) -> Result<Option<NodeId>> {
+    let leaf_end: i64 = row.try_get("leaf_end")?;
+    let level: i64 = row.try_get("level")?;
+    Ok(u8::try_from(level).ok().and_then(|level| NodeId::ending_at(level, leaf_end as u64)))
 }
 
 fn to_hash(bytes: Vec<u8>) -> Result<Hash> {
@@ -365,18 +374,18 @@ async fn fetch_nodes(conn: &mut AnyConnection, ids: &[NodeId]) -> Result<Fetched
     }
     if !inner.is_empty() {
         let conditions = (0..inner.len())
-            .map(|i| format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2))
+            .map(|i| format!("(leaf_end = ${} AND level = ${})", 2 * i + 1, 2 * i + 2))
             .collect::<Vec<_>>()
             .join(" OR ");
-        let sql = format!("SELECT level, idx, hash FROM ledger_nodes WHERE {conditions}");
+        let sql = format!("SELECT leaf_end, level, hash FROM ledger_nodes WHERE {conditions}");
         let mut query = sqlx::query(&sql);
         for id in &inner {
-            query = query.bind(i64::from(id.level)).bind(id.index as i64);
+            query = query.bind(id.end() as i64).bind(i64::from(id.level));
         }
         for row in query.fetch_all(&mut *conn).await? {
-            let level: i64 = row.try_get("level")?;
-            let idx: i64 = row.try_get("idx")?;
-            found.insert(NodeId::new(level as u8, idx as u64), to_hash(row.try_get("hash")?)?);
+            if let Some(id) = stored_node_id(&row)? {
+                found.insert(id, to_hash(row.try_get("hash")?)?);
+            }
         }
     }
     Ok(FetchedNodes(found))

@@ -177,9 +177,9 @@ async fn consistently_rewritten_entry_is_detected() {
     }
     exec(&mut db, "DELETE FROM ledger_nodes").await;
     for n in nodes {
-        sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO ledger_nodes (leaf_end, level, hash) VALUES ($1, $2, $3)")
+            .bind(n.id().end() as i64)
             .bind(i64::from(n.level))
-            .bind(n.index as i64)
             .bind(n.hash.to_vec())
             .execute(&mut db)
             .await

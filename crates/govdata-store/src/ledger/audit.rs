@@ -26,7 +26,7 @@ use govdata_ledger::verify::{Divergence, LogVerifier, StoredCheckpoint};
 use sqlx::{AnyConnection, Row};
 
 use super::filter::{filter_values, IndexHead, RunTerms, FIELDS as FILTER_FIELDS};
-use super::{head_size, to_hash};
+use super::{head_size, stored_node_id, to_hash};
 use crate::{Backend, Result, Store};
 
 /// Entries read per query.
@@ -131,37 +131,19 @@ impl fmt::Display for AuditFinding {
     }
 }
 
-/// The stored nodes completed by entries `[start, end)`: for each level,
-/// the nodes whose last leaf is in that range.
-fn node_ranges(start: u64, end: u64) -> Vec<(u8, u64, u64)> {
-    (1..64u8)
-        .take_while(|level| 1u64 << level <= end)
-        .filter_map(|level| {
-            let (first, last) = (start >> level, (end >> level).checked_sub(1)?);
-            (first <= last).then_some((level, first, last))
-        })
-        .collect()
-}
-
+/// The stored nodes completed by entries `[start, end)`: those whose
+/// leaves end in `(start, end]`.
 async fn stored_nodes(conn: &mut AnyConnection, start: u64, end: u64) -> Result<HashMap<NodeId, Vec<u8>>> {
-    let ranges = node_ranges(start, end);
-    let mut found = HashMap::new();
-    if ranges.is_empty() {
-        return Ok(found);
-    }
-    let conditions = (0..ranges.len())
-        .map(|i| format!("(level = ${} AND idx >= ${} AND idx <= ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-        .collect::<Vec<_>>()
-        .join(" OR ");
-    let sql = format!("SELECT level, idx, hash FROM ledger_nodes WHERE {conditions}");
-    let mut query = sqlx::query(&sql);
-    for (level, first, last) in &ranges {
-        query = query.bind(i64::from(*level)).bind(*first as i64).bind(*last as i64);
-    }
-    for row in query.fetch_all(&mut *conn).await? {
-        let level: i64 = row.try_get("level")?;
-        let idx: i64 = row.try_get("idx")?;
-        found.insert(NodeId::new(level as u8, idx as u64), row.try_get("hash")?);
+    let rows = sqlx::query("SELECT leaf_end, level, hash FROM ledger_nodes WHERE leaf_end > $1 AND leaf_end <= $2")
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        if let Some(id) = stored_node_id(&row)? {
+            found.insert(id, row.try_get("hash")?);
+        }
     }
     Ok(found)
 }
@@ -346,27 +328,5 @@ impl Store {
             latest_checkpoint: report.latest_checkpoint,
             nodes: nodes_checked,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn node_ranges_cover_exactly_the_completed_nodes() {
-        for (start, end) in [(0u64, 1u64), (0, 8), (3, 9), (5, 6), (7, 8), (1000, 5096)] {
-            let mut expected: Vec<NodeId> = (start..end)
-                .flat_map(govdata_ledger::tree::nodes_completed_by)
-                .filter(|n| n.level > 0)
-                .collect();
-            expected.sort();
-            let mut got: Vec<NodeId> = node_ranges(start, end)
-                .into_iter()
-                .flat_map(|(level, first, last)| (first..=last).map(move |i| NodeId::new(level, i)))
-                .collect();
-            got.sort();
-            assert_eq!(got, expected, "[{start}, {end})");
-        }
     }
 }

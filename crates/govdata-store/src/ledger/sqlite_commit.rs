@@ -187,11 +187,11 @@ fn commit(
             ])?;
         }
         let mut insert =
-            tx.prepare_cached("INSERT INTO ledger_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+            tx.prepare_cached("INSERT INTO ledger_nodes (leaf_end, level, hash) VALUES (?1, ?2, ?3)")?;
         for node in &nodes {
             insert.execute(rusqlite::params![
+                node.id().end() as i64,
                 i64::from(node.level),
-                node.index as i64,
                 node.hash.as_slice()
             ])?;
         }
