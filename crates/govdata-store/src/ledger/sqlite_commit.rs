@@ -25,7 +25,10 @@
 //! the process — state changes, the filter indexer — queue fairly on the
 //! pool instead of polling SQLite's lock. Whoever holds that connection is
 //! the only one who takes the frontier, so the lock order is always: write
-//! turn, then frontier.
+//! turn, then frontier. While requests keep coming it keeps the turn for up
+//! to [`TURN_BATCHES`] batches: the pool tests a returned connection with a
+//! round trip to its worker thread, which per batch cost more than a
+//! state change waits for a few batches.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -35,9 +38,16 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
+use sqlx::pool::PoolConnection;
+use sqlx::Any;
+
 use super::group::{answer, split, AccessRequest, Reply, MAX_BATCH};
 use super::{extend, load_frontier, Appended, PreparedEntry};
 use crate::{wal, Inner, Result, StoreError};
+
+/// Most batches committed in one turn on the write connection, while more
+/// requests are waiting.
+const TURN_BATCHES: usize = 8;
 
 /// A committed batch waiting for the WAL to reach the disk.
 struct Written {
@@ -90,7 +100,19 @@ fn run(
     // The pool returns the write turn through a task on the runtime.
     let _runtime = runtime.enter();
     let mut requests = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = queue.blocking_recv() {
+    let mut turn: Option<PoolConnection<Any>> = None;
+    let mut batches_in_turn = 0;
+    loop {
+        let first = match queue.try_recv() {
+            Ok(request) => request,
+            Err(_) => {
+                turn = None;
+                match queue.blocking_recv() {
+                    Some(request) => request,
+                    None => break,
+                }
+            }
+        };
         requests.push(first);
         while requests.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -100,7 +122,20 @@ fn run(
         }
         let Some(inner) = store.upgrade() else { break };
         let (entries, replies) = split(&mut requests);
-        match commit(&inner, &mut conn, &runtime, &entries) {
+        if turn.is_none() || batches_in_turn == TURN_BATCHES {
+            turn = None;
+            batches_in_turn = 0;
+            match runtime.block_on(inner.write.acquire()) {
+                Ok(conn) => turn = Some(conn),
+                Err(err) => {
+                    answer(replies, Err(err.into()));
+                    continue;
+                }
+            }
+        }
+        batches_in_turn += 1;
+        let write = turn.as_mut().expect("acquired above");
+        match commit(&inner, &mut conn, &runtime, write, &entries) {
             Ok(indices) => {
                 if let Err(unsent) = written.send(Written { replies, indices }) {
                     answer(unsent.0.replies, Err(StoreError::Sqlite("the ledger syncer stopped".into())));
@@ -151,9 +186,9 @@ fn commit(
     inner: &Inner,
     conn: &mut Connection,
     runtime: &Handle,
+    turn: &mut PoolConnection<Any>,
     entries: &[PreparedEntry],
 ) -> Result<Vec<u64>> {
-    let mut turn = runtime.block_on(inner.write.acquire())?;
     let ledger = &inner.ledger;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
     let guard = ledger.frontier.blocking_lock();
@@ -166,7 +201,7 @@ fn commit(
     let mut next = if guard.size() == first_index {
         guard.clone()
     } else {
-        runtime.block_on(load_frontier(&mut turn, ledger.config.hash, first_index))?
+        runtime.block_on(load_frontier(turn, ledger.config.hash, first_index))?
     };
     let nodes = extend(&mut next, entries);
     (|| {
