@@ -76,6 +76,10 @@ fn config() -> LedgerConfig {
     LedgerConfig { node_id: "bench".into(), hash: HASH }
 }
 
+/// The allocator of the `govdata` binary, so the store runs as it does there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

@@ -569,15 +569,16 @@ impl Store {
     /// (outside the signature window, so refused by their age anyway) are
     /// dropped. Replay bookkeeping, not state: it is not in the ledger.
     pub async fn remember_nonce(&self, node_id: &str, nonce: &str, forget_before: &str) -> Result<()> {
+        let mut tx = self.inner.write.begin().await?;
         sqlx::query("DELETE FROM federation_nonces WHERE seen_at < $1")
             .bind(forget_before)
-            .execute(&self.inner.write)
+            .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO federation_nonces (node_id, nonce, seen_at) VALUES ($1, $2, $3)")
             .bind(node_id)
             .bind(nonce)
             .bind(timestamp::now())
-            .execute(&self.inner.write)
+            .execute(&mut *tx)
             .await
             .map_err(|e| match StoreError::unique(e, "") {
                 StoreError::Conflict(_) => {
@@ -585,7 +586,7 @@ impl Store {
                 }
                 other => other,
             })?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Up to `limit` outbox changes after sequence `after`, in order; this

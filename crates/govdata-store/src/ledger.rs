@@ -318,7 +318,8 @@ async fn insert_nodes(conn: &mut AnyConnection, nodes: &[StoredNode], numbered: 
     let mut rest = nodes;
     while !rest.is_empty() {
         let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
-        let sql = values_sql("INSERT INTO ledger_nodes (leaf_end, level, hash) VALUES", 3, chunk.len(), numbered);
+        let sql =
+            values_sql("INSERT INTO ledger_nodes (leaf_end, level, hash) VALUES", 3, chunk.len(), numbered);
         let mut query = sqlx::query(&sql);
         for node in chunk {
             query = query.bind(node.id().end() as i64).bind(i64::from(node.level)).bind(node.hash.as_slice());

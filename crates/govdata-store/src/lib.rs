@@ -29,6 +29,7 @@ pub mod timestamp;
 mod tx;
 mod wal;
 mod workflow;
+mod write;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -92,10 +93,10 @@ pub struct Store {
 
 struct Inner {
     backend: Backend,
-    /// Writes go through this pool. For SQLite it holds one connection, which
-    /// serialises writers inside the process instead of failing them with
-    /// SQLITE_BUSY; for PostgreSQL it is the same pool as `read`.
-    write: AnyPool,
+    /// Writes go through this pool, in turn on SQLite ([`write`]). For
+    /// SQLite it holds one connection; for PostgreSQL it is the same pool
+    /// as `read`.
+    write: write::Writer,
     read: AnyPool,
     ledger: ledger::Ledger,
     /// Told when a commit put changes into the federation outbox.
@@ -153,6 +154,7 @@ impl Store {
             Backend::Postgres => None,
         };
         let ledger = ledger::Ledger::load(&read, backend, sqlite_file, ledger).await?;
+        let write = write::Writer::new(write, backend == Backend::Sqlite);
         let inner = Arc::new(Inner { backend, write, read, ledger, outbox: tokio::sync::Notify::new() });
         ledger::Ledger::start_indexer(&inner);
         if backend == Backend::Sqlite {

@@ -1,13 +1,14 @@
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::AnyConnection;
 
 use crate::ledger::LedgerRecord;
+use crate::write::TurnTx;
 use crate::{Result, Store};
 
 /// One state change: the rows it writes and the ledger entries that record
 /// it, committed together or not at all.
 pub struct WriteTx<'s> {
     store: &'s Store,
-    tx: Transaction<'static, Any>,
+    tx: TurnTx<'s>,
     actor: String,
     records: Vec<LedgerRecord>,
     /// Whether the change put rows into the federation outbox.

@@ -134,11 +134,12 @@ impl fmt::Display for AuditFinding {
 /// The stored nodes completed by entries `[start, end)`: those whose
 /// leaves end in `(start, end]`.
 async fn stored_nodes(conn: &mut AnyConnection, start: u64, end: u64) -> Result<HashMap<NodeId, Vec<u8>>> {
-    let rows = sqlx::query("SELECT leaf_end, level, hash FROM ledger_nodes WHERE leaf_end > $1 AND leaf_end <= $2")
-        .bind(start as i64)
-        .bind(end as i64)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT leaf_end, level, hash FROM ledger_nodes WHERE leaf_end > $1 AND leaf_end <= $2")
+            .bind(start as i64)
+            .bind(end as i64)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut found = HashMap::with_capacity(rows.len());
     for row in rows {
         if let Some(id) = stored_node_id(&row)? {

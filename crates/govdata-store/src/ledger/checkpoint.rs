@@ -85,6 +85,7 @@ impl Store {
             .map_err(|e| StoreError::Config(format!("signing a checkpoint: {e}")))?;
         // Another process may have signed the same size meanwhile: Ed25519
         // signatures are deterministic, so its note is this one.
+        let mut tx = self.inner.write.begin().await?;
         sqlx::query(
             "INSERT INTO ledger_checkpoints (size, root, note, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (size) DO NOTHING",
@@ -93,8 +94,9 @@ impl Store {
         .bind(root.as_slice())
         .bind(note.as_str())
         .bind(timestamp::now())
-        .execute(&self.inner.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.checkpoint_at(size)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("checkpoint at size {size} vanished after insert")))

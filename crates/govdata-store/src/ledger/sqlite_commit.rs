@@ -1,5 +1,5 @@
 //! The group committer on SQLite: a thread with a connection of its own,
-//! and a second thread that makes its commits durable.
+//! and threads that make its commits durable.
 //!
 //! Through the pool every statement is a message to the connection's worker
 //! thread and a wake-up back, five per batch (begin, head, entries, nodes,
@@ -9,10 +9,10 @@
 //!
 //! Nor does it wait for the disk. Its connection commits with
 //! `synchronous = NORMAL`, which writes the batch to the WAL without
-//! flushing it, and hands the batch to the syncer, which flushes the WAL
-//! file (`fdatasync`, covering every batch written before it) and only then
-//! answers the callers. So the next batch is written while the last one
-//! reaches the disk, and one flush makes several batches durable. Until
+//! flushing it, and hands the batch to the syncers, one of which flushes the
+//! WAL file (`fdatasync`, covering every batch written before it) and only
+//! then answers the callers. So the next batch is written while the last
+//! one reaches the disk, and one flush makes several batches durable. Until
 //! then a batch is visible to readers but not yet acknowledged; a power
 //! loss in that window loses whole batches from the end of the WAL (SQLite
 //! keeps only the prefix of commits whose checksums hold), never an
@@ -20,34 +20,24 @@
 //! flush of the WAL covers the batches before it: a checkpoint is never
 //! stored before the entries it signs are on disk.
 //!
-//! It still takes its turn on the store's one write connection (holding it,
-//! unused, while it writes through its own), so it and the other writers of
-//! the process — state changes, the filter indexer — queue fairly on the
-//! pool instead of polling SQLite's lock. Whoever holds that connection is
-//! the only one who takes the frontier, so the lock order is always: write
-//! turn, then frontier. While requests keep coming it keeps the turn for up
-//! to [`TURN_BATCHES`] batches: the pool tests a returned connection with a
-//! round trip to its worker thread, which per batch cost more than a
-//! state change waits for a few batches.
+//! It still takes the store's turn to write ([`crate::write`]) for each
+//! batch, so it and the other writers of the process — state changes, the
+//! filter indexer — queue fairly instead of polling SQLite's lock.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc as std_mpsc, Arc, Weak};
+use std::sync::{mpsc as std_mpsc, Arc, Mutex, Weak};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
-use sqlx::pool::PoolConnection;
-use sqlx::Any;
-
 use super::group::{answer, split, AccessRequest, Reply, MAX_BATCH};
 use super::{extend, load_frontier, Appended, PreparedEntry};
 use crate::{wal, Inner, Result, StoreError};
 
-/// Most batches committed in one turn on the write connection, while more
-/// requests are waiting.
-const TURN_BATCHES: usize = 8;
+/// Threads flushing the WAL; see [`sync`].
+const SYNCERS: usize = 2;
 
 /// A committed batch waiting for the WAL to reach the disk.
 struct Written {
@@ -55,18 +45,21 @@ struct Written {
     indices: Vec<u64>,
 }
 
-/// Opens the committer's connection to `file` and starts both threads.
+/// Opens the committer's connection to `file` and starts its threads.
 pub(super) fn start(inner: &Arc<Inner>, file: &Path, queue: mpsc::Receiver<AccessRequest>) -> Result<()> {
     let conn = open(file).map_err(sqlite_error)?;
     let mut wal = file.as_os_str().to_owned();
     wal.push("-wal");
     let store = Arc::downgrade(inner);
-    let syncer_store = store.clone();
     let runtime = Handle::current();
     let (written, to_sync) = std_mpsc::channel();
+    let to_sync = Arc::new(Mutex::new(to_sync));
     let thread = |name: &str| std::thread::Builder::new().name(name.into());
     let failed = |e: std::io::Error| StoreError::Config(format!("cannot start the ledger committer: {e}"));
-    thread("ledger-sync").spawn(move || sync(syncer_store, PathBuf::from(wal), to_sync)).map_err(failed)?;
+    for _ in 0..SYNCERS {
+        let (store, wal, to_sync) = (store.clone(), PathBuf::from(&wal), to_sync.clone());
+        thread("ledger-sync").spawn(move || sync(store, wal, to_sync)).map_err(failed)?;
+    }
     thread("ledger-commit").spawn(move || run(store, conn, runtime, queue, written)).map_err(failed)?;
     Ok(())
 }
@@ -97,22 +90,8 @@ fn run(
     mut queue: mpsc::Receiver<AccessRequest>,
     written: std_mpsc::Sender<Written>,
 ) {
-    // The pool returns the write turn through a task on the runtime.
-    let _runtime = runtime.enter();
     let mut requests = Vec::with_capacity(MAX_BATCH);
-    let mut turn: Option<PoolConnection<Any>> = None;
-    let mut batches_in_turn = 0;
-    loop {
-        let first = match queue.try_recv() {
-            Ok(request) => request,
-            Err(_) => {
-                turn = None;
-                match queue.blocking_recv() {
-                    Some(request) => request,
-                    None => break,
-                }
-            }
-        };
+    while let Some(first) = queue.blocking_recv() {
         requests.push(first);
         while requests.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -122,20 +101,7 @@ fn run(
         }
         let Some(inner) = store.upgrade() else { break };
         let (entries, replies) = split(&mut requests);
-        if turn.is_none() || batches_in_turn == TURN_BATCHES {
-            turn = None;
-            batches_in_turn = 0;
-            match runtime.block_on(inner.write.acquire()) {
-                Ok(conn) => turn = Some(conn),
-                Err(err) => {
-                    answer(replies, Err(err.into()));
-                    continue;
-                }
-            }
-        }
-        batches_in_turn += 1;
-        let write = turn.as_mut().expect("acquired above");
-        match commit(&inner, &mut conn, &runtime, write, &entries) {
+        match commit(&inner, &mut conn, &runtime, &entries) {
             Ok(indices) => {
                 if let Err(unsent) = written.send(Written { replies, indices }) {
                     answer(unsent.0.replies, Err(StoreError::Sqlite("the ledger syncer stopped".into())));
@@ -146,14 +112,22 @@ fn run(
     }
 }
 
-/// Flushes the WAL for every batch written since the last flush, then
-/// answers their callers. The WAL file outlives this thread's handle on it:
-/// SQLite removes it only when its last connection closes, and the
-/// committer's stays open.
-fn sync(store: Weak<Inner>, wal: PathBuf, batches: std_mpsc::Receiver<Written>) {
+/// Flushes the WAL for every batch written since it last looked, then
+/// answers their callers. [`SYNCERS`] of these share the queue: while one
+/// flushes, the next takes the batches written meanwhile and flushes at
+/// once instead of after it (this disk completes concurrent flushes about
+/// as fast as one). A flush covers everything written before it began, so
+/// each syncer answers exactly the batches it took. The WAL file outlives
+/// the syncers' handles on it: SQLite removes it only when its last
+/// connection closes, and the committer's stays open.
+fn sync(store: Weak<Inner>, wal: PathBuf, batches: Arc<Mutex<std_mpsc::Receiver<Written>>>) {
     let mut file: Option<File> = None;
-    while let Ok(first) = batches.recv() {
-        let pending: Vec<Written> = std::iter::once(first).chain(batches.try_iter()).collect();
+    loop {
+        let pending: Vec<Written> = {
+            let batches = batches.lock().expect("the syncers' queue lock is never poisoned");
+            let Ok(first) = batches.recv() else { break };
+            std::iter::once(first).chain(batches.try_iter()).collect()
+        };
         let flushed = match &file {
             Some(file) => file.sync_data(),
             None => File::open(&wal).and_then(|opened| {
@@ -186,9 +160,9 @@ fn commit(
     inner: &Inner,
     conn: &mut Connection,
     runtime: &Handle,
-    turn: &mut PoolConnection<Any>,
     entries: &[PreparedEntry],
 ) -> Result<Vec<u64>> {
+    let _turn = inner.write.blocking_turn();
     let ledger = &inner.ledger;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
     let guard = ledger.frontier.blocking_lock();
@@ -201,7 +175,10 @@ fn commit(
     let mut next = if guard.size() == first_index {
         guard.clone()
     } else {
-        runtime.block_on(load_frontier(turn, ledger.config.hash, first_index))?
+        runtime.block_on(async {
+            let mut read = inner.read.acquire().await?;
+            load_frontier(&mut read, ledger.config.hash, first_index).await
+        })?
     };
     let nodes = extend(&mut next, entries);
     (|| {
