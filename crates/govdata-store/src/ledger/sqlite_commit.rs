@@ -1,5 +1,5 @@
 //! The group committer on SQLite: a thread with a connection of its own,
-//! and threads that make its commits durable.
+//! and a second thread that makes its commits durable.
 //!
 //! Through the pool every statement is a message to the connection's worker
 //! thread and a wake-up back, five per batch (begin, head, entries, nodes,
@@ -9,9 +9,9 @@
 //!
 //! Nor does it wait for the disk. Its connection commits with
 //! `synchronous = NORMAL`, which writes the batch to the WAL without
-//! flushing it, and hands the batch to the syncers, one of which flushes the
-//! WAL file (`fdatasync`, covering every batch written before it) and only
-//! then answers the callers. So the next batch is written while the last
+//! flushing it, and hands the batch to the syncer, which flushes the WAL
+//! file (`fdatasync`, covering every batch written before it) and only then
+//! answers the callers. So the next batch is written while the last
 //! one reaches the disk, and one flush makes several batches durable. Until
 //! then a batch is visible to readers but not yet acknowledged; a power
 //! loss in that window loses whole batches from the end of the WAL (SQLite
@@ -26,7 +26,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc as std_mpsc, Arc, Mutex, Weak};
+use std::sync::{mpsc as std_mpsc, Arc, Weak};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::runtime::Handle;
@@ -35,9 +35,6 @@ use tokio::sync::mpsc;
 use super::group::{answer, split, AccessRequest, Reply, MAX_BATCH};
 use super::{extend, load_frontier, Appended, PreparedEntry};
 use crate::{wal, Inner, Result, StoreError};
-
-/// Threads flushing the WAL; see [`sync`].
-const SYNCERS: usize = 2;
 
 /// A committed batch waiting for the WAL to reach the disk.
 struct Written {
@@ -53,13 +50,10 @@ pub(super) fn start(inner: &Arc<Inner>, file: &Path, queue: mpsc::Receiver<Acces
     let store = Arc::downgrade(inner);
     let runtime = Handle::current();
     let (written, to_sync) = std_mpsc::channel();
-    let to_sync = Arc::new(Mutex::new(to_sync));
     let thread = |name: &str| std::thread::Builder::new().name(name.into());
     let failed = |e: std::io::Error| StoreError::Config(format!("cannot start the ledger committer: {e}"));
-    for _ in 0..SYNCERS {
-        let (store, wal, to_sync) = (store.clone(), PathBuf::from(&wal), to_sync.clone());
-        thread("ledger-sync").spawn(move || sync(store, wal, to_sync)).map_err(failed)?;
-    }
+    let syncer_store = store.clone();
+    thread("ledger-sync").spawn(move || sync(syncer_store, PathBuf::from(wal), to_sync)).map_err(failed)?;
     thread("ledger-commit").spawn(move || run(store, conn, runtime, queue, written)).map_err(failed)?;
     Ok(())
 }
@@ -112,22 +106,14 @@ fn run(
     }
 }
 
-/// Flushes the WAL for every batch written since it last looked, then
-/// answers their callers. [`SYNCERS`] of these share the queue: while one
-/// flushes, the next takes the batches written meanwhile and flushes at
-/// once instead of after it (this disk completes concurrent flushes about
-/// as fast as one). A flush covers everything written before it began, so
-/// each syncer answers exactly the batches it took. The WAL file outlives
-/// the syncers' handles on it: SQLite removes it only when its last
-/// connection closes, and the committer's stays open.
-fn sync(store: Weak<Inner>, wal: PathBuf, batches: Arc<Mutex<std_mpsc::Receiver<Written>>>) {
+/// Flushes the WAL for every batch written since the last flush, then
+/// answers their callers. The WAL file outlives this thread's handle on it:
+/// SQLite removes it only when its last connection closes, and the
+/// committer's stays open.
+fn sync(store: Weak<Inner>, wal: PathBuf, batches: std_mpsc::Receiver<Written>) {
     let mut file: Option<File> = None;
-    loop {
-        let pending: Vec<Written> = {
-            let batches = batches.lock().expect("the syncers' queue lock is never poisoned");
-            let Ok(first) = batches.recv() else { break };
-            std::iter::once(first).chain(batches.try_iter()).collect()
-        };
+    while let Ok(first) = batches.recv() {
+        let pending: Vec<Written> = std::iter::once(first).chain(batches.try_iter()).collect();
         let flushed = match &file {
             Some(file) => file.sync_data(),
             None => File::open(&wal).and_then(|opened| {
