@@ -26,7 +26,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc as std_mpsc, Arc, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::runtime::Handle;
@@ -49,14 +49,15 @@ pub(super) fn start(inner: &Arc<Inner>, file: &Path, queue: mpsc::Receiver<Acces
     wal.push("-wal");
     let store = Arc::downgrade(inner);
     let runtime = Handle::current();
-    let (written, to_sync) = std_mpsc::channel();
+    let handoff = Arc::new(Handoff::default());
+    let to_sync = handoff.clone();
     let thread = |name: &str| std::thread::Builder::new().name(name.into());
     let failed = |e: std::io::Error| StoreError::Config(format!("cannot start the ledger committer: {e}"));
     let syncer_store = store.clone();
     let wal = PathBuf::from(wal);
     let syncer_wal = wal.clone();
     thread("ledger-sync").spawn(move || sync(syncer_store, syncer_wal, to_sync)).map_err(failed)?;
-    thread("ledger-commit").spawn(move || run(store, conn, wal, runtime, queue, written)).map_err(failed)?;
+    thread("ledger-commit").spawn(move || run(store, conn, wal, runtime, queue, &handoff)).map_err(failed)?;
     Ok(())
 }
 
@@ -85,11 +86,12 @@ fn run(
     wal: PathBuf,
     runtime: Handle,
     mut queue: mpsc::Receiver<AccessRequest>,
-    written: std_mpsc::Sender<Written>,
+    handoff: &Handoff,
 ) {
     let mut wal_file: Option<File> = None;
     let mut requests = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
+        handoff.wait_taken();
         requests.push(first);
         while requests.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -107,12 +109,62 @@ fn run(
                 if let Some(file) = &wal_file {
                     start_writeback(file);
                 }
-                if let Err(unsent) = written.send(Written { replies, indices }) {
-                    answer(unsent.0.replies, Err(StoreError::Sqlite("the ledger syncer stopped".into())));
-                }
+                handoff.put(Written { replies, indices });
             }
             Err(err) => answer(replies, Err(err)),
         }
+    }
+    handoff.close();
+}
+
+/// Committed batches on their way from the committer to the syncer.
+///
+/// At most one batch waits for a flush: while one does, the committer lets
+/// requests gather in its queue, then commits them as one batch once the
+/// syncer has taken the last. Committing them one small batch at a time
+/// instead would not make them durable sooner — none is flushed before the
+/// flush under way ends — but cost a commit each: under a busy gateway, 5
+/// entries a commit and a fifth of the process's time.
+#[derive(Default)]
+struct Handoff {
+    waiting: Mutex<(Vec<Written>, bool)>,
+    changed: Condvar,
+}
+
+impl Handoff {
+    fn lock(&self) -> MutexGuard<'_, (Vec<Written>, bool)> {
+        self.waiting.lock().expect("the ledger handoff lock is never poisoned")
+    }
+
+    /// The committer: waits until no committed batch waits for a flush.
+    fn wait_taken(&self) {
+        let waiting = self.lock();
+        drop(self.changed.wait_while(waiting, |(batches, _)| !batches.is_empty()));
+    }
+
+    fn put(&self, batch: Written) {
+        self.lock().0.push(batch);
+        self.changed.notify_all();
+    }
+
+    /// The committer stopped: the syncer ends after the batches it left.
+    fn close(&self) {
+        self.lock().1 = true;
+        self.changed.notify_all();
+    }
+
+    /// The syncer: every waiting batch, once there is one; `None` once the
+    /// committer stopped and none is left.
+    fn take(&self) -> Option<Vec<Written>> {
+        let waiting = self.lock();
+        let mut waiting = self
+            .changed
+            .wait_while(waiting, |(batches, closed)| batches.is_empty() && !*closed)
+            .expect("the ledger handoff lock is never poisoned");
+        let batches = std::mem::take(&mut waiting.0);
+        drop(waiting);
+        self.changed.notify_all();
+        (!batches.is_empty()).then_some(batches)
     }
 }
 
@@ -136,10 +188,9 @@ fn start_writeback(wal: &File) {
 /// answers their callers. The WAL file outlives this thread's handle on it:
 /// SQLite removes it only when its last connection closes, and the
 /// committer's stays open.
-fn sync(store: Weak<Inner>, wal: PathBuf, batches: std_mpsc::Receiver<Written>) {
+fn sync(store: Weak<Inner>, wal: PathBuf, handoff: Arc<Handoff>) {
     let mut file: Option<File> = None;
-    while let Ok(first) = batches.recv() {
-        let pending: Vec<Written> = std::iter::once(first).chain(batches.try_iter()).collect();
+    while let Some(pending) = handoff.take() {
         let flushed = match &file {
             Some(file) => file.sync_data(),
             None => File::open(&wal).and_then(|opened| {
