@@ -103,8 +103,19 @@ fn pad(code: &str) -> &'static str {
 
 /// The 6-digit form of a 2-, 4- or 6-digit code, or `None` if it is not one.
 pub(crate) fn normalize(code: &str) -> Option<String> {
+    padded(code).map(|digits| digits.iter().map(|&d| char::from(d)).collect())
+}
+
+/// [`normalize`] without allocating: every citizen ID the gateway is asked
+/// for is checked against the divisions twice.
+fn padded(code: &str) -> Option<[u8; 6]> {
     let digits = code.bytes().all(|b| b.is_ascii_digit());
-    (digits && matches!(code.len(), 2 | 4 | 6)).then(|| format!("{code:0<6}"))
+    if !(digits && matches!(code.len(), 2 | 4 | 6)) {
+        return None;
+    }
+    let mut padded = [b'0'; 6];
+    padded[..code.len()].copy_from_slice(code.as_bytes());
+    Some(padded)
 }
 
 /// The code of the whole country, used by the national hub: not a GB/T 2260
@@ -129,9 +140,9 @@ pub fn contains(region: &str, code: &str) -> bool {
 
 /// The division with this code, given as "44", "4403" or "440300".
 pub fn lookup(code: &str) -> Option<&'static Division> {
-    let code = normalize(code)?;
+    let code = padded(code)?;
     let divisions: &'static [Division] = &DIVISIONS;
-    divisions.binary_search_by(|d| d.code.cmp(code.as_str())).ok().map(|i| &divisions[i])
+    divisions.binary_search_by(|d| d.code.as_bytes().cmp(&code[..])).ok().map(|i| &divisions[i])
 }
 
 /// Direct children of a division, sorted by code. The root, written "" or
