@@ -74,6 +74,11 @@ struct Args {
     keep: bool,
     #[arg(long, default_value_t = 20_261_126)]
     seed: u64,
+    /// Search the index an earlier run kept (`--keep`, same `--seed` and
+    /// `--entries`) instead of registering and building: for repeating
+    /// the search phase alone.
+    #[arg(long)]
+    index: Option<PathBuf>,
 }
 
 pub fn emit(metric: &str, value: f64, unit: &str, extra: serde_json::Value) {
@@ -118,66 +123,10 @@ fn run(args: &Args, work: &Path, runtime: &tokio::runtime::Runtime) -> anyhow::R
         args.entries
     );
 
-    if args.register > 0 {
-        runtime.block_on(registration(args, work, &world))?;
-    }
-
-    // Generation alone, so that its share of the build time is known.
-    let sample = 50_000.min(args.entries.max(1));
-    let start = Instant::now();
-    let mut generator = Generator::new(&world, args.seed ^ 1);
-    let mut json_bytes = 0u64;
-    for i in 0..sample {
-        let doc = generator.next_doc();
-        if i % 10 == 0 {
-            json_bytes += serde_json::to_vec(&doc.entry).map(|v| v.len() as u64).unwrap_or(0) * 10;
-        }
-    }
-    let gen_rate = sample as f64 / start.elapsed().as_secs_f64();
-    emit("generate_docs_per_s", gen_rate.round(), "docs/s", json!({"sample": sample}));
-    emit(
-        "entry_json_bytes_avg",
-        (json_bytes as f64 / sample as f64).round(),
-        "bytes",
-        json!({"note": "CatalogEntry JSON as the store keeps each version"}),
-    );
-    drop(generator);
-
-    // Index build.
-    let index_dir = work.join("search");
-    let index = Arc::new(SearchIndex::open(&index_dir)?);
-    let (tx, rx) = std::sync::mpsc::sync_channel(4096);
-    let (entries, seed) = (args.entries, args.seed);
-    let world_ref = &world;
-    let (indexed, build_s, items_total) = std::thread::scope(|s| -> anyhow::Result<(usize, f64, u64)> {
-        let producer = s.spawn(move || {
-            let mut generator = Generator::new(world_ref, seed ^ 1);
-            for _ in 0..entries {
-                if tx.send(generator.next_doc()).is_err() {
-                    break;
-                }
-            }
-            generator.items_total
-        });
-        let start = Instant::now();
-        let indexed = index.rebuild(rx)?;
-        let build_s = start.elapsed().as_secs_f64();
-        let items = producer.join().map_err(|_| anyhow::anyhow!("generator panicked"))?;
-        Ok((indexed, build_s, items))
-    })?;
-    emit("items_total", items_total as f64, "items", json!({"entries": entries}));
-    emit("items_per_entry", items_total as f64 / entries.max(1) as f64, "items", json!({}));
-    emit("index_docs", indexed as f64, "docs", json!({"note": "searchable versions, one per entry"}));
-    emit("index_build_s", build_s, "s", json!({"docs_per_s": (indexed as f64 / build_s).round()}));
-    eprintln!("index built: {indexed} docs in {build_s:.1} s; waiting for merges to settle");
-    let (settle_s, segments) = wait_for_merges(&index_dir);
-    let index_bytes = dir_size(&index_dir);
-    emit("index_merge_settle_s", settle_s, "s", json!({"segments": segments}));
-    // The reader reloads on the next commit (any catalog change on a live
-    // node); make one, so that searches see the merged segments.
-    index.remove(&[govdata_search::DocKey::new("bench", "no-such-entry")])?;
-    emit("index_bytes", index_bytes as f64, "bytes", json!({"mib": index_bytes / (1 << 20)}));
-
+    let index = match &args.index {
+        Some(dir) => Arc::new(SearchIndex::open(dir)?),
+        None => build(args, work, runtime, &world)?,
+    };
     let mix = pg::query_mix(&world);
 
     // PostgreSQL load.
@@ -260,6 +209,74 @@ fn run(args: &Args, work: &Path, runtime: &tokio::runtime::Runtime) -> anyhow::R
         runtime.block_on(pg.cleanup());
     }
     result
+}
+
+/// Registration (when `--register` is not 0), then the index build, its
+/// merges and size.
+fn build(
+    args: &Args,
+    work: &Path,
+    runtime: &tokio::runtime::Runtime,
+    world: &World,
+) -> anyhow::Result<Arc<SearchIndex>> {
+    if args.register > 0 {
+        runtime.block_on(registration(args, work, world))?;
+    }
+    // Generation alone, so that its share of the build time is known.
+    let sample = 50_000.min(args.entries.max(1));
+    let start = Instant::now();
+    let mut generator = Generator::new(world, args.seed ^ 1);
+    let mut json_bytes = 0u64;
+    for i in 0..sample {
+        let doc = generator.next_doc();
+        if i % 10 == 0 {
+            json_bytes += serde_json::to_vec(&doc.entry).map(|v| v.len() as u64).unwrap_or(0) * 10;
+        }
+    }
+    let gen_rate = sample as f64 / start.elapsed().as_secs_f64();
+    emit("generate_docs_per_s", gen_rate.round(), "docs/s", json!({"sample": sample}));
+    emit(
+        "entry_json_bytes_avg",
+        (json_bytes as f64 / sample as f64).round(),
+        "bytes",
+        json!({"note": "CatalogEntry JSON as the store keeps each version"}),
+    );
+    drop(generator);
+
+    // Index build.
+    let index_dir = work.join("search");
+    let index = Arc::new(SearchIndex::open(&index_dir)?);
+    let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+    let (entries, seed) = (args.entries, args.seed);
+    let (indexed, build_s, items_total) = std::thread::scope(|s| -> anyhow::Result<(usize, f64, u64)> {
+        let producer = s.spawn(move || {
+            let mut generator = Generator::new(world, seed ^ 1);
+            for _ in 0..entries {
+                if tx.send(generator.next_doc()).is_err() {
+                    break;
+                }
+            }
+            generator.items_total
+        });
+        let start = Instant::now();
+        let indexed = index.rebuild(rx)?;
+        let build_s = start.elapsed().as_secs_f64();
+        let items = producer.join().map_err(|_| anyhow::anyhow!("generator panicked"))?;
+        Ok((indexed, build_s, items))
+    })?;
+    emit("items_total", items_total as f64, "items", json!({"entries": entries}));
+    emit("items_per_entry", items_total as f64 / entries.max(1) as f64, "items", json!({}));
+    emit("index_docs", indexed as f64, "docs", json!({"note": "searchable versions, one per entry"}));
+    emit("index_build_s", build_s, "s", json!({"docs_per_s": (indexed as f64 / build_s).round()}));
+    eprintln!("index built: {indexed} docs in {build_s:.1} s; waiting for merges to settle");
+    let (settle_s, segments) = wait_for_merges(&index_dir);
+    let index_bytes = dir_size(&index_dir);
+    emit("index_merge_settle_s", settle_s, "s", json!({"segments": segments}));
+    // The reader reloads on the next commit (any catalog change on a live
+    // node); make one, so that searches see the merged segments.
+    index.remove(&[govdata_search::DocKey::new("bench", "no-such-entry")])?;
+    emit("index_bytes", index_bytes as f64, "bytes", json!({"mib": index_bytes / (1 << 20)}));
+    Ok(index)
 }
 
 /// Waits until tantivy's background merges after the commit have settled:

@@ -2,14 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
@@ -18,6 +16,7 @@ use tantivy::{
 };
 use tracing::{debug, info, warn};
 
+use crate::constraint::{ConstrainedQuery, TermBits};
 use crate::doc::{DocKey, Facet, SearchDoc, Viewer};
 use crate::facets::{FacetCollector, FacetFruit, FacetVocabulary};
 use crate::query::{Hit, SearchQuery, SearchResults, Sort};
@@ -79,6 +78,7 @@ pub struct SearchIndex {
     fields: Fields,
     dir: Option<PathBuf>,
     facet_vocabulary: FacetVocabulary,
+    term_bits: Arc<TermBits>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -175,6 +175,7 @@ impl SearchIndex {
             fields,
             dir,
             facet_vocabulary: FacetVocabulary::default(),
+            term_bits: Arc::default(),
         })
     }
 
@@ -191,6 +192,7 @@ impl SearchIndex {
         self.reader.reload()?;
         let live: Vec<_> = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect();
         self.facet_vocabulary.retain_segments(&live);
+        self.term_bits.retain_segments(&live);
         Ok(())
     }
 
@@ -412,7 +414,7 @@ impl SearchIndex {
         query.validate()?;
         let searcher = self.reader.searcher();
         let words = query_words(&query.q);
-        let text = (!words.is_empty()).then(|| self.text_query(&words));
+        let text: Option<Arc<dyn Query>> = (!words.is_empty()).then(|| Arc::from(self.text_query(&words)));
         let visibility = self.visibility_terms(viewer);
         let filters: Vec<(Facet, Vec<Term>)> =
             query.filters.active().map(|f| (f, self.filter_terms(f, query.filters.values(f)))).collect();
@@ -421,14 +423,15 @@ impl SearchIndex {
         // each facet with one is counted with every filter but its own.
         let (selected, unselected): (Vec<Facet>, Vec<Facet>) =
             Facet::ALL.into_iter().partition(|f| !query.filters.values(*f).is_empty());
-        let constraints = |except: Option<Facet>| -> Vec<&[Term]> {
-            visibility
-                .as_deref()
-                .into_iter()
-                .chain(filters.iter().filter(|(f, _)| Some(*f) != except).map(|(_, terms)| terms.as_slice()))
-                .collect()
+        let constrained = |except: Option<Facet>| {
+            let constraints = visibility
+                .iter()
+                .cloned()
+                .chain(filters.iter().filter(|(f, _)| Some(*f) != except).map(|(_, terms)| terms.clone()))
+                .collect();
+            ConstrainedQuery::new(text.clone(), constraints, self.term_bits.clone())
         };
-        let main = combine(text.as_deref(), &constraints(None));
+        let main = constrained(None);
 
         let offset = ((query.page - 1) * query.size) as usize;
         let top = TopDocs::with_limit(query.size as usize).and_offset(offset);
@@ -447,7 +450,7 @@ impl SearchIndex {
             }
         };
         for facet in selected {
-            let q = combine(text.as_deref(), &constraints(Some(facet)));
+            let q = constrained(Some(facet));
             fruit.extend(searcher.search(&q, &FacetCollector::new(vec![facet], &self.facet_vocabulary))?);
         }
 
@@ -614,88 +617,4 @@ impl SearchIndex {
 /// mark first, so that `社保` marks `社会保险` and not every `社会` and `保险`.
 fn whole_words(words: &[QueryWord]) -> impl Iterator<Item = &String> {
     words.iter().flat_map(|w| w.alternatives.iter().filter(|a| a.len() == 1)).map(|a| &a[0])
-}
-
-/// Most branches [`combine`] spells a query out into.
-const MAX_BRANCHES: usize = 16;
-
-/// The documents that match the text query (scored; all documents for a
-/// browse) and hold one term of every constraint (visibility, each facet
-/// filter; these score zero, so they do not change the ranking).
-///
-/// A constraint with several terms (a department's viewer sees
-/// `government` or `department:<id>`; two regions selected) would be a
-/// union inside the intersection, and intersecting seeks: a union seeks by
-/// refilling a window of every one of its lists, thousands of documents of
-/// the dense `government` list per seek, so a query cost as much as the
-/// whole list however few it matched. Instead the query is spelled out as
-/// a union of intersections of single terms, one per combination (a
-/// document holds exactly one audience and one value per facet, so it
-/// matches one branch and keeps its score), as long as there are at most
-/// [`MAX_BRANCHES`]; past that, the unions stay inside.
-fn combine(text: Option<&dyn Query>, constraints: &[&[Term]]) -> Box<dyn Query> {
-    let branches: usize = constraints.iter().map(|terms| terms.len()).product();
-    if branches > MAX_BRANCHES {
-        let any: Vec<Box<dyn Query>> = constraints.iter().map(|terms| any_term(terms)).collect();
-        return all_of(text, any);
-    }
-    let mut combinations: Vec<Vec<&Term>> = vec![Vec::new()];
-    for terms in constraints {
-        combinations = combinations
-            .into_iter()
-            .flat_map(|chosen| {
-                terms.iter().map(move |t| {
-                    let mut next = chosen.clone();
-                    next.push(t);
-                    next
-                })
-            })
-            .collect();
-    }
-    let mut queries: Vec<Box<dyn Query>> = combinations
-        .into_iter()
-        .map(|chosen| all_of(text, chosen.into_iter().map(|t| any_term(std::slice::from_ref(t))).collect()))
-        .collect();
-    if queries.len() == 1 {
-        return queries.remove(0);
-    }
-    Box::new(BooleanQuery::new(queries.into_iter().map(|q| (Occur::Should, q)).collect()))
-}
-
-/// The text query (or, for a browse, every document scoring alike) and
-/// every one of `filters`.
-fn all_of(text: Option<&dyn Query>, filters: Vec<Box<dyn Query>>) -> Box<dyn Query> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(filters.len() + 1);
-    clauses.push((Occur::Must, text.map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, |t| t.box_clone())));
-    clauses.extend(filters.into_iter().map(|f| (Occur::Must, f)));
-    if clauses.len() == 1 {
-        return clauses.remove(0).1;
-    }
-    Box::new(BooleanQuery::new(clauses))
-}
-
-/// Documents with any of `terms`, scoring zero. A few terms as a union of
-/// term queries; many as a `TermSetQuery`, which builds an automaton per
-/// query and walks the term dictionary with it — a fixed cost that
-/// dominates for a handful of terms.
-fn any_term(terms: &[Term]) -> Box<dyn Query> {
-    const UNION_MAX: usize = 16;
-    let inner: Box<dyn Query> = if terms.len() == 1 {
-        Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic))
-    } else if terms.len() <= UNION_MAX {
-        Box::new(BooleanQuery::new(
-            terms
-                .iter()
-                .map(|t| {
-                    (
-                        Occur::Should,
-                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) as Box<dyn Query>,
-                    )
-                })
-                .collect(),
-        ))
-    } else {
-        Box::new(TermSetQuery::new(terms.to_vec()))
-    };
-    Box::new(ConstScoreQuery::new(inner, 0.0))
 }

@@ -119,6 +119,7 @@
 //! new one is committed). It yields the same fingerprints as incremental
 //! upserts of the same documents.
 
+mod constraint;
 mod doc;
 mod error;
 mod facets;

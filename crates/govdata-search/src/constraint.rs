@@ -1,0 +1,355 @@
+//! Constraints — who may see a document and the selected facet values — as
+//! one bitset per segment, intersected with the text query.
+//!
+//! A constraint is a set of terms a document must hold one of (a department
+//! sees `government` or `department:<id>`; two selected regions). As
+//! posting lists inside the query, every match of the text paid a seek into
+//! each constraint's list, and a union of lists answered a seek by
+//! refilling a window from all of them: for the dense lists (`government`,
+//! `open_data`, a share type) that was the largest part of a search. Here
+//! each constraint becomes a bitset over the segment's documents, the
+//! constraints are ANDed into one, and the intersection with the text asks
+//! it for a bit, or walks its bits when it is the smaller side (a provider's
+//! few hundred documents).
+//!
+//! The bitsets of dense terms (at least one document in
+//! [`DENSE_DIVISOR`]) are kept per segment ([`TermBits`]): there are few
+//! of them (audiences and closed-vocabulary values), segments never change,
+//! and building one means reading the whole posting list. Sparse terms are
+//! read from their postings per search, which costs their length only.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tantivy::index::SegmentId;
+use tantivy::query::{intersect_scorers, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
+
+/// A term is dense, and its bitset worth keeping, when at least one
+/// document in this many holds it: its bitset is then at most 64 bits per
+/// posting, smaller than the posting list's decoded form.
+const DENSE_DIVISOR: u32 = 64;
+
+/// Most bitsets kept. Dense terms are bounded by the closed vocabularies
+/// (a facet field has at most [`DENSE_DIVISOR`] dense values), so this is
+/// a backstop: past it the cache starts over.
+const MAX_KEPT: usize = 512;
+
+/// Dense terms' bitsets per segment, built on the first search that needs
+/// them.
+#[derive(Default)]
+pub(crate) struct TermBits {
+    kept: Mutex<HashMap<(SegmentId, Term), Arc<Vec<u64>>>>,
+}
+
+impl fmt::Debug for TermBits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TermBits").field("kept", &self.lock().len()).finish()
+    }
+}
+
+impl TermBits {
+    fn lock(&self) -> MutexGuard<'_, HashMap<(SegmentId, Term), Arc<Vec<u64>>>> {
+        // Entries are inserted whole; a panic elsewhere leaves the map usable.
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Drops the bitsets of segments no longer searched (after a commit).
+    pub fn retain_segments(&self, live: &[SegmentId]) {
+        self.lock().retain(|(segment, _), _| live.contains(segment));
+    }
+
+    /// ORs the documents holding `term` into `words`.
+    fn or_into(&self, reader: &SegmentReader, term: &Term, words: &mut [u64]) -> tantivy::Result<()> {
+        let inverted = reader.inverted_index(term.field())?;
+        let Some(info) = inverted.get_term_info(term)? else { return Ok(()) };
+        let dense = info.doc_freq >= reader.max_doc() / DENSE_DIVISOR;
+        if !dense {
+            return or_postings(reader, term, words);
+        }
+        let key = (reader.segment_id(), term.clone());
+        let kept = self.lock().get(&key).cloned();
+        let bits = match kept {
+            Some(bits) => bits,
+            None => {
+                let mut bits = vec![0u64; words.len()];
+                or_postings(reader, term, &mut bits)?;
+                let bits = Arc::new(bits);
+                let mut kept = self.lock();
+                if kept.len() >= MAX_KEPT {
+                    kept.clear();
+                }
+                kept.insert(key, bits.clone());
+                bits
+            }
+        };
+        for (word, bit) in words.iter_mut().zip(bits.iter()) {
+            *word |= bit;
+        }
+        Ok(())
+    }
+}
+
+/// ORs `term`'s postings into `words`, a block at a time.
+fn or_postings(reader: &SegmentReader, term: &Term, words: &mut [u64]) -> tantivy::Result<()> {
+    let inverted = reader.inverted_index(term.field())?;
+    let Some(mut block) = inverted.read_block_postings(term, IndexRecordOption::Basic)? else {
+        return Ok(());
+    };
+    while !block.docs().is_empty() {
+        for doc in block.docs() {
+            words[(doc / 64) as usize] |= 1u64 << (doc % 64);
+        }
+        block.advance();
+    }
+    Ok(())
+}
+
+/// The documents of a segment that satisfy every constraint, or `None`
+/// when there are no constraints.
+fn constraint_bits(
+    bits: &TermBits,
+    reader: &SegmentReader,
+    constraints: &[Vec<Term>],
+) -> tantivy::Result<Option<Vec<u64>>> {
+    let len = reader.max_doc().div_ceil(64) as usize;
+    let mut all: Option<Vec<u64>> = None;
+    let mut any = vec![0u64; len];
+    for terms in constraints {
+        any.fill(0);
+        for term in terms {
+            bits.or_into(reader, term, &mut any)?;
+        }
+        match &mut all {
+            None => all = Some(any.clone()),
+            Some(all) => all.iter_mut().zip(&any).for_each(|(a, b)| *a &= b),
+        }
+    }
+    Ok(all)
+}
+
+/// The text query (scored; every document for a browse) restricted to the
+/// documents that hold one term of every constraint. Constraints do not
+/// score, so the ranking is the text's.
+#[derive(Clone)]
+pub(crate) struct ConstrainedQuery {
+    text: Option<Arc<dyn Query>>,
+    constraints: Vec<Vec<Term>>,
+    bits: Arc<TermBits>,
+}
+
+impl fmt::Debug for ConstrainedQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConstrainedQuery")
+            .field("text", &self.text)
+            .field("constraints", &self.constraints)
+            .finish()
+    }
+}
+
+impl ConstrainedQuery {
+    pub fn new(text: Option<Arc<dyn Query>>, constraints: Vec<Vec<Term>>, bits: Arc<TermBits>) -> Self {
+        ConstrainedQuery { text, constraints, bits }
+    }
+}
+
+impl Query for ConstrainedQuery {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let text = self.text.as_ref().map(|q| q.weight(enable_scoring)).transpose()?;
+        Ok(Box::new(ConstrainedWeight {
+            text,
+            constraints: self.constraints.clone(),
+            bits: self.bits.clone(),
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        if let Some(text) = &self.text {
+            text.query_terms(visitor);
+        }
+    }
+}
+
+struct ConstrainedWeight {
+    text: Option<Box<dyn Weight>>,
+    constraints: Vec<Vec<Term>>,
+    bits: Arc<TermBits>,
+}
+
+/// What a browse scores: every document alike, so newest first decides.
+const BROWSE_SCORE: Score = 1.0;
+
+impl Weight for ConstrainedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let allowed = constraint_bits(&self.bits, reader, &self.constraints)?.map(DocBits::new);
+        Ok(match (&self.text, allowed) {
+            (Some(text), None) => text.scorer(reader, boost)?,
+            (Some(text), Some(allowed)) => {
+                let text = text.scorer(reader, boost)?;
+                intersect_scorers(vec![text, Box::new(ConstScorer::new(allowed, 0.0))], reader.max_doc())
+            }
+            (None, Some(allowed)) => Box::new(ConstScorer::new(allowed, BROWSE_SCORE * boost)),
+            (None, None) => {
+                let all = DocBits::new(vec![u64::MAX; reader.max_doc().div_ceil(64) as usize]);
+                Box::new(ConstScorer::new(all.below(reader.max_doc()), BROWSE_SCORE * boost))
+            }
+        })
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!("document {doc} does not match")));
+        }
+        match &self.text {
+            Some(text) => text.explain(reader, doc),
+            None => Ok(Explanation::new("browse", BROWSE_SCORE)),
+        }
+    }
+}
+
+/// A bitset of a segment's documents as a [`DocSet`], positioned on its
+/// first document when made.
+pub(crate) struct DocBits {
+    words: Vec<u64>,
+    /// Index of the word being walked.
+    word: usize,
+    /// Its bits not yet returned.
+    rest: u64,
+    doc: DocId,
+    len: u32,
+}
+
+impl DocBits {
+    fn new(words: Vec<u64>) -> Self {
+        let len = words.iter().map(|w| w.count_ones()).sum();
+        let rest = words.first().copied().unwrap_or(0);
+        let mut bits = DocBits { words, word: 0, rest, doc: 0, len };
+        bits.next_set();
+        bits
+    }
+
+    /// Clears the bits at and above `max_doc` (a full bitset's padding).
+    fn below(mut self, max_doc: DocId) -> Self {
+        let tail = max_doc % 64;
+        if tail != 0 {
+            if let Some(last) = self.words.last_mut() {
+                *last &= (1u64 << tail) - 1;
+            }
+        }
+        DocBits::new(self.words)
+    }
+
+    /// Moves to the lowest set bit of `rest` or of a later word.
+    fn next_set(&mut self) -> DocId {
+        loop {
+            if self.rest != 0 {
+                let bit = self.rest.trailing_zeros();
+                self.rest &= self.rest - 1;
+                self.doc = self.word as u32 * 64 + bit;
+                return self.doc;
+            }
+            self.word += 1;
+            match self.words.get(self.word) {
+                Some(w) => self.rest = *w,
+                None => {
+                    self.doc = TERMINATED;
+                    return TERMINATED;
+                }
+            }
+        }
+    }
+}
+
+impl DocSet for DocBits {
+    fn advance(&mut self) -> DocId {
+        if self.doc == TERMINATED {
+            return TERMINATED;
+        }
+        self.next_set()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc >= target {
+            return self.doc;
+        }
+        let word = (target / 64) as usize;
+        if word >= self.words.len() {
+            self.doc = TERMINATED;
+            return TERMINATED;
+        }
+        if word > self.word {
+            self.word = word;
+            self.rest = self.words[word];
+        }
+        self.rest &= u64::MAX << (target % 64);
+        self.next_set()
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn words_of(docs: &[DocId], max_doc: DocId) -> Vec<u64> {
+        let mut words = vec![0u64; max_doc.div_ceil(64) as usize];
+        for d in docs {
+            words[(d / 64) as usize] |= 1 << (d % 64);
+        }
+        words
+    }
+
+    proptest! {
+        /// Walking and seeking a bitset give the same documents as a sorted
+        /// list: every seek lands on the first document at or after its target.
+        #[test]
+        fn doc_bits_walk_and_seek_like_a_sorted_list(
+            docs in proptest::collection::btree_set(0u32..1000, 0..200),
+            targets in proptest::collection::vec(0u32..1100, 0..30),
+        ) {
+            let docs: Vec<DocId> = docs.into_iter().collect();
+            let mut walked = Vec::new();
+            let mut bits = DocBits::new(words_of(&docs, 1000));
+            prop_assert_eq!(bits.size_hint() as usize, docs.len());
+            while bits.doc() != TERMINATED {
+                walked.push(bits.doc());
+                bits.advance();
+            }
+            prop_assert_eq!(&walked, &docs);
+
+            let mut targets = targets;
+            targets.sort_unstable();
+            let mut bits = DocBits::new(words_of(&docs, 1000));
+            for t in targets {
+                let before = bits.doc();
+                let expected =
+                    if before >= t { before } else { docs.iter().copied().find(|d| *d >= t).unwrap_or(TERMINATED) };
+                let got = bits.seek(t);
+                prop_assert_eq!(got, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_bitset_stops_at_max_doc() {
+        let mut bits = DocBits::new(vec![u64::MAX; 2]).below(70);
+        let mut n = 0;
+        while bits.doc() != TERMINATED {
+            n += 1;
+            bits.advance();
+        }
+        assert_eq!(n, 70);
+    }
+}
