@@ -41,8 +41,11 @@ const MAX_KEPT: usize = 512;
 /// them.
 #[derive(Default)]
 pub(crate) struct TermBits {
-    kept: Mutex<HashMap<(SegmentId, Term), Arc<Vec<u64>>>>,
+    kept: Mutex<Kept>,
 }
+
+/// Per segment and term: one bit per document.
+type Kept = HashMap<(SegmentId, Term), Arc<Vec<u64>>>;
 
 impl fmt::Debug for TermBits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,7 +54,7 @@ impl fmt::Debug for TermBits {
 }
 
 impl TermBits {
-    fn lock(&self) -> MutexGuard<'_, HashMap<(SegmentId, Term), Arc<Vec<u64>>>> {
+    fn lock(&self) -> MutexGuard<'_, Kept> {
         // Entries are inserted whole; a panic elsewhere leaves the map usable.
         self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
