@@ -181,6 +181,11 @@ struct ConstrainedWeight {
     bits: Arc<TermBits>,
 }
 
+/// How much sparser than the text's matches the allowed documents must be
+/// for the intersection to walk them and seek the text: a seek into the
+/// text's posting lists costs several times a bit test.
+const SPARSE_FACTOR: u64 = 8;
+
 /// What a browse scores: every document alike, so newest first decides.
 const BROWSE_SCORE: Score = 1.0;
 
@@ -191,7 +196,15 @@ impl Weight for ConstrainedWeight {
             (Some(text), None) => text.scorer(reader, boost)?,
             (Some(text), Some(allowed)) => {
                 let text = text.scorer(reader, boost)?;
-                intersect_scorers(vec![text, Box::new(ConstScorer::new(allowed, 0.0))], reader.max_doc())
+                // Walking the text and testing a bit per match is cheapest
+                // unless the constraints allow far fewer documents than the
+                // text matches (a provider, a region): then the intersection
+                // walks the bits and seeks the text.
+                if u64::from(allowed.len) * SPARSE_FACTOR < text.cost() {
+                    intersect_scorers(vec![text, Box::new(ConstScorer::new(allowed, 0.0))], reader.max_doc())
+                } else {
+                    Box::new(Filtered::new(text, allowed.words))
+                }
             }
             (None, Some(allowed)) => Box::new(ConstScorer::new(allowed, BROWSE_SCORE * boost)),
             (None, None) => {
@@ -210,6 +223,59 @@ impl Weight for ConstrainedWeight {
             Some(text) => text.explain(reader, doc),
             None => Ok(Explanation::new("browse", BROWSE_SCORE)),
         }
+    }
+}
+
+/// A scorer's documents that are set in a bitset, with the scorer's scores.
+struct Filtered {
+    inner: Box<dyn Scorer>,
+    allowed: Vec<u64>,
+}
+
+impl Filtered {
+    fn new(inner: Box<dyn Scorer>, allowed: Vec<u64>) -> Self {
+        let mut filtered = Filtered { inner, allowed };
+        let first = filtered.inner.doc();
+        filtered.skip_disallowed(first);
+        filtered
+    }
+
+    fn allows(&self, doc: DocId) -> bool {
+        self.allowed.get((doc / 64) as usize).is_some_and(|w| w >> (doc % 64) & 1 == 1)
+    }
+
+    /// From `doc` (the inner scorer's), advances to the first allowed one.
+    fn skip_disallowed(&mut self, mut doc: DocId) -> DocId {
+        while doc != TERMINATED && !self.allows(doc) {
+            doc = self.inner.advance();
+        }
+        doc
+    }
+}
+
+impl DocSet for Filtered {
+    fn advance(&mut self) -> DocId {
+        let doc = self.inner.advance();
+        self.skip_disallowed(doc)
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        let doc = self.inner.seek(target);
+        self.skip_disallowed(doc)
+    }
+
+    fn doc(&self) -> DocId {
+        self.inner.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.inner.size_hint()
+    }
+}
+
+impl Scorer for Filtered {
+    fn score(&mut self) -> Score {
+        self.inner.score()
     }
 }
 
@@ -342,6 +408,65 @@ mod tests {
                 let got = bits.seek(t);
                 prop_assert_eq!(got, expected);
             }
+        }
+    }
+
+    /// The documents a query matches, by segment-independent number.
+    fn matches(index: &tantivy::Index, query: &dyn Query) -> Vec<u32> {
+        let searcher = index.reader().expect("reader").searcher();
+        let mut docs: Vec<u32> = searcher
+            .search(query, &tantivy::collector::DocSetCollector)
+            .expect("search")
+            .into_iter()
+            .map(|a| a.doc_id)
+            .collect();
+        docs.sort_unstable();
+        docs
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// A constrained query matches what the same constraints as boolean
+        /// clauses match, whether the text or the bits drive (a rare
+        /// audience makes the bits far sparser than the text).
+        #[test]
+        fn constraints_match_like_boolean_clauses(
+            docs in proptest::collection::vec((0usize..3, 0usize..40), 1..800),
+            constraints in proptest::collection::vec(proptest::collection::btree_set(0usize..4, 1..3), 0..3),
+            with_text in any::<bool>(),
+        ) {
+            use tantivy::query::{BooleanQuery, Occur, TermQuery};
+            use tantivy::schema::{Schema, STRING};
+            let mut schema = Schema::builder();
+            let word = schema.add_text_field("word", STRING);
+            let audience = schema.add_text_field("audience", STRING);
+            let index = tantivy::Index::create_in_ram(schema.build());
+            let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).expect("writer");
+            // Audience 0 is rare (one document in 40), the others common.
+            for (w, a) in &docs {
+                let a = if *a == 0 { 0 } else { 1 + a % 3 };
+                writer.add_document(tantivy::doc!(word => format!("w{w}"), audience => format!("a{a}"))).expect("add");
+            }
+            writer.commit().expect("commit");
+            let term = |field, prefix: &str, n: usize| Term::from_field_text(field, &format!("{prefix}{n}"));
+            let text: Option<Arc<dyn Query>> =
+                with_text.then(|| Arc::new(TermQuery::new(term(word, "w", 0), IndexRecordOption::Basic)) as Arc<dyn Query>);
+            let constraint_terms: Vec<Vec<Term>> =
+                constraints.iter().map(|c| c.iter().map(|a| term(audience, "a", *a)).collect()).collect();
+
+            let constrained = ConstrainedQuery::new(text.clone(), constraint_terms.clone(), Arc::default());
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Must,
+                text.map_or_else(|| Box::new(tantivy::query::AllQuery) as Box<dyn Query>, |t| t.box_clone()),
+            )];
+            for terms in &constraint_terms {
+                let any = terms
+                    .iter()
+                    .map(|t| (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) as Box<dyn Query>))
+                    .collect();
+                clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            }
+            prop_assert_eq!(matches(&index, &constrained), matches(&index, &BooleanQuery::new(clauses)));
         }
     }
 
