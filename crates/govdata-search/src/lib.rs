@@ -76,6 +76,15 @@
 //! crate: that one matches tantivy 0.27, but keeps punctuation and spaces as
 //! tokens, does not lower-case, and uses character offsets as positions.
 //!
+//! Visibility and facet filters are not clauses of the text query: each is
+//! a set of terms a document must hold one of, turned per segment into a
+//! bitset (dense terms' bitsets, the audiences and closed-vocabulary
+//! values, kept per segment), and the sets are ANDed into one that the text
+//! is tested against match by match — or, when it allows far fewer
+//! documents than the text matches (one provider, one region), walked and
+//! the text sought. As posting-list clauses they cost a seek per match into
+//! the dense `government` or `open_data` list (see `constraint.rs`).
+//!
 //! Facet counts honour the query and the viewer and every filter except the
 //! facet's own (multi-select facets): one pass for the page, the total and
 //! all facets without a selection, plus one counting pass per facet with a

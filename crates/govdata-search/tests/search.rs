@@ -228,8 +228,7 @@ fn facet_counts_respect_query_viewer_and_other_filters() {
             format_class: vec!["database".into()],
             ..Filters::default()
         },
-        // More value combinations than a query is spelled out into
-        // branches for: the alternatives stay unions.
+        // Several values of several facets: one bitset per facet, ANDed.
         Filters {
             grade: vec!["general_4".into(), "important".into(), "core".into(), "ungraded".into()],
             update_cycle: vec!["monthly".into(), "daily".into(), "yearly".into()],
