@@ -79,6 +79,10 @@ struct Args {
     /// the search phase alone.
     #[arg(long)]
     index: Option<PathBuf>,
+    /// Run only the queries of the mix whose label contains this (for
+    /// profiling one query).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 pub fn emit(metric: &str, value: f64, unit: &str, extra: serde_json::Value) {
@@ -127,7 +131,13 @@ fn run(args: &Args, work: &Path, runtime: &tokio::runtime::Runtime) -> anyhow::R
         Some(dir) => Arc::new(SearchIndex::open(dir)?),
         None => build(args, work, runtime, &world)?,
     };
-    let mix = pg::query_mix(&world);
+    let mut mix = pg::query_mix(&world);
+    if let Some(only) = &args.only {
+        mix.retain(|q| q.label.contains(only.as_str()));
+        if mix.is_empty() {
+            bail!("no query of the mix has {only:?} in its label");
+        }
+    }
 
     // PostgreSQL load.
     let pg = if args.skip_postgres {

@@ -64,35 +64,33 @@ impl TermBits {
         self.lock().retain(|(segment, _), _| live.contains(segment));
     }
 
-    /// ORs the documents holding `term` into `words`.
-    fn or_into(&self, reader: &SegmentReader, term: &Term, words: &mut [u64]) -> tantivy::Result<()> {
+    /// The kept bitset of `term` when it is dense in the segment (built on
+    /// first use), `None` when it is sparse.
+    fn dense(&self, reader: &SegmentReader, term: &Term) -> tantivy::Result<Option<Arc<Vec<u64>>>> {
         let inverted = reader.inverted_index(term.field())?;
-        let Some(info) = inverted.get_term_info(term)? else { return Ok(()) };
-        let dense = info.doc_freq >= reader.max_doc() / DENSE_DIVISOR;
-        if !dense {
-            return or_postings(reader, term, words);
+        let Some(info) = inverted.get_term_info(term)? else { return Ok(None) };
+        if info.doc_freq < reader.max_doc() / DENSE_DIVISOR {
+            return Ok(None);
         }
         let key = (reader.segment_id(), term.clone());
-        let kept = self.lock().get(&key).cloned();
-        let bits = match kept {
-            Some(bits) => bits,
-            None => {
-                let mut bits = vec![0u64; words.len()];
-                or_postings(reader, term, &mut bits)?;
-                let bits = Arc::new(bits);
-                let mut kept = self.lock();
-                if kept.len() >= MAX_KEPT {
-                    kept.clear();
-                }
-                kept.insert(key, bits.clone());
-                bits
-            }
-        };
-        for (word, bit) in words.iter_mut().zip(bits.iter()) {
-            *word |= bit;
+        if let Some(bits) = self.lock().get(&key) {
+            return Ok(Some(bits.clone()));
         }
-        Ok(())
+        let mut bits = vec![0u64; words_for(reader)];
+        or_postings(reader, term, &mut bits)?;
+        let bits = Arc::new(bits);
+        let mut kept = self.lock();
+        if kept.len() >= MAX_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, bits.clone());
+        Ok(Some(bits))
     }
+}
+
+/// Words of a bitset over the segment's documents.
+fn words_for(reader: &SegmentReader) -> usize {
+    reader.max_doc().div_ceil(64) as usize
 }
 
 /// ORs `term`'s postings into `words`, a block at a time.
@@ -110,25 +108,42 @@ fn or_postings(reader: &SegmentReader, term: &Term, words: &mut [u64]) -> tantiv
     Ok(())
 }
 
+/// The documents of a segment that hold one of `terms`: a dense term's
+/// kept bitset itself when it is the only one.
+fn any_of(bits: &TermBits, reader: &SegmentReader, terms: &[Term]) -> tantivy::Result<Arc<Vec<u64>>> {
+    if let [term] = terms {
+        if let Some(kept) = bits.dense(reader, term)? {
+            return Ok(kept);
+        }
+    }
+    let mut words = vec![0u64; words_for(reader)];
+    for term in terms {
+        match bits.dense(reader, term)? {
+            Some(kept) => words.iter_mut().zip(kept.iter()).for_each(|(w, k)| *w |= k),
+            None => or_postings(reader, term, &mut words)?,
+        }
+    }
+    Ok(Arc::new(words))
+}
+
 /// The documents of a segment that satisfy every constraint, or `None`
 /// when there are no constraints.
 fn constraint_bits(
     bits: &TermBits,
     reader: &SegmentReader,
     constraints: &[Vec<Term>],
-) -> tantivy::Result<Option<Vec<u64>>> {
-    let len = reader.max_doc().div_ceil(64) as usize;
-    let mut all: Option<Vec<u64>> = None;
-    let mut any = vec![0u64; len];
+) -> tantivy::Result<Option<Arc<Vec<u64>>>> {
+    let mut all: Option<Arc<Vec<u64>>> = None;
     for terms in constraints {
-        any.fill(0);
-        for term in terms {
-            bits.or_into(reader, term, &mut any)?;
-        }
-        match &mut all {
-            None => all = Some(any.clone()),
-            Some(all) => all.iter_mut().zip(&any).for_each(|(a, b)| *a &= b),
-        }
+        let any = any_of(bits, reader, terms)?;
+        all = Some(match all {
+            None => any,
+            Some(so_far) => {
+                let mut both = Arc::unwrap_or_clone(so_far);
+                both.iter_mut().zip(any.iter()).for_each(|(a, b)| *a &= b);
+                Arc::new(both)
+            }
+        });
     }
     Ok(all)
 }
@@ -207,10 +222,7 @@ impl Weight for ConstrainedWeight {
                 }
             }
             (None, Some(allowed)) => Box::new(ConstScorer::new(allowed, BROWSE_SCORE * boost)),
-            (None, None) => {
-                let all = DocBits::new(vec![u64::MAX; reader.max_doc().div_ceil(64) as usize]);
-                Box::new(ConstScorer::new(all.below(reader.max_doc()), BROWSE_SCORE * boost))
-            }
+            (None, None) => Box::new(ConstScorer::new(DocBits::all(reader.max_doc()), BROWSE_SCORE * boost)),
         })
     }
 
@@ -229,11 +241,11 @@ impl Weight for ConstrainedWeight {
 /// A scorer's documents that are set in a bitset, with the scorer's scores.
 struct Filtered {
     inner: Box<dyn Scorer>,
-    allowed: Vec<u64>,
+    allowed: Arc<Vec<u64>>,
 }
 
 impl Filtered {
-    fn new(inner: Box<dyn Scorer>, allowed: Vec<u64>) -> Self {
+    fn new(inner: Box<dyn Scorer>, allowed: Arc<Vec<u64>>) -> Self {
         let mut filtered = Filtered { inner, allowed };
         let first = filtered.inner.doc();
         filtered.skip_disallowed(first);
@@ -282,7 +294,7 @@ impl Scorer for Filtered {
 /// A bitset of a segment's documents as a [`DocSet`], positioned on its
 /// first document when made.
 pub(crate) struct DocBits {
-    words: Vec<u64>,
+    words: Arc<Vec<u64>>,
     /// Index of the word being walked.
     word: usize,
     /// Its bits not yet returned.
@@ -292,7 +304,7 @@ pub(crate) struct DocBits {
 }
 
 impl DocBits {
-    fn new(words: Vec<u64>) -> Self {
+    fn new(words: Arc<Vec<u64>>) -> Self {
         let len = words.iter().map(|w| w.count_ones()).sum();
         let rest = words.first().copied().unwrap_or(0);
         let mut bits = DocBits { words, word: 0, rest, doc: 0, len };
@@ -300,15 +312,13 @@ impl DocBits {
         bits
     }
 
-    /// Clears the bits at and above `max_doc` (a full bitset's padding).
-    fn below(mut self, max_doc: DocId) -> Self {
-        let tail = max_doc % 64;
-        if tail != 0 {
-            if let Some(last) = self.words.last_mut() {
-                *last &= (1u64 << tail) - 1;
-            }
+    /// Every document below `max_doc`.
+    fn all(max_doc: DocId) -> Self {
+        let mut words = vec![u64::MAX; max_doc.div_ceil(64) as usize];
+        if let (Some(last), tail @ 1..) = (words.last_mut(), max_doc % 64) {
+            *last = (1u64 << tail) - 1;
         }
-        DocBits::new(self.words)
+        DocBits::new(Arc::new(words))
     }
 
     /// Moves to the lowest set bit of `rest` or of a later word.
@@ -390,7 +400,7 @@ mod tests {
         ) {
             let docs: Vec<DocId> = docs.into_iter().collect();
             let mut walked = Vec::new();
-            let mut bits = DocBits::new(words_of(&docs, 1000));
+            let mut bits = DocBits::new(Arc::new(words_of(&docs, 1000)));
             prop_assert_eq!(bits.size_hint() as usize, docs.len());
             while bits.doc() != TERMINATED {
                 walked.push(bits.doc());
@@ -400,7 +410,7 @@ mod tests {
 
             let mut targets = targets;
             targets.sort_unstable();
-            let mut bits = DocBits::new(words_of(&docs, 1000));
+            let mut bits = DocBits::new(Arc::new(words_of(&docs, 1000)));
             for t in targets {
                 let before = bits.doc();
                 let expected =
@@ -471,8 +481,8 @@ mod tests {
     }
 
     #[test]
-    fn a_full_bitset_stops_at_max_doc() {
-        let mut bits = DocBits::new(vec![u64::MAX; 2]).below(70);
+    fn every_document_stops_at_max_doc() {
+        let mut bits = DocBits::all(70);
         let mut n = 0;
         while bits.doc() != TERMINATED {
             n += 1;

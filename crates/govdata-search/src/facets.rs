@@ -266,18 +266,30 @@ impl SegmentCollector for FacetSegmentCollector {
         }
     }
 
+    /// One walk of each column's counts: a column packs up to seven facets,
+    /// and most of its ordinals were not counted.
     fn harvest(self) -> FacetFruit {
         let mut fruit: FacetFruit = self.wanted.iter().map(|f| (*f, Vec::new())).collect();
         for FacetColumn { packed, map, counts, .. } in self.columns {
-            for (position, facet) in packed.iter().enumerate() {
-                let Some(by_number) = fruit.get_mut(facet) else { continue };
-                for (ord, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-                    let number = map[ord * packed.len() + position] as usize;
+            let mut outputs: Vec<(usize, Facet, Vec<u64>)> = packed
+                .iter()
+                .enumerate()
+                .filter_map(|(position, facet)| {
+                    Some((position, *facet, std::mem::take(fruit.get_mut(facet)?)))
+                })
+                .collect();
+            for (ord, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                let numbers = &map[ord * packed.len()..(ord + 1) * packed.len()];
+                for (position, _, by_number) in &mut outputs {
+                    let number = numbers[*position] as usize;
                     if by_number.len() <= number {
                         by_number.resize(number + 1, 0);
                     }
                     by_number[number] += n;
                 }
+            }
+            for (_, facet, by_number) in outputs {
+                fruit.insert(facet, by_number);
             }
         }
         fruit
