@@ -22,10 +22,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::index::SegmentId;
-use tantivy::query::{intersect_scorers, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::query::{
+    intersect_scorers, ConstScorer, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight,
+};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term, TERMINATED};
+
+use crate::facets::{FacetCollector, FacetFruit};
 
 /// A term is dense, and its bitset worth keeping, when at least one
 /// document in this many holds it: its bitset is then at most 64 bits per
@@ -135,52 +140,169 @@ fn constraint_bits(
 ) -> tantivy::Result<Option<Arc<Vec<u64>>>> {
     let mut all: Option<Arc<Vec<u64>>> = None;
     for terms in constraints {
-        let any = any_of(bits, reader, terms)?;
-        all = Some(match all {
-            None => any,
-            Some(so_far) => {
-                let mut both = Arc::unwrap_or_clone(so_far);
-                both.iter_mut().zip(any.iter()).for_each(|(a, b)| *a &= b);
-                Arc::new(both)
-            }
-        });
+        all = Some(and(all, any_of(bits, reader, terms)?));
     }
     Ok(all)
 }
 
-/// The text query (scored; every document for a browse) restricted to the
-/// documents that hold one term of every constraint. Constraints do not
+/// `so_far` (when there is one) ANDed with `more`.
+fn and(so_far: Option<Arc<Vec<u64>>>, more: Arc<Vec<u64>>) -> Arc<Vec<u64>> {
+    match so_far {
+        None => more,
+        Some(so_far) => {
+            let mut both = Arc::unwrap_or_clone(so_far);
+            both.iter_mut().zip(more.iter()).for_each(|(a, b)| *a &= b);
+            Arc::new(both)
+        }
+    }
+}
+
+/// Per segment, the documents the query words match as bitsets (`None`
+/// for no words: every document). A word is its alternatives ORed, an
+/// alternative its terms ANDed — what the text query matches, computed
+/// from the terms' bitsets (the dense ones kept) instead of by walking and
+/// seeking posting lists, so that counting and faceting every match costs
+/// a walk of bits.
+pub(crate) fn word_matches(
+    bits: &TermBits,
+    searcher: &Searcher,
+    words: &[Vec<Vec<Term>>],
+) -> tantivy::Result<Vec<Option<Arc<Vec<u64>>>>> {
+    searcher
+        .segment_readers()
+        .iter()
+        .map(|reader| {
+            let mut all: Option<Arc<Vec<u64>>> = None;
+            for alternatives in words {
+                let mut any: Option<Vec<u64>> = None;
+                for terms in alternatives {
+                    let mut alternative = None;
+                    for term in terms {
+                        alternative =
+                            Some(and(alternative, any_of(bits, reader, std::slice::from_ref(term))?));
+                    }
+                    let Some(alternative) = alternative else { continue };
+                    match &mut any {
+                        None => any = Some(Arc::unwrap_or_clone(alternative)),
+                        Some(any) => any.iter_mut().zip(alternative.iter()).for_each(|(a, b)| *a |= b),
+                    }
+                }
+                let any = any.unwrap_or_else(|| vec![0; words_for(reader)]);
+                all = Some(and(all, Arc::new(any)));
+            }
+            Ok(all)
+        })
+        .collect()
+}
+
+/// Per segment of one searcher, in its order: a set of documents (deleted
+/// ones included; whoever walks a set skips them).
+pub(crate) type SegmentSets = Vec<Arc<Vec<u64>>>;
+
+/// Per segment, the documents the words matched (`matched`, from
+/// [`word_matches`]) that satisfy every constraint: exactly the documents
+/// a search returns, before deletes.
+pub(crate) fn allowed_sets(
+    bits: &TermBits,
+    searcher: &Searcher,
+    matched: &[Option<Arc<Vec<u64>>>],
+    constraints: &[Vec<Term>],
+) -> tantivy::Result<SegmentSets> {
+    searcher
+        .segment_readers()
+        .iter()
+        .zip(matched)
+        .map(|(reader, words)| {
+            Ok(match (words.clone(), constraint_bits(bits, reader, constraints)?) {
+                (words, Some(allowed)) => and(words, allowed),
+                (Some(words), None) => words,
+                (None, None) => DocBits::all(reader.max_doc()).words,
+            })
+        })
+        .collect()
+}
+
+/// Each set ANDed with the documents that hold one of `terms`.
+pub(crate) fn narrowed(
+    bits: &TermBits,
+    searcher: &Searcher,
+    sets: &SegmentSets,
+    terms: &[Term],
+) -> tantivy::Result<SegmentSets> {
+    searcher
+        .segment_readers()
+        .iter()
+        .zip(sets)
+        .map(|(reader, set)| Ok(and(Some(set.clone()), any_of(bits, reader, terms)?)))
+        .collect()
+}
+
+/// The number of live documents in `sets` and their facet counts: the
+/// sets' bits are walked and handed to the facet collector a block at a
+/// time.
+pub(crate) fn count_sets(
+    searcher: &Searcher,
+    sets: &SegmentSets,
+    facets: &FacetCollector<'_>,
+) -> tantivy::Result<(u64, FacetFruit)> {
+    const BLOCK: usize = 1024;
+    let mut total = 0u64;
+    let mut fruits = Vec::with_capacity(sets.len());
+    let mut block: Vec<DocId> = Vec::with_capacity(BLOCK);
+    for (ordinal, (reader, set)) in searcher.segment_readers().iter().zip(sets).enumerate() {
+        let mut counts = facets.for_segment(ordinal as u32, reader)?;
+        let alive = reader.alive_bitset();
+        for (index, word) in set.iter().enumerate() {
+            let mut rest = *word;
+            while rest != 0 {
+                let doc = index as DocId * 64 + rest.trailing_zeros();
+                rest &= rest - 1;
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    block.push(doc);
+                }
+            }
+            if block.len() >= BLOCK - 64 {
+                total += block.len() as u64;
+                counts.collect_block(&block);
+                block.clear();
+            }
+        }
+        total += block.len() as u64;
+        counts.collect_block(&block);
+        block.clear();
+        fruits.push(counts.harvest());
+    }
+    Ok((total, facets.merge_fruits(fruits)?))
+}
+
+/// The text query (scored; every document alike for a browse) restricted
+/// to a set of documents per segment ([`allowed_sets`]). The sets do not
 /// score, so the ranking is the text's.
 #[derive(Clone)]
 pub(crate) struct ConstrainedQuery {
     text: Option<Arc<dyn Query>>,
-    constraints: Vec<Vec<Term>>,
-    bits: Arc<TermBits>,
+    allowed: Arc<HashMap<SegmentId, Arc<Vec<u64>>>>,
 }
 
 impl fmt::Debug for ConstrainedQuery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConstrainedQuery")
-            .field("text", &self.text)
-            .field("constraints", &self.constraints)
-            .finish()
+        f.debug_struct("ConstrainedQuery").field("text", &self.text).finish_non_exhaustive()
     }
 }
 
 impl ConstrainedQuery {
-    pub fn new(text: Option<Arc<dyn Query>>, constraints: Vec<Vec<Term>>, bits: Arc<TermBits>) -> Self {
-        ConstrainedQuery { text, constraints, bits }
+    /// `sets` are per segment of `searcher`, the one to search.
+    pub fn new(text: Option<Arc<dyn Query>>, searcher: &Searcher, sets: &SegmentSets) -> Self {
+        let allowed =
+            searcher.segment_readers().iter().map(|r| r.segment_id()).zip(sets.iter().cloned()).collect();
+        ConstrainedQuery { text, allowed: Arc::new(allowed) }
     }
 }
 
 impl Query for ConstrainedQuery {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let text = self.text.as_ref().map(|q| q.weight(enable_scoring)).transpose()?;
-        Ok(Box::new(ConstrainedWeight {
-            text,
-            constraints: self.constraints.clone(),
-            bits: self.bits.clone(),
-        }))
+        Ok(Box::new(ConstrainedWeight { text, allowed: self.allowed.clone() }))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
@@ -192,8 +314,7 @@ impl Query for ConstrainedQuery {
 
 struct ConstrainedWeight {
     text: Option<Box<dyn Weight>>,
-    constraints: Vec<Vec<Term>>,
-    bits: Arc<TermBits>,
+    allowed: Arc<HashMap<SegmentId, Arc<Vec<u64>>>>,
 }
 
 /// How much sparser than the text's matches the allowed documents must be
@@ -206,23 +327,25 @@ const BROWSE_SCORE: Score = 1.0;
 
 impl Weight for ConstrainedWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let allowed = constraint_bits(&self.bits, reader, &self.constraints)?.map(DocBits::new);
-        Ok(match (&self.text, allowed) {
-            (Some(text), None) => text.scorer(reader, boost)?,
-            (Some(text), Some(allowed)) => {
+        // A segment the sets were not made for (another searcher's) has
+        // nothing allowed.
+        let Some(allowed) = self.allowed.get(&reader.segment_id()) else { return Ok(Box::new(EmptyScorer)) };
+        let allowed = DocBits::new(allowed.clone());
+        Ok(match &self.text {
+            Some(text) => {
                 let text = text.scorer(reader, boost)?;
                 // Walking the text and testing a bit per match is cheapest
-                // unless the constraints allow far fewer documents than the
-                // text matches (a provider, a region): then the intersection
-                // walks the bits and seeks the text.
+                // unless far fewer documents are allowed than the text
+                // matches (a provider, a region, the matches with a word in
+                // their name): then the intersection walks the bits and
+                // seeks the text.
                 if u64::from(allowed.len) * SPARSE_FACTOR < text.cost() {
                     intersect_scorers(vec![text, Box::new(ConstScorer::new(allowed, 0.0))], reader.max_doc())
                 } else {
                     Box::new(Filtered::new(text, allowed.words))
                 }
             }
-            (None, Some(allowed)) => Box::new(ConstScorer::new(allowed, BROWSE_SCORE * boost)),
-            (None, None) => Box::new(ConstScorer::new(DocBits::all(reader.max_doc()), BROWSE_SCORE * boost)),
+            None => Box::new(ConstScorer::new(allowed, BROWSE_SCORE * boost)),
         })
     }
 
@@ -464,7 +587,13 @@ mod tests {
             let constraint_terms: Vec<Vec<Term>> =
                 constraints.iter().map(|c| c.iter().map(|a| term(audience, "a", *a)).collect()).collect();
 
-            let constrained = ConstrainedQuery::new(text.clone(), constraint_terms.clone(), Arc::default());
+            let searcher = index.reader().expect("reader").searcher();
+            let bits = TermBits::default();
+            let words: Vec<Vec<Vec<Term>>> =
+                if with_text { vec![vec![vec![term(word, "w", 0)]]] } else { Vec::new() };
+            let sets = allowed_sets(&bits, &searcher, &word_matches(&bits, &searcher, &words).expect("words"), &constraint_terms)
+                .expect("sets");
+            let constrained = ConstrainedQuery::new(text.clone(), &searcher, &sets);
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
                 Occur::Must,
                 text.map_or_else(|| Box::new(tantivy::query::AllQuery) as Box<dyn Query>, |t| t.box_clone()),

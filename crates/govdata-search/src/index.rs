@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::collector::TopDocs;
+use tantivy::query::{Bm25Weight, BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
@@ -16,9 +16,11 @@ use tantivy::{
 };
 use tracing::{debug, info, warn};
 
-use crate::constraint::{ConstrainedQuery, TermBits};
+use crate::constraint::{
+    allowed_sets, count_sets, narrowed, word_matches, ConstrainedQuery, SegmentSets, TermBits,
+};
 use crate::doc::{DocKey, Facet, SearchDoc, Viewer};
-use crate::facets::{FacetCollector, FacetFruit, FacetVocabulary};
+use crate::facets::{FacetCollector, FacetVocabulary};
 use crate::query::{Hit, SearchQuery, SearchResults, Sort};
 use crate::schema::{
     audience_department, build_schema, to_document, Fields, StoredHit, AUDIENCE_GOVERNMENT,
@@ -418,41 +420,43 @@ impl SearchIndex {
         let visibility = self.visibility_terms(viewer);
         let filters: Vec<(Facet, Vec<Term>)> =
             query.filters.active().map(|f| (f, self.filter_terms(f, query.filters.values(f)))).collect();
-
-        // Facets without a selected value are counted over the main query;
-        // each facet with one is counted with every filter but its own.
-        let (selected, unselected): (Vec<Facet>, Vec<Facet>) =
-            Facet::ALL.into_iter().partition(|f| !query.filters.values(*f).is_empty());
-        let constrained = |except: Option<Facet>| {
-            let constraints = visibility
+        let constraints = |except: Option<Facet>| -> Vec<Vec<Term>> {
+            visibility
                 .iter()
                 .cloned()
                 .chain(filters.iter().filter(|(f, _)| Some(*f) != except).map(|(_, terms)| terms.clone()))
-                .collect();
-            ConstrainedQuery::new(text.clone(), constraints, self.term_bits.clone())
+                .collect()
         };
-        let main = constrained(None);
+
+        // Counts from bitsets: the words' matches once, then per count
+        // (the total and the facets without a selected value; each facet
+        // with one, with every filter but its own) the constraints ANDed in.
+        let word_terms: Vec<Vec<Vec<Term>>> = words
+            .iter()
+            .map(|w| {
+                w.alternatives
+                    .iter()
+                    .map(|terms| terms.iter().map(|t| Term::from_field_text(self.fields.text, t)).collect())
+                    .collect()
+            })
+            .collect();
+        let matched = word_matches(&self.term_bits, &searcher, &word_terms)?;
+        let allowed =
+            |except: Option<Facet>| allowed_sets(&self.term_bits, &searcher, &matched, &constraints(except));
+        let (selected, unselected): (Vec<Facet>, Vec<Facet>) =
+            Facet::ALL.into_iter().partition(|f| !query.filters.values(*f).is_empty());
+        let count = |sets: &SegmentSets, facets: Vec<Facet>| {
+            count_sets(&searcher, sets, &FacetCollector::new(facets, &self.facet_vocabulary))
+        };
+        let results = allowed(None)?;
+        let (total, mut fruit) = count(&results, unselected)?;
+        for facet in selected {
+            fruit.extend(count(&allowed(Some(facet))?, vec![facet])?.1);
+        }
 
         let offset = ((query.page - 1) * query.size) as usize;
-        let top = TopDocs::with_limit(query.size as usize).and_offset(offset);
-        let updated = SortByStaticFastValue::<i64>::for_field("updated_at");
-        let facets = FacetCollector::new(unselected, &self.facet_vocabulary);
-        let (total, hits, mut fruit): (usize, Vec<(Score, DocAddress)>, FacetFruit) = match query.sort {
-            Sort::Relevance => {
-                let top = top.order_by(((SortBySimilarityScore, Order::Desc), (updated, Order::Desc)));
-                let (n, hits, fruit) = searcher.search(&main, &(Count, top, facets))?;
-                (n, hits.into_iter().map(|((score, _), addr)| (score, addr)).collect(), fruit)
-            }
-            Sort::Recent => {
-                let top = top.order_by(((updated, Order::Desc), (SortBySimilarityScore, Order::Desc)));
-                let (n, hits, fruit) = searcher.search(&main, &(Count, top, facets))?;
-                (n, hits.into_iter().map(|((_, score), addr)| (score, addr)).collect(), fruit)
-            }
-        };
-        for facet in selected {
-            let q = constrained(Some(facet));
-            fruit.extend(searcher.search(&q, &FacetCollector::new(vec![facet], &self.facet_vocabulary))?);
-        }
+        let best = self.best(&searcher, text, &words, &results, query.sort, offset + query.size as usize)?;
+        let hits = best.into_iter().skip(offset);
 
         // Highlights mark the whole words; a hit that matched only through
         // parts of a word gets the parts marked instead.
@@ -469,7 +473,73 @@ impl SearchIndex {
         for (score, addr) in hits {
             items.push(self.hit(&searcher, addr, score, [&whole, &parts])?);
         }
-        Ok(SearchResults { total: total as u64, items, facets: self.facet_vocabulary.facet_counts(fruit) })
+        Ok(SearchResults { total, items, facets: self.facet_vocabulary.facet_counts(fruit) })
+    }
+
+    /// The best `limit` matches, best first, with their scores.
+    ///
+    /// By relevance, first among the matches that hold a whole query word
+    /// in a boosted field (name, keywords) — usually a small part of them:
+    /// any other match scores at most the sum of its words' terms' largest
+    /// BM25 scores, so when the last of those found scores above that, they
+    /// are the best of all and the other matches need no scoring. Otherwise
+    /// every match is scored.
+    fn best(
+        &self,
+        searcher: &Searcher,
+        text: Option<Arc<dyn Query>>,
+        words: &[QueryWord],
+        results: &SegmentSets,
+        sort: Sort,
+        limit: usize,
+    ) -> Result<Vec<(Score, DocAddress)>, SearchError> {
+        let top = || TopDocs::with_limit(limit);
+        let updated = || SortByStaticFastValue::<i64>::for_field("updated_at");
+        let run = |sets: &SegmentSets| -> Result<Vec<(Score, DocAddress)>, SearchError> {
+            let query = ConstrainedQuery::new(text.clone(), searcher, sets);
+            Ok(match sort {
+                Sort::Relevance => {
+                    let top =
+                        top().order_by(((SortBySimilarityScore, Order::Desc), (updated(), Order::Desc)));
+                    searcher
+                        .search(&query, &top)?
+                        .into_iter()
+                        .map(|((score, _), addr)| (score, addr))
+                        .collect()
+                }
+                Sort::Recent => {
+                    let top =
+                        top().order_by(((updated(), Order::Desc), (SortBySimilarityScore, Order::Desc)));
+                    searcher
+                        .search(&query, &top)?
+                        .into_iter()
+                        .map(|((_, score), addr)| (score, addr))
+                        .collect()
+                }
+            })
+        };
+        if sort == Sort::Relevance && text.is_some() {
+            let boosted: Vec<Term> = self.boost_terms(words).into_iter().map(|(term, _)| term).collect();
+            let hits = run(&narrowed(&self.term_bits, searcher, results, &boosted)?)?;
+            let ceiling = self.unboosted_ceiling(searcher, words)?;
+            // Scores and the ceiling are sums of f32 in different orders.
+            if hits.len() == limit && hits.last().is_some_and(|(score, _)| *score > ceiling * 1.001) {
+                return Ok(hits);
+            }
+        }
+        run(results)
+    }
+
+    /// The most a match holding no whole word in a boosted field can score:
+    /// every term of every alternative of every word at its largest BM25
+    /// score (alternatives of one word add up when several match).
+    fn unboosted_ceiling(&self, searcher: &Searcher, words: &[QueryWord]) -> Result<Score, SearchError> {
+        let mut ceiling = 0.0;
+        for term in words.iter().flat_map(|w| w.alternatives.iter().flatten()) {
+            let term = Term::from_field_text(self.fields.text, term);
+            ceiling += Bm25Weight::for_terms(searcher, std::slice::from_ref(&term))?.max_score();
+        }
+        Ok(ceiling)
     }
 
     /// A term of the query in the all-text field.
@@ -503,13 +573,24 @@ impl SearchIndex {
                 (Occur::Must, Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
             })
             .collect();
-        for term in whole_words(words) {
-            for (field, boost) in &self.fields.boosted {
-                let tq = TermQuery::new(Term::from_field_text(*field, term), IndexRecordOption::WithFreqs);
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), *boost))));
-            }
+        for (term, boost) in self.boost_terms(words) {
+            let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
         }
         Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// What ranks a match higher: each whole word (or its abbreviation) in
+    /// a boosted field (name, keywords), with the field's weight.
+    fn boost_terms(&self, words: &[QueryWord]) -> Vec<(Term, Score)> {
+        whole_words(words)
+            .flat_map(|word| {
+                self.fields
+                    .boosted
+                    .iter()
+                    .map(move |(field, boost)| (Term::from_field_text(*field, word), *boost))
+            })
+            .collect()
     }
 
     /// The audience terms a document must have one of; `None` when the

@@ -335,6 +335,31 @@ fn paging_covers_every_result_once() {
     assert!(r.total > 0);
 }
 
+/// A short first page is the start of the long one: ranking first the
+/// matches that hold a word in their name or keywords, and the others only
+/// when one of them could still make the page, gives the order (and the
+/// scores) of ranking every match.
+#[test]
+fn short_pages_start_like_long_ones() {
+    let (index, _) = index_with_corpus();
+    let queries =
+        ["人口", "营业执照", "社保", "信息", "统一社会信用代码", "不动产 登记", "许可证", "法人单位", "数据"];
+    for viewer in [government(), Viewer::anonymous(), Viewer::reviewer(DSJ.0)] {
+        for q in queries {
+            let all = search(&index, q, &viewer);
+            for size in 1..=6 {
+                let page = index.search(&SearchQuery { size, ..SearchQuery::text(q) }, &viewer).unwrap();
+                let got: Vec<(&str, f32)> = page.items.iter().map(|h| (h.code.as_str(), h.score)).collect();
+                let want: Vec<(&str, f32)> =
+                    all.items.iter().take(size as usize).map(|h| (h.code.as_str(), h.score)).collect();
+                assert_eq!(got, want, "{q:?} size {size} as {viewer:?}");
+                assert_eq!(page.total, all.total);
+                assert_eq!(page.facets, all.facets);
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_paging_is_refused_with_the_field() {
     let index = SearchIndex::in_memory().unwrap();
