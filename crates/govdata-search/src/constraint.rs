@@ -1,22 +1,26 @@
-//! Constraints — who may see a document and the selected facet values — as
-//! one bitset per segment, intersected with the text query.
+//! What a search matches, as one bitset per segment: the query words'
+//! matches ANDed with the constraints (who may see a document, the
+//! selected facet values). Counting and faceting walk these bits; ranking
+//! intersects them with the scored text query ([`ConstrainedQuery`]).
 //!
-//! A constraint is a set of terms a document must hold one of (a department
-//! sees `government` or `department:<id>`; two selected regions). As
-//! posting lists inside the query, every match of the text paid a seek into
-//! each constraint's list, and a union of lists answered a seek by
-//! refilling a window from all of them: for the dense lists (`government`,
-//! `open_data`, a share type) that was the largest part of a search. Here
-//! each constraint becomes a bitset over the segment's documents, the
-//! constraints are ANDed into one, and the intersection with the text asks
-//! it for a bit, or walks its bits when it is the smaller side (a provider's
-//! few hundred documents).
+//! A word matches through any of its alternatives, an alternative through
+//! all of its terms; a constraint is a set of terms a document must hold
+//! one of (a department sees `government` or `department:<id>`; two
+//! selected regions). All of it is bitset algebra over the terms' posting
+//! lists. As clauses of one boolean query, every match had paid a seek into
+//! each of the other lists (four for 统一社会信用代码, one more into the
+//! dense `government` or `open_data` list), and a union of lists answered
+//! a seek by refilling a window from all of them; and the facet counts of
+//! a selected facet, counted without its own filter, had evaluated the
+//! whole query again. Here the words' matches are computed once per
+//! search, and each count ANDs its own constraints into them.
 //!
 //! The bitsets of dense terms (at least one document in
-//! [`DENSE_DIVISOR`]) are kept per segment ([`TermBits`]): there are few
-//! of them (audiences and closed-vocabulary values), segments never change,
-//! and building one means reading the whole posting list. Sparse terms are
-//! read from their postings per search, which costs their length only.
+//! [`DENSE_DIVISOR`]: audiences, closed-vocabulary values, common words)
+//! are kept per segment ([`TermBits`]), within [`MAX_KEPT_BYTES`]:
+//! segments never change, and building one means reading the whole posting
+//! list. Sparse terms are read from their postings per search, which costs
+//! their length only.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -37,10 +41,11 @@ use crate::facets::{FacetCollector, FacetFruit};
 /// posting, smaller than the posting list's decoded form.
 const DENSE_DIVISOR: u32 = 64;
 
-/// Most bitsets kept. Dense terms are bounded by the closed vocabularies
-/// (a facet field has at most [`DENSE_DIVISOR`] dense values), so this is
-/// a backstop: past it the cache starts over.
-const MAX_KEPT: usize = 512;
+/// Memory the kept bitsets may take: an eighth of a byte per document per
+/// term, so at 3 million documents about 340 terms. Past it the cache
+/// starts over (the audiences and facet values are rebuilt on the next
+/// searches that need them).
+const MAX_KEPT_BYTES: usize = 128 << 20;
 
 /// Dense terms' bitsets per segment, built on the first search that needs
 /// them.
@@ -49,12 +54,17 @@ pub(crate) struct TermBits {
     kept: Mutex<Kept>,
 }
 
-/// Per segment and term: one bit per document.
-type Kept = HashMap<(SegmentId, Term), Arc<Vec<u64>>>;
+/// Per segment and term: one bit per document; and the bytes they take.
+#[derive(Default)]
+struct Kept {
+    bits: HashMap<(SegmentId, Term), Arc<Vec<u64>>>,
+    bytes: usize,
+}
 
 impl fmt::Debug for TermBits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TermBits").field("kept", &self.lock().len()).finish()
+        let kept = self.lock();
+        f.debug_struct("TermBits").field("kept", &kept.bits.len()).field("bytes", &kept.bytes).finish()
     }
 }
 
@@ -66,7 +76,9 @@ impl TermBits {
 
     /// Drops the bitsets of segments no longer searched (after a commit).
     pub fn retain_segments(&self, live: &[SegmentId]) {
-        self.lock().retain(|(segment, _), _| live.contains(segment));
+        let mut kept = self.lock();
+        kept.bits.retain(|(segment, _), _| live.contains(segment));
+        kept.bytes = kept.bits.values().map(|b| b.len() * 8).sum();
     }
 
     /// The kept bitset of `term` when it is dense in the segment (built on
@@ -78,17 +90,20 @@ impl TermBits {
             return Ok(None);
         }
         let key = (reader.segment_id(), term.clone());
-        if let Some(bits) = self.lock().get(&key) {
+        if let Some(bits) = self.lock().bits.get(&key) {
             return Ok(Some(bits.clone()));
         }
         let mut bits = vec![0u64; words_for(reader)];
         or_postings(reader, term, &mut bits)?;
         let bits = Arc::new(bits);
         let mut kept = self.lock();
-        if kept.len() >= MAX_KEPT {
-            kept.clear();
+        if kept.bytes + bits.len() * 8 > MAX_KEPT_BYTES {
+            kept.bits.clear();
+            kept.bytes = 0;
         }
-        kept.insert(key, bits.clone());
+        if kept.bits.insert(key, bits.clone()).is_none() {
+            kept.bytes += bits.len() * 8;
+        }
         Ok(Some(bits))
     }
 }
