@@ -1,7 +1,7 @@
 //! What a search matches, as one bitset per segment: the query words'
 //! matches ANDed with the constraints (who may see a document, the
 //! selected facet values). Counting and faceting walk these bits; ranking
-//! intersects them with the scored text query ([`ConstrainedQuery`]).
+//! scores the documents in them ([`crate::rank`]).
 //!
 //! A word matches through any of its alternatives, an alternative through
 //! all of its terms; a constraint is a set of terms a document must hold
@@ -28,11 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::index::SegmentId;
-use tantivy::query::{
-    intersect_scorers, ConstScorer, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight,
-};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, Term, TERMINATED};
+use tantivy::{DocId, Searcher, SegmentReader, Term};
 
 use crate::facets::{FacetCollector, FacetFruit};
 
@@ -231,7 +228,7 @@ pub(crate) fn allowed_sets(
             Ok(match (words.clone(), constraint_bits(bits, reader, constraints)?) {
                 (words, Some(allowed)) => and(words, allowed),
                 (Some(words), None) => words,
-                (None, None) => DocBits::all(reader.max_doc()).words,
+                (None, None) => every_document(reader.max_doc()),
             })
         })
         .collect()
@@ -266,17 +263,9 @@ pub(crate) fn count_sets(
     let mut block: Vec<DocId> = Vec::with_capacity(BLOCK);
     for (ordinal, (reader, set)) in searcher.segment_readers().iter().zip(sets).enumerate() {
         let mut counts = facets.for_segment(ordinal as u32, reader)?;
-        let alive = reader.alive_bitset();
-        for (index, word) in set.iter().enumerate() {
-            let mut rest = *word;
-            while rest != 0 {
-                let doc = index as DocId * 64 + rest.trailing_zeros();
-                rest &= rest - 1;
-                if alive.is_none_or(|a| a.is_alive(doc)) {
-                    block.push(doc);
-                }
-            }
-            if block.len() >= BLOCK - 64 {
+        for doc in live_documents(reader, set) {
+            block.push(doc);
+            if block.len() == BLOCK {
                 total += block.len() as u64;
                 counts.collect_block(&block);
                 block.clear();
@@ -290,348 +279,154 @@ pub(crate) fn count_sets(
     Ok((total, facets.merge_fruits(fruits)?))
 }
 
-/// The text query (scored; every document alike for a browse) restricted
-/// to a set of documents per segment ([`allowed_sets`]). The sets do not
-/// score, so the ranking is the text's.
-#[derive(Clone)]
-pub(crate) struct ConstrainedQuery {
-    text: Option<Arc<dyn Query>>,
-    allowed: Arc<HashMap<SegmentId, Arc<Vec<u64>>>>,
-}
-
-impl fmt::Debug for ConstrainedQuery {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConstrainedQuery").field("text", &self.text).finish_non_exhaustive()
-    }
-}
-
-impl ConstrainedQuery {
-    /// `sets` are per segment of `searcher`, the one to search.
-    pub fn new(text: Option<Arc<dyn Query>>, searcher: &Searcher, sets: &SegmentSets) -> Self {
-        let allowed =
-            searcher.segment_readers().iter().map(|r| r.segment_id()).zip(sets.iter().cloned()).collect();
-        ConstrainedQuery { text, allowed: Arc::new(allowed) }
-    }
-}
-
-impl Query for ConstrainedQuery {
-    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let text = self.text.as_ref().map(|q| q.weight(enable_scoring)).transpose()?;
-        Ok(Box::new(ConstrainedWeight { text, allowed: self.allowed.clone() }))
-    }
-
-    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        if let Some(text) = &self.text {
-            text.query_terms(visitor);
-        }
-    }
-}
-
-struct ConstrainedWeight {
-    text: Option<Box<dyn Weight>>,
-    allowed: Arc<HashMap<SegmentId, Arc<Vec<u64>>>>,
-}
-
-/// How much sparser than the text's matches the allowed documents must be
-/// for the intersection to walk them and seek the text: a seek into the
-/// text's posting lists costs several times a bit test.
-const SPARSE_FACTOR: u64 = 8;
-
-/// What a browse scores: every document alike, so newest first decides.
-const BROWSE_SCORE: Score = 1.0;
-
-impl Weight for ConstrainedWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        // A segment the sets were not made for (another searcher's) has
-        // nothing allowed.
-        let Some(allowed) = self.allowed.get(&reader.segment_id()) else { return Ok(Box::new(EmptyScorer)) };
-        let allowed = DocBits::new(allowed.clone());
-        Ok(match &self.text {
-            Some(text) => {
-                let text = text.scorer(reader, boost)?;
-                // Walking the text and testing a bit per match is cheapest
-                // unless far fewer documents are allowed than the text
-                // matches (a provider, a region, the matches with a word in
-                // their name): then the intersection walks the bits and
-                // seeks the text.
-                if u64::from(allowed.len) * SPARSE_FACTOR < text.cost() {
-                    intersect_scorers(vec![text, Box::new(ConstScorer::new(allowed, 0.0))], reader.max_doc())
-                } else {
-                    Box::new(Filtered::new(text, allowed.words))
-                }
-            }
-            None => Box::new(ConstScorer::new(allowed, BROWSE_SCORE * boost)),
+/// The documents of a segment's set that are not deleted, in order.
+pub(crate) fn live_documents<'a>(
+    reader: &'a SegmentReader,
+    set: &'a [u64],
+) -> impl Iterator<Item = DocId> + 'a {
+    let alive = reader.alive_bitset();
+    set.iter()
+        .enumerate()
+        .flat_map(|(index, word)| {
+            let mut rest = *word;
+            std::iter::from_fn(move || {
+                let bit = (rest != 0).then(|| rest.trailing_zeros())?;
+                rest &= rest - 1;
+                Some(index as DocId * 64 + bit)
+            })
         })
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(reader, 1.0)?;
-        if scorer.seek(doc) != doc {
-            return Err(tantivy::TantivyError::InvalidArgument(format!("document {doc} does not match")));
-        }
-        match &self.text {
-            Some(text) => text.explain(reader, doc),
-            None => Ok(Explanation::new("browse", BROWSE_SCORE)),
-        }
-    }
+        .filter(move |doc| alive.is_none_or(|a| a.is_alive(*doc)))
 }
 
-/// A scorer's documents that are set in a bitset, with the scorer's scores.
-struct Filtered {
-    inner: Box<dyn Scorer>,
-    allowed: Arc<Vec<u64>>,
-}
-
-impl Filtered {
-    fn new(inner: Box<dyn Scorer>, allowed: Arc<Vec<u64>>) -> Self {
-        let mut filtered = Filtered { inner, allowed };
-        let first = filtered.inner.doc();
-        filtered.skip_disallowed(first);
-        filtered
+/// Every document of a segment below `max_doc`.
+fn every_document(max_doc: DocId) -> Arc<Vec<u64>> {
+    let mut words = vec![u64::MAX; max_doc.div_ceil(64) as usize];
+    if let (Some(last), tail @ 1..) = (words.last_mut(), max_doc % 64) {
+        *last = (1u64 << tail) - 1;
     }
-
-    fn allows(&self, doc: DocId) -> bool {
-        self.allowed.get((doc / 64) as usize).is_some_and(|w| w >> (doc % 64) & 1 == 1)
-    }
-
-    /// From `doc` (the inner scorer's), advances to the first allowed one.
-    fn skip_disallowed(&mut self, mut doc: DocId) -> DocId {
-        while doc != TERMINATED && !self.allows(doc) {
-            doc = self.inner.advance();
-        }
-        doc
-    }
-}
-
-impl DocSet for Filtered {
-    fn advance(&mut self) -> DocId {
-        let doc = self.inner.advance();
-        self.skip_disallowed(doc)
-    }
-
-    fn seek(&mut self, target: DocId) -> DocId {
-        let doc = self.inner.seek(target);
-        self.skip_disallowed(doc)
-    }
-
-    fn doc(&self) -> DocId {
-        self.inner.doc()
-    }
-
-    fn size_hint(&self) -> u32 {
-        self.inner.size_hint()
-    }
-}
-
-impl Scorer for Filtered {
-    fn score(&mut self) -> Score {
-        self.inner.score()
-    }
-}
-
-/// A bitset of a segment's documents as a [`DocSet`], positioned on its
-/// first document when made.
-pub(crate) struct DocBits {
-    words: Arc<Vec<u64>>,
-    /// Index of the word being walked.
-    word: usize,
-    /// Its bits not yet returned.
-    rest: u64,
-    doc: DocId,
-    len: u32,
-}
-
-impl DocBits {
-    fn new(words: Arc<Vec<u64>>) -> Self {
-        let len = words.iter().map(|w| w.count_ones()).sum();
-        let rest = words.first().copied().unwrap_or(0);
-        let mut bits = DocBits { words, word: 0, rest, doc: 0, len };
-        bits.next_set();
-        bits
-    }
-
-    /// Every document below `max_doc`.
-    fn all(max_doc: DocId) -> Self {
-        let mut words = vec![u64::MAX; max_doc.div_ceil(64) as usize];
-        if let (Some(last), tail @ 1..) = (words.last_mut(), max_doc % 64) {
-            *last = (1u64 << tail) - 1;
-        }
-        DocBits::new(Arc::new(words))
-    }
-
-    /// Moves to the lowest set bit of `rest` or of a later word.
-    fn next_set(&mut self) -> DocId {
-        loop {
-            if self.rest != 0 {
-                let bit = self.rest.trailing_zeros();
-                self.rest &= self.rest - 1;
-                self.doc = self.word as u32 * 64 + bit;
-                return self.doc;
-            }
-            self.word += 1;
-            match self.words.get(self.word) {
-                Some(w) => self.rest = *w,
-                None => {
-                    self.doc = TERMINATED;
-                    return TERMINATED;
-                }
-            }
-        }
-    }
-}
-
-impl DocSet for DocBits {
-    fn advance(&mut self) -> DocId {
-        if self.doc == TERMINATED {
-            return TERMINATED;
-        }
-        self.next_set()
-    }
-
-    fn seek(&mut self, target: DocId) -> DocId {
-        if self.doc >= target {
-            return self.doc;
-        }
-        let word = (target / 64) as usize;
-        if word >= self.words.len() {
-            self.doc = TERMINATED;
-            return TERMINATED;
-        }
-        if word > self.word {
-            self.word = word;
-            self.rest = self.words[word];
-        }
-        self.rest &= u64::MAX << (target % 64);
-        self.next_set()
-    }
-
-    fn doc(&self) -> DocId {
-        self.doc
-    }
-
-    fn size_hint(&self) -> u32 {
-        self.len
-    }
+    Arc::new(words)
 }
 
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermQuery};
+    use tantivy::schema::{Schema, STRING};
 
     use super::*;
 
-    fn words_of(docs: &[DocId], max_doc: DocId) -> Vec<u64> {
-        let mut words = vec![0u64; max_doc.div_ceil(64) as usize];
-        for d in docs {
-            words[(d / 64) as usize] |= 1 << (d % 64);
-        }
-        words
-    }
-
-    proptest! {
-        /// Walking and seeking a bitset give the same documents as a sorted
-        /// list: every seek lands on the first document at or after its target.
-        #[test]
-        fn doc_bits_walk_and_seek_like_a_sorted_list(
-            docs in proptest::collection::btree_set(0u32..1000, 0..200),
-            targets in proptest::collection::vec(0u32..1100, 0..30),
-        ) {
-            let docs: Vec<DocId> = docs.into_iter().collect();
-            let mut walked = Vec::new();
-            let mut bits = DocBits::new(Arc::new(words_of(&docs, 1000)));
-            prop_assert_eq!(bits.size_hint() as usize, docs.len());
-            while bits.doc() != TERMINATED {
-                walked.push(bits.doc());
-                bits.advance();
-            }
-            prop_assert_eq!(&walked, &docs);
-
-            let mut targets = targets;
-            targets.sort_unstable();
-            let mut bits = DocBits::new(Arc::new(words_of(&docs, 1000)));
-            for t in targets {
-                let before = bits.doc();
-                let expected =
-                    if before >= t { before } else { docs.iter().copied().find(|d| *d >= t).unwrap_or(TERMINATED) };
-                let got = bits.seek(t);
-                prop_assert_eq!(got, expected);
+    /// The live documents of `sets`, by segment and document.
+    fn members(searcher: &Searcher, sets: &SegmentSets) -> Vec<(u32, DocId)> {
+        let mut out = Vec::new();
+        for (ordinal, (reader, set)) in searcher.segment_readers().iter().zip(sets).enumerate() {
+            for doc in 0..reader.max_doc() {
+                let set_bit = set[(doc / 64) as usize] >> (doc % 64) & 1 == 1;
+                if set_bit && reader.alive_bitset().is_none_or(|a| a.is_alive(doc)) {
+                    out.push((ordinal as u32, doc));
+                }
             }
         }
+        out
     }
 
-    /// The documents a query matches, by segment-independent number.
-    fn matches(index: &tantivy::Index, query: &dyn Query) -> Vec<u32> {
-        let searcher = index.reader().expect("reader").searcher();
-        let mut docs: Vec<u32> = searcher
+    /// What a boolean query of the same shape matches.
+    fn matches(searcher: &Searcher, query: &dyn Query) -> Vec<(u32, DocId)> {
+        let mut docs: Vec<(u32, DocId)> = searcher
             .search(query, &tantivy::collector::DocSetCollector)
             .expect("search")
             .into_iter()
-            .map(|a| a.doc_id)
+            .map(|a| (a.segment_ord, a.doc_id))
             .collect();
         docs.sort_unstable();
         docs
     }
 
+    fn any_clause(terms: &[Term]) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(
+            terms
+                .iter()
+                .map(|t| {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) as Box<dyn Query>,
+                    )
+                })
+                .collect(),
+        ))
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
-        /// A constrained query matches what the same constraints as boolean
-        /// clauses match, whether the text or the bits drive (a rare
-        /// audience makes the bits far sparser than the text).
+        /// The sets hold what the words (alternatives ORed, terms ANDed)
+        /// and the constraints (terms ORed) as boolean clauses match, over
+        /// several segments and with deleted documents; dense and sparse
+        /// terms alike (audience 0 and word 3 are rare).
         #[test]
-        fn constraints_match_like_boolean_clauses(
-            docs in proptest::collection::vec((0usize..3, 0usize..40), 1..800),
+        fn sets_match_like_boolean_clauses(
+            docs in proptest::collection::vec((0usize..4, 0usize..4, 0usize..40), 1..600),
+            words in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::btree_set(0usize..4, 1..3), 1..3), 0..3),
             constraints in proptest::collection::vec(proptest::collection::btree_set(0usize..4, 1..3), 0..3),
-            with_text in any::<bool>(),
+            delete in proptest::option::of(0usize..4),
         ) {
-            use tantivy::query::{BooleanQuery, Occur, TermQuery};
-            use tantivy::schema::{Schema, STRING};
             let mut schema = Schema::builder();
             let word = schema.add_text_field("word", STRING);
             let audience = schema.add_text_field("audience", STRING);
             let index = tantivy::Index::create_in_ram(schema.build());
             let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).expect("writer");
-            // Audience 0 is rare (one document in 40), the others common.
-            for (w, a) in &docs {
+            let term = |field, prefix: &str, n: usize| Term::from_field_text(field, &format!("{prefix}{n}"));
+            for (i, (w1, w2, a)) in docs.iter().enumerate() {
+                let w1 = if *w1 == 3 && i % 7 != 0 { 0 } else { *w1 };
                 let a = if *a == 0 { 0 } else { 1 + a % 3 };
-                writer.add_document(tantivy::doc!(word => format!("w{w}"), audience => format!("a{a}"))).expect("add");
+                writer
+                    .add_document(tantivy::doc!(
+                        word => format!("w{w1}"), word => format!("w{w2}"), audience => format!("a{a}")))
+                    .expect("add");
+                if i % 200 == 199 {
+                    writer.commit().expect("commit");
+                }
             }
             writer.commit().expect("commit");
-            let term = |field, prefix: &str, n: usize| Term::from_field_text(field, &format!("{prefix}{n}"));
-            let text: Option<Arc<dyn Query>> =
-                with_text.then(|| Arc::new(TermQuery::new(term(word, "w", 0), IndexRecordOption::Basic)) as Arc<dyn Query>);
+            if let Some(d) = delete {
+                writer.delete_term(term(word, "w", d));
+                writer.commit().expect("commit");
+            }
+            let searcher = index.reader().expect("reader").searcher();
+
+            let word_terms: Vec<Vec<Vec<Term>>> = words
+                .iter()
+                .map(|alts| alts.iter().map(|alt| alt.iter().map(|w| term(word, "w", *w)).collect()).collect())
+                .collect();
             let constraint_terms: Vec<Vec<Term>> =
                 constraints.iter().map(|c| c.iter().map(|a| term(audience, "a", *a)).collect()).collect();
-
-            let searcher = index.reader().expect("reader").searcher();
             let bits = TermBits::default();
-            let words: Vec<Vec<Vec<Term>>> =
-                if with_text { vec![vec![vec![term(word, "w", 0)]]] } else { Vec::new() };
-            let sets = allowed_sets(&bits, &searcher, &word_matches(&bits, &searcher, &words).expect("words"), &constraint_terms)
-                .expect("sets");
-            let constrained = ConstrainedQuery::new(text.clone(), &searcher, &sets);
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-                Occur::Must,
-                text.map_or_else(|| Box::new(tantivy::query::AllQuery) as Box<dyn Query>, |t| t.box_clone()),
-            )];
-            for terms in &constraint_terms {
-                let any = terms
+            let matched = word_matches(&bits, &searcher, &word_terms).expect("words");
+            let sets = allowed_sets(&bits, &searcher, &matched, &constraint_terms).expect("sets");
+
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
+            for alternatives in &word_terms {
+                let any: Vec<(Occur, Box<dyn Query>)> = alternatives
                     .iter()
-                    .map(|t| (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) as Box<dyn Query>))
+                    .map(|terms| {
+                        let all: Vec<(Occur, Box<dyn Query>)> = terms
+                            .iter()
+                            .map(|t| (Occur::Must, Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)) as Box<dyn Query>))
+                            .collect();
+                        (Occur::Should, Box::new(BooleanQuery::new(all)) as Box<dyn Query>)
+                    })
                     .collect();
                 clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
             }
-            prop_assert_eq!(matches(&index, &constrained), matches(&index, &BooleanQuery::new(clauses)));
+            for terms in &constraint_terms {
+                clauses.push((Occur::Must, any_clause(terms)));
+            }
+            prop_assert_eq!(members(&searcher, &sets), matches(&searcher, &BooleanQuery::new(clauses)));
         }
     }
 
     #[test]
     fn every_document_stops_at_max_doc() {
-        let mut bits = DocBits::all(70);
-        let mut n = 0;
-        while bits.doc() != TERMINATED {
-            n += 1;
-            bits.advance();
-        }
-        assert_eq!(n, 70);
+        let words = every_document(70);
+        assert_eq!(words.iter().map(|w| w.count_ones()).sum::<u32>(), 70);
     }
 }

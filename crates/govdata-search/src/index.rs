@@ -5,23 +5,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
-use tantivy::collector::TopDocs;
-use tantivy::query::{Bm25Weight, BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, Searcher, TantivyDocument, Term,
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher, TantivyDocument, Term,
 };
 use tracing::{debug, info, warn};
 
-use crate::constraint::{
-    allowed_sets, count_sets, narrowed, word_matches, ConstrainedQuery, SegmentSets, TermBits,
-};
+use crate::constraint::{allowed_sets, count_sets, narrowed, word_matches, SegmentSets, TermBits};
 use crate::doc::{DocKey, Facet, SearchDoc, Viewer};
 use crate::facets::{FacetCollector, FacetVocabulary};
 use crate::query::{Hit, SearchQuery, SearchResults, Sort};
+use crate::rank::{rank, Scoring};
 use crate::schema::{
     audience_department, build_schema, to_document, Fields, StoredHit, AUDIENCE_GOVERNMENT,
     AUDIENCE_OPEN_DATA, HIGHLIGHT_FIELDS,
@@ -416,7 +411,6 @@ impl SearchIndex {
         query.validate()?;
         let searcher = self.reader.searcher();
         let words = query_words(&query.q);
-        let text: Option<Arc<dyn Query>> = (!words.is_empty()).then(|| Arc::from(self.text_query(&words)));
         let visibility = self.visibility_terms(viewer);
         let filters: Vec<(Facet, Vec<Term>)> =
             query.filters.active().map(|f| (f, self.filter_terms(f, query.filters.values(f)))).collect();
@@ -455,7 +449,17 @@ impl SearchIndex {
         }
 
         let offset = ((query.page - 1) * query.size) as usize;
-        let best = self.best(&searcher, text, &words, &results, query.sort, offset + query.size as usize)?;
+        let scoring = (!words.is_empty())
+            .then(|| Scoring::new(&searcher, &word_terms, &self.boost_terms(&words)))
+            .transpose()?;
+        let best = self.best(
+            &searcher,
+            scoring.as_ref(),
+            &words,
+            &results,
+            query.sort,
+            offset + query.size as usize,
+        )?;
         let hits = best.into_iter().skip(offset);
 
         // Highlights mark the whole words; a hit that matched only through
@@ -487,97 +491,28 @@ impl SearchIndex {
     fn best(
         &self,
         searcher: &Searcher,
-        text: Option<Arc<dyn Query>>,
+        scoring: Option<&Scoring>,
         words: &[QueryWord],
         results: &SegmentSets,
         sort: Sort,
         limit: usize,
     ) -> Result<Vec<(Score, DocAddress)>, SearchError> {
-        let top = || TopDocs::with_limit(limit);
-        let updated = || SortByStaticFastValue::<i64>::for_field("updated_at");
-        let run = |sets: &SegmentSets| -> Result<Vec<(Score, DocAddress)>, SearchError> {
-            let query = ConstrainedQuery::new(text.clone(), searcher, sets);
-            Ok(match sort {
-                Sort::Relevance => {
-                    let top =
-                        top().order_by(((SortBySimilarityScore, Order::Desc), (updated(), Order::Desc)));
-                    searcher
-                        .search(&query, &top)?
-                        .into_iter()
-                        .map(|((score, _), addr)| (score, addr))
-                        .collect()
-                }
-                Sort::Recent => {
-                    let top =
-                        top().order_by(((updated(), Order::Desc), (SortBySimilarityScore, Order::Desc)));
-                    searcher
-                        .search(&query, &top)?
-                        .into_iter()
-                        .map(|((_, score), addr)| (score, addr))
-                        .collect()
-                }
-            })
-        };
-        if sort == Sort::Relevance && text.is_some() {
+        if let (Sort::Relevance, Some(scoring)) = (sort, scoring) {
             let boosted: Vec<Term> = self.boost_terms(words).into_iter().map(|(term, _)| term).collect();
-            let hits = run(&narrowed(&self.term_bits, searcher, results, &boosted)?)?;
-            let ceiling = self.unboosted_ceiling(searcher, words)?;
+            let hits = rank(
+                searcher,
+                Some(scoring),
+                &narrowed(&self.term_bits, searcher, results, &boosted)?,
+                sort,
+                limit,
+            )?;
+            let ceiling = scoring.unboosted_ceiling();
             // Scores and the ceiling are sums of f32 in different orders.
             if hits.len() == limit && hits.last().is_some_and(|(score, _)| *score > ceiling * 1.001) {
                 return Ok(hits);
             }
         }
-        run(results)
-    }
-
-    /// The most a match holding no whole word in a boosted field can score:
-    /// every term of every alternative of every word at its largest BM25
-    /// score (alternatives of one word add up when several match).
-    fn unboosted_ceiling(&self, searcher: &Searcher, words: &[QueryWord]) -> Result<Score, SearchError> {
-        let mut ceiling = 0.0;
-        for term in words.iter().flat_map(|w| w.alternatives.iter().flatten()) {
-            let term = Term::from_field_text(self.fields.text, term);
-            ceiling += Bm25Weight::for_terms(searcher, std::slice::from_ref(&term))?.max_score();
-        }
-        Ok(ceiling)
-    }
-
-    /// A term of the query in the all-text field.
-    fn term_query(&self, term: &str) -> Box<dyn Query> {
-        Box::new(TermQuery::new(Term::from_field_text(self.fields.text, term), IndexRecordOption::WithFreqs))
-    }
-
-    /// Each query word must match; a word matches through any of its
-    /// alternatives (the word itself, all of its parts, an abbreviation).
-    /// Documents whose name or keywords hold a whole word (or its
-    /// abbreviation) rank higher: optional clauses, evaluated only on the
-    /// documents the words matched.
-    fn text_query(&self, words: &[QueryWord]) -> Box<dyn Query> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
-            .iter()
-            .map(|word| {
-                let alternatives = word
-                    .alternatives
-                    .iter()
-                    .map(|terms| {
-                        let q: Box<dyn Query> = if terms.len() == 1 {
-                            self.term_query(&terms[0])
-                        } else {
-                            Box::new(BooleanQuery::new(
-                                terms.iter().map(|t| (Occur::Must, self.term_query(t))).collect(),
-                            ))
-                        };
-                        (Occur::Should, q)
-                    })
-                    .collect();
-                (Occur::Must, Box::new(BooleanQuery::new(alternatives)) as Box<dyn Query>)
-            })
-            .collect();
-        for (term, boost) in self.boost_terms(words) {
-            let tq = TermQuery::new(term, IndexRecordOption::WithFreqs);
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
-        }
-        Box::new(BooleanQuery::new(clauses))
+        Ok(rank(searcher, scoring, results, sort, limit)?)
     }
 
     /// What ranks a match higher: each whole word (or its abbreviation) in

@@ -61,8 +61,8 @@
 //! the word itself, smaller words that together spell it (for a document
 //! segmented differently), or a known abbreviation (社保 ↔ 社会保险, 医保,
 //! 公积金, 低保…). Words are matched in the one `text` field, so each is a
-//! single posting list (or an intersection of its parts') and a query is
-//! an intersection of those: at 3 million entries a broad word matches
+//! single term (or the intersection of its parts') and a query is the
+//! intersection of those: at 3 million entries a broad word matches
 //! hundreds of thousands, and a union over six fields per term cost several
 //! times more. The score is the BM25 of the matched terms in `text`, plus
 //! 4× the BM25 of a whole word (or its abbreviation) in the name and 2× in
@@ -89,15 +89,19 @@
 //!    with a selected value is counted over the words' matches ANDed with
 //!    every filter but its own (multi-select facets), without evaluating
 //!    the text again.
-//! 3. **The page**: the scored text query (BM25 in `text`, plus the name
-//!    and keyword boosts) restricted to the matches. By relevance, first
-//!    only over the matches that hold a whole query word in a boosted field:
-//!    any other match scores at most the sum of its words' terms' largest
-//!    BM25 scores, so when the page found there ends above that sum, it is
-//!    the page over all matches and the rest are never scored (at 3 million
-//!    entries, 18 of the benchmark's 22 text queries end here). Otherwise,
-//!    and when sorting by recency, every match is scored. A test holds
-//!    short first pages to the start of long ones, which are ranked in full.
+//! 3. **The page** (`rank.rs`): the matches are scored term by term —
+//!    per word, the BM25 in `text` of every alternative the document holds
+//!    whole, plus 4× a whole word's BM25 in the name and 2× in the keywords,
+//!    what a boolean query of that shape scores (a test holds the two
+//!    together) — with one forward-only cursor per term, and the best kept
+//!    in a heap. By relevance, first only the matches that hold a whole
+//!    query word in a boosted field: any other match scores at most the sum
+//!    of its words' terms' largest BM25 scores, so when the page found
+//!    there ends above that sum, it is the page over all matches and the
+//!    rest are never scored (at 3 million entries, 18 of the benchmark's
+//!    22 text queries end here). Otherwise, and when sorting by recency,
+//!    every match is scored. A test holds short first pages to the start of
+//!    long ones, which are ranked in full.
 //! 4. **Highlights** for the page's hits only.
 //!
 //! # Writes and concurrency
@@ -144,6 +148,7 @@ mod error;
 mod facets;
 mod index;
 mod query;
+mod rank;
 mod schema;
 mod tokenizer;
 

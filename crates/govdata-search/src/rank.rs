@@ -1,0 +1,335 @@
+//! Ranking a search's matches: BM25 computed term by term for exactly the
+//! documents to rank, which [`crate::constraint`] has already found.
+//!
+//! A match's score is the sum, over the query words, of the BM25 scores in
+//! `text` of the terms of each alternative of the word the document holds
+//! whole (a document holding 社会保险 holds the alternatives 社会保险 and
+//! 社会 + 保险, and scores both), plus each whole word's boosted BM25 in the
+//! name and the keywords. That is what a boolean query of the same shape
+//! scores (a test holds the two together); computing it here, with one
+//! cursor per term that only moves forward, costs a skip-list seek per
+//! term and ranked document — where the boolean query, sought to sparse
+//! documents, refilled a window of thousands of documents of every union
+//! per seek.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::{Postings, SegmentPostings};
+use tantivy::query::Bm25Weight;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term};
+
+use crate::constraint::{live_documents, SegmentSets};
+use crate::query::Sort;
+
+/// What a browse (no words) scores: every document alike, so the newest
+/// come first.
+const BROWSE_SCORE: Score = 1.0;
+
+/// The weighted terms of one query, for the whole searcher (BM25 statistics
+/// are the searcher's, as tantivy's own scorers take them).
+pub(crate) struct Scoring {
+    /// Per word, per alternative, its terms.
+    words: Vec<Vec<Vec<(Term, Bm25Weight)>>>,
+    /// Whole words in boosted fields, their weights boosted.
+    boosts: Vec<(Term, Bm25Weight)>,
+}
+
+impl Scoring {
+    pub fn new(
+        searcher: &Searcher,
+        words: &[Vec<Vec<Term>>],
+        boosts: &[(Term, Score)],
+    ) -> tantivy::Result<Self> {
+        let weight = |term: &Term| Bm25Weight::for_terms(searcher, std::slice::from_ref(term));
+        let words = words
+            .iter()
+            .map(|alternatives| {
+                alternatives
+                    .iter()
+                    .map(|terms| terms.iter().map(|t| Ok((t.clone(), weight(t)?))).collect())
+                    .collect()
+            })
+            .collect::<tantivy::Result<_>>()?;
+        let boosts = boosts
+            .iter()
+            .map(|(t, boost)| Ok((t.clone(), weight(t)?.boost_by(*boost))))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Scoring { words, boosts })
+    }
+
+    /// The most a match that holds none of the boosted terms can score:
+    /// every term of every alternative at its largest BM25 score.
+    pub fn unboosted_ceiling(&self) -> Score {
+        self.words.iter().flatten().flatten().map(|(_, w)| w.max_score()).sum()
+    }
+
+    fn segment(&self, reader: &SegmentReader) -> tantivy::Result<SegmentScoring> {
+        let words = self
+            .words
+            .iter()
+            .map(|alternatives| {
+                alternatives
+                    .iter()
+                    .map(|terms| terms.iter().map(|(t, w)| TermCursor::open(reader, t, w)).collect())
+                    .collect()
+            })
+            .collect::<tantivy::Result<_>>()?;
+        let boosts = self
+            .boosts
+            .iter()
+            .map(|(t, w)| TermCursor::open(reader, t, w))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(SegmentScoring { words, boosts })
+    }
+}
+
+/// One term's postings in one segment, asked for documents in ascending
+/// order.
+struct TermCursor {
+    postings: Option<SegmentPostings>,
+    weight: Bm25Weight,
+    fieldnorms: FieldNormReader,
+}
+
+impl TermCursor {
+    fn open(reader: &SegmentReader, term: &Term, weight: &Bm25Weight) -> tantivy::Result<Self> {
+        let postings =
+            reader.inverted_index(term.field())?.read_postings(term, IndexRecordOption::WithFreqs)?;
+        let fieldnorms = reader.get_fieldnorms_reader(term.field())?;
+        Ok(TermCursor { postings, weight: weight.clone(), fieldnorms })
+    }
+
+    /// The term's BM25 score in `doc`, if `doc` holds it. `doc` never goes
+    /// down between calls.
+    fn score_at(&mut self, doc: DocId) -> Option<Score> {
+        let postings = self.postings.as_mut()?;
+        if postings.doc() < doc {
+            postings.seek(doc);
+        }
+        (postings.doc() == doc)
+            .then(|| self.weight.score(self.fieldnorms.fieldnorm_id(doc), postings.term_freq()))
+    }
+}
+
+struct SegmentScoring {
+    words: Vec<Vec<Vec<TermCursor>>>,
+    boosts: Vec<TermCursor>,
+}
+
+impl SegmentScoring {
+    fn score(&mut self, doc: DocId) -> Score {
+        let mut score = 0.0;
+        for alternatives in &mut self.words {
+            for terms in alternatives {
+                let mut alternative = 0.0;
+                let mut holds_all = true;
+                for term in terms {
+                    match term.score_at(doc) {
+                        Some(s) => alternative += s,
+                        None => {
+                            holds_all = false;
+                            break;
+                        }
+                    }
+                }
+                if holds_all {
+                    score += alternative;
+                }
+            }
+        }
+        for boost in &mut self.boosts {
+            score += boost.score_at(doc).unwrap_or(0.0);
+        }
+        score
+    }
+}
+
+/// The best `limit` documents of `sets` by `sort`, best first, with their
+/// scores (every one [`BROWSE_SCORE`] without `scoring`). Deleted
+/// documents are skipped; by relevance, ties go to the newest, then to the
+/// earlier document.
+pub(crate) fn rank(
+    searcher: &Searcher,
+    scoring: Option<&Scoring>,
+    sets: &SegmentSets,
+    sort: Sort,
+    limit: usize,
+) -> tantivy::Result<Vec<(Score, DocAddress)>> {
+    let mut best = Best { sort, limit, heap: BinaryHeap::with_capacity(limit + 1) };
+    for (ordinal, (reader, set)) in searcher.segment_readers().iter().zip(sets).enumerate() {
+        let mut scores = scoring.map(|s| s.segment(reader)).transpose()?;
+        let mut score = |doc| scores.as_mut().map_or(BROWSE_SCORE, |s| s.score(doc));
+        let updated = reader.fast_fields().i64("updated_at")?;
+        let updated_at = |doc| updated.first(doc).unwrap_or(i64::MIN);
+        for doc in live_documents(reader, set) {
+            let address = DocAddress::new(ordinal as u32, doc);
+            match sort {
+                Sort::Relevance => {
+                    let score = score(doc);
+                    if best.may_enter(|worst| score >= worst.score) {
+                        best.offer(Candidate { score, updated_at: updated_at(doc), address, sort });
+                    }
+                }
+                Sort::Recent => {
+                    let updated_at = updated_at(doc);
+                    if best.may_enter(|worst| updated_at >= worst.updated_at) {
+                        best.offer(Candidate { score: score(doc), updated_at, address, sort });
+                    }
+                }
+            }
+        }
+    }
+    Ok(best.into_sorted())
+}
+
+/// A document that may make the list.
+#[derive(Clone, Copy)]
+struct Candidate {
+    score: Score,
+    /// Unix microseconds; documents without one sort last.
+    updated_at: i64,
+    address: DocAddress,
+    sort: Sort,
+}
+
+impl Ord for Candidate {
+    /// Greater is better: by the sort's key, then the other, then the
+    /// earlier document.
+    fn cmp(&self, other: &Self) -> Ordering {
+        let score = self.score.total_cmp(&other.score);
+        let updated = self.updated_at.cmp(&other.updated_at);
+        let key = match self.sort {
+            Sort::Relevance => score.then(updated),
+            Sort::Recent => updated.then(score),
+        };
+        key.then_with(|| other.address.cmp(&self.address))
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Candidate {}
+
+/// The best `limit` candidates so far, the worst on top of the heap.
+struct Best {
+    sort: Sort,
+    limit: usize,
+    heap: BinaryHeap<Reverse<Candidate>>,
+}
+
+impl Best {
+    /// Whether a document may enter: always while the list is short, else
+    /// when `beats_or_ties` the worst one kept.
+    fn may_enter(&self, beats_or_ties: impl FnOnce(&Candidate) -> bool) -> bool {
+        if self.heap.len() < self.limit {
+            return true;
+        }
+        self.heap.peek().is_some_and(|Reverse(worst)| beats_or_ties(worst))
+    }
+
+    fn offer(&mut self, candidate: Candidate) {
+        if self.heap.len() < self.limit {
+            self.heap.push(Reverse(candidate));
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            if candidate > worst.0 {
+                *worst = Reverse(candidate);
+            }
+        }
+    }
+
+    fn into_sorted(self) -> Vec<(Score, DocAddress)> {
+        debug_assert!(self.heap.iter().all(|Reverse(c)| c.sort == self.sort));
+        // Ascending order of `Reverse` is best first.
+        self.heap.into_sorted_vec().into_iter().map(|Reverse(c)| (c.score, c.address)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use tantivy::collector::TopDocs;
+    use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+    use tantivy::schema::{Schema, TEXT};
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Every match scores what the boolean query of the same shape
+        /// (each word a union of its alternatives, an alternative an
+        /// intersection of its terms; the boosts optional) scores.
+        #[test]
+        fn scores_are_the_boolean_querys(
+            docs in proptest::collection::vec(
+                (proptest::collection::vec(0usize..5, 1..12), proptest::collection::vec(0usize..5, 0..4)), 1..300),
+            words in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::btree_set(0usize..5, 1..3), 1..3), 1..3),
+            boosts in proptest::collection::btree_set(0usize..5, 0..3),
+        ) {
+            let mut schema = Schema::builder();
+            let text = schema.add_text_field("text", TEXT);
+            let name = schema.add_text_field("name", TEXT);
+            let index = tantivy::Index::create_in_ram(schema.build());
+            let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000).expect("writer");
+            let spell = |ws: &[usize]| ws.iter().map(|w| format!("w{w}")).collect::<Vec<_>>().join(" ");
+            for (i, (t, n)) in docs.iter().enumerate() {
+                writer.add_document(tantivy::doc!(text => spell(t), name => spell(n))).expect("add");
+                if i % 100 == 99 {
+                    writer.commit().expect("commit");
+                }
+            }
+            writer.commit().expect("commit");
+            let searcher = index.reader().expect("reader").searcher();
+            let term = |field, n: usize| Term::from_field_text(field, &format!("w{n}"));
+            let word_terms: Vec<Vec<Vec<Term>>> = words
+                .iter()
+                .map(|alts| alts.iter().map(|alt| alt.iter().map(|w| term(text, *w)).collect()).collect())
+                .collect();
+            let boost_terms: Vec<(Term, Score)> = boosts.iter().map(|w| (term(name, *w), 4.0)).collect();
+
+            let tq = |t: &Term| Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>;
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = word_terms
+                .iter()
+                .map(|alts| {
+                    let any = alts
+                        .iter()
+                        .map(|terms| {
+                            let all = terms.iter().map(|t| (Occur::Must, tq(t))).collect();
+                            (Occur::Should, Box::new(BooleanQuery::new(all)) as Box<dyn Query>)
+                        })
+                        .collect();
+                    (Occur::Must, Box::new(BooleanQuery::new(any)) as Box<dyn Query>)
+                })
+                .collect();
+            for (t, boost) in &boost_terms {
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(tq(t), *boost))));
+            }
+            let expected = searcher
+                .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(docs.len()).order_by_score())
+                .expect("search");
+
+            let scoring = Scoring::new(&searcher, &word_terms, &boost_terms).expect("scoring");
+            let mut segments: Vec<SegmentScoring> =
+                searcher.segment_readers().iter().map(|r| scoring.segment(r).expect("segment")).collect();
+            let mut expected: Vec<(DocAddress, Score)> = expected.into_iter().map(|(s, a)| (a, s)).collect();
+            expected.sort_by_key(|(a, _)| *a);
+            for (address, want) in expected {
+                let got = segments[address.segment_ord as usize].score(address.doc_id);
+                prop_assert!((got - want).abs() <= want.abs() * 1e-5, "{:?}: {} != {}", address, got, want);
+            }
+        }
+    }
+}
