@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use tantivy::snippet::SnippetGenerator;
@@ -16,7 +16,7 @@ use crate::constraint::{allowed_sets, count_sets, narrowed, word_matches, Segmen
 use crate::doc::{DocKey, Facet, SearchDoc, Viewer};
 use crate::facets::{FacetCollector, FacetVocabulary};
 use crate::query::{Hit, SearchQuery, SearchResults, Sort};
-use crate::rank::{rank, Scoring};
+use crate::rank::{rank, Scoring, TermPeaks};
 use crate::schema::{
     audience_department, build_schema, to_document, Fields, StoredHit, AUDIENCE_GOVERNMENT,
     AUDIENCE_OPEN_DATA, HIGHLIGHT_FIELDS,
@@ -75,7 +75,8 @@ pub struct SearchIndex {
     fields: Fields,
     dir: Option<PathBuf>,
     facet_vocabulary: FacetVocabulary,
-    term_bits: Arc<TermBits>,
+    term_bits: TermBits,
+    term_peaks: TermPeaks,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -172,7 +173,8 @@ impl SearchIndex {
             fields,
             dir,
             facet_vocabulary: FacetVocabulary::default(),
-            term_bits: Arc::default(),
+            term_bits: TermBits::default(),
+            term_peaks: TermPeaks::default(),
         })
     }
 
@@ -190,6 +192,7 @@ impl SearchIndex {
         let live: Vec<_> = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect();
         self.facet_vocabulary.retain_segments(&live);
         self.term_bits.retain_segments(&live);
+        self.term_peaks.retain_segments(&live);
         Ok(())
     }
 
@@ -506,7 +509,7 @@ impl SearchIndex {
                 sort,
                 limit,
             )?;
-            let ceiling = scoring.unboosted_ceiling();
+            let ceiling = scoring.unboosted_ceiling(searcher, &self.term_peaks)?;
             // Scores and the ceiling are sums of f32 in different orders.
             if hits.len() == limit && hits.last().is_some_and(|(score, _)| *score > ceiling * 1.001) {
                 return Ok(hits);

@@ -13,9 +13,11 @@
 //! per seek.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tantivy::fieldnorm::FieldNormReader;
+use tantivy::index::SegmentId;
 use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::Bm25Weight;
 use tantivy::schema::IndexRecordOption;
@@ -61,9 +63,14 @@ impl Scoring {
     }
 
     /// The most a match that holds none of the boosted terms can score:
-    /// every term of every alternative at its largest BM25 score.
-    pub fn unboosted_ceiling(&self) -> Score {
-        self.words.iter().flatten().flatten().map(|(_, w)| w.max_score()).sum()
+    /// every term of every alternative at the largest BM25 score it has in
+    /// any document.
+    pub fn unboosted_ceiling(&self, searcher: &Searcher, peaks: &TermPeaks) -> tantivy::Result<Score> {
+        let mut ceiling = 0.0;
+        for (term, weight) in self.words.iter().flatten().flatten() {
+            ceiling += peaks.max_score(searcher, term, weight)?;
+        }
+        Ok(ceiling)
     }
 
     fn segment(&self, reader: &SegmentReader) -> tantivy::Result<SegmentScoring> {
@@ -83,6 +90,82 @@ impl Scoring {
             .map(|(t, w)| TermCursor::open(reader, t, w))
             .collect::<tantivy::Result<_>>()?;
         Ok(SegmentScoring { words, boosts })
+    }
+}
+
+/// Most (segment, term) peaks kept; past it the cache starts over. Each is
+/// at most 256 pairs.
+const MAX_PEAKS_KEPT: usize = 8192;
+
+/// Per segment and term: where the term's BM25 score can be largest — for
+/// each field length (norm id) among its documents, the largest term
+/// frequency, without the points another beats on both. BM25 grows with
+/// the frequency and falls with the length, so a term's largest score in
+/// a segment is at one of these, whatever the statistics of the moment;
+/// far below [`Bm25Weight::max_score`], which assumes an unbounded
+/// frequency in the shortest field. Built on the first search that needs
+/// them, by one walk of the postings.
+#[derive(Default)]
+pub(crate) struct TermPeaks {
+    kept: Mutex<HashMap<(SegmentId, Term), Arc<Vec<(u8, u32)>>>>,
+}
+
+impl TermPeaks {
+    fn lock(&self) -> MutexGuard<'_, HashMap<(SegmentId, Term), Arc<Vec<(u8, u32)>>>> {
+        // Entries are inserted whole; a panic elsewhere leaves the map usable.
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Drops the peaks of segments no longer searched (after a commit).
+    pub fn retain_segments(&self, live: &[SegmentId]) {
+        self.lock().retain(|(segment, _), _| live.contains(segment));
+    }
+
+    /// The largest score `weight` gives `term` in any document.
+    fn max_score(&self, searcher: &Searcher, term: &Term, weight: &Bm25Weight) -> tantivy::Result<Score> {
+        let mut max: Score = 0.0;
+        for reader in searcher.segment_readers() {
+            for (norm, frequency) in self.peaks(reader, term)?.iter() {
+                max = max.max(weight.score(*norm, *frequency));
+            }
+        }
+        Ok(max)
+    }
+
+    fn peaks(&self, reader: &SegmentReader, term: &Term) -> tantivy::Result<Arc<Vec<(u8, u32)>>> {
+        let key = (reader.segment_id(), term.clone());
+        if let Some(peaks) = self.lock().get(&key) {
+            return Ok(peaks.clone());
+        }
+        let mut highest = [0u32; 256];
+        let inverted = reader.inverted_index(term.field())?;
+        if let Some(mut block) = inverted.read_block_postings(term, IndexRecordOption::WithFreqs)? {
+            let norms = reader.get_fieldnorms_reader(term.field())?;
+            while !block.docs().is_empty() {
+                for (doc, frequency) in block.docs().iter().zip(block.freqs()) {
+                    let norm = &mut highest[norms.fieldnorm_id(*doc) as usize];
+                    *norm = (*norm).max(*frequency);
+                }
+                block.advance();
+            }
+        }
+        // Norm ids grow with the length: keep a point only if no shorter
+        // field has as high a frequency.
+        let mut peaks = Vec::new();
+        let mut best_so_far = 0;
+        for (norm, frequency) in highest.iter().enumerate() {
+            if *frequency > best_so_far {
+                best_so_far = *frequency;
+                peaks.push((norm as u8, *frequency));
+            }
+        }
+        let peaks = Arc::new(peaks);
+        let mut kept = self.lock();
+        if kept.len() >= MAX_PEAKS_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, peaks.clone());
+        Ok(peaks)
     }
 }
 
@@ -326,9 +409,16 @@ mod tests {
                 searcher.segment_readers().iter().map(|r| scoring.segment(r).expect("segment")).collect();
             let mut expected: Vec<(DocAddress, Score)> = expected.into_iter().map(|(s, a)| (a, s)).collect();
             expected.sort_by_key(|(a, _)| *a);
+            // Without the boosts, no match scores above the ceiling.
+            let unboosted = Scoring::new(&searcher, &word_terms, &[]).expect("scoring");
+            let ceiling = unboosted.unboosted_ceiling(&searcher, &TermPeaks::default()).expect("ceiling");
+            let mut unboosted: Vec<SegmentScoring> =
+                searcher.segment_readers().iter().map(|r| unboosted.segment(r).expect("segment")).collect();
             for (address, want) in expected {
                 let got = segments[address.segment_ord as usize].score(address.doc_id);
                 prop_assert!((got - want).abs() <= want.abs() * 1e-5, "{:?}: {} != {}", address, got, want);
+                let text_only = unboosted[address.segment_ord as usize].score(address.doc_id);
+                prop_assert!(text_only <= ceiling * 1.00001, "{:?}: {} above {}", address, text_only, ceiling);
             }
         }
     }
