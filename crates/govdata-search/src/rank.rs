@@ -107,11 +107,14 @@ const MAX_PEAKS_KEPT: usize = 8192;
 /// them, by one walk of the postings.
 #[derive(Default)]
 pub(crate) struct TermPeaks {
-    kept: Mutex<HashMap<(SegmentId, Term), Arc<Vec<(u8, u32)>>>>,
+    kept: Mutex<Peaks>,
 }
 
+/// Per segment and term: (norm id, term frequency) points.
+type Peaks = HashMap<(SegmentId, Term), Arc<Vec<(u8, u32)>>>;
+
 impl TermPeaks {
-    fn lock(&self) -> MutexGuard<'_, HashMap<(SegmentId, Term), Arc<Vec<(u8, u32)>>>> {
+    fn lock(&self) -> MutexGuard<'_, Peaks> {
         // Entries are inserted whole; a panic elsewhere leaves the map usable.
         self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
