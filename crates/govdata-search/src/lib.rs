@@ -96,12 +96,12 @@
 //!    together) — with one forward-only cursor per term, and the best kept
 //!    in a heap. By relevance, first only the matches that hold a whole
 //!    query word in a boosted field: any other match scores at most the sum
-//!    of its words' terms' largest BM25 scores, so when the page found
-//!    there ends above that sum, it is the page over all matches and the
-//!    rest are never scored (at 3 million entries, 18 of the benchmark's
-//!    22 text queries end here). Otherwise, and when sorting by recency,
-//!    every match is scored. A test holds short first pages to the start of
-//!    long ones, which are ranked in full.
+//!    of its words' terms' peaks (each term's largest score in any
+//!    document, from the largest term frequency per field length, kept per
+//!    segment), so when the page found there ends above that sum, it is the
+//!    page over all matches and the rest are never scored. Otherwise, and
+//!    when sorting by recency, every match is scored. A test holds short
+//!    first pages to the start of long ones, which are ranked in full.
 //! 4. **Highlights** for the page's hits only.
 //!
 //! # Writes and concurrency
