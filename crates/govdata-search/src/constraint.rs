@@ -31,7 +31,8 @@ use tantivy::index::SegmentId;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Searcher, SegmentReader, Term};
 
-use crate::facets::{FacetCollector, FacetFruit};
+use crate::doc::Facet;
+use crate::facets::{FacetCollector, FacetFruit, CLOSED_FACETS};
 
 /// A term is dense, and its bitset worth keeping, when at least one
 /// document in this many holds it: its bitset is then at most 64 bits per
@@ -127,7 +128,11 @@ fn or_postings(reader: &SegmentReader, term: &Term, words: &mut [u64]) -> tantiv
 
 /// The documents of a segment that hold one of `terms`: a dense term's
 /// kept bitset itself when it is the only one.
-fn any_of(bits: &TermBits, reader: &SegmentReader, terms: &[Term]) -> tantivy::Result<Arc<Vec<u64>>> {
+pub(crate) fn any_of(
+    bits: &TermBits,
+    reader: &SegmentReader,
+    terms: &[Term],
+) -> tantivy::Result<Arc<Vec<u64>>> {
     if let [term] = terms {
         if let Some(kept) = bits.dense(reader, term)? {
             return Ok(kept);
@@ -249,10 +254,17 @@ pub(crate) fn narrowed(
         .collect()
 }
 
+/// A set holding at least one document of a segment in this many has its
+/// closed-vocabulary facets counted by value, not by column.
+const DENSE_SET_DIVISOR: u64 = 8;
+
 /// The number of live documents in `sets` and their facet counts: the
 /// sets' bits are walked and handed to the facet collector a block at a
-/// time.
+/// time; in a segment without deletes where the set is dense, the
+/// closed-vocabulary facets are counted by value instead
+/// ([`FacetCollector::count_by_values`]), and the total is the set's size.
 pub(crate) fn count_sets(
+    bits: &TermBits,
     searcher: &Searcher,
     sets: &SegmentSets,
     facets: &FacetCollector<'_>,
@@ -262,19 +274,38 @@ pub(crate) fn count_sets(
     let mut fruits = Vec::with_capacity(sets.len());
     let mut block: Vec<DocId> = Vec::with_capacity(BLOCK);
     for (ordinal, (reader, set)) in searcher.segment_readers().iter().zip(sets).enumerate() {
-        let mut counts = facets.for_segment(ordinal as u32, reader)?;
-        for doc in live_documents(reader, set) {
-            block.push(doc);
-            if block.len() == BLOCK {
-                total += block.len() as u64;
-                counts.collect_block(&block);
-                block.clear();
-            }
+        let size: u64 = set.iter().map(|w| u64::from(w.count_ones())).sum();
+        let by_value =
+            reader.num_deleted_docs() == 0 && size * DENSE_SET_DIVISOR >= u64::from(reader.max_doc());
+        let (closed, by_column): (Vec<Facet>, Vec<Facet>) =
+            facets.facets().iter().partition(|f| by_value && CLOSED_FACETS.contains(f));
+        let mut fruit = FacetFruit::new();
+        for facet in closed {
+            fruit.insert(facet, facets.count_by_values(reader, set, facet, bits)?);
         }
-        total += block.len() as u64;
-        counts.collect_block(&block);
-        block.clear();
-        fruits.push(counts.harvest());
+        if by_value {
+            total += size;
+        }
+        if !by_value || !by_column.is_empty() {
+            let mut counts = facets.of(by_column).for_segment(ordinal as u32, reader)?;
+            let mut walked = 0;
+            for doc in live_documents(reader, set) {
+                block.push(doc);
+                if block.len() == BLOCK {
+                    walked += block.len() as u64;
+                    counts.collect_block(&block);
+                    block.clear();
+                }
+            }
+            walked += block.len() as u64;
+            counts.collect_block(&block);
+            block.clear();
+            if !by_value {
+                total += walked;
+            }
+            fruit.extend(counts.harvest());
+        }
+        fruits.push(fruit);
     }
     Ok((total, facets.merge_fruits(fruits)?))
 }

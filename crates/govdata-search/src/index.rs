@@ -443,7 +443,7 @@ impl SearchIndex {
         let (selected, unselected): (Vec<Facet>, Vec<Facet>) =
             Facet::ALL.into_iter().partition(|f| !query.filters.values(*f).is_empty());
         let count = |sets: &SegmentSets, facets: Vec<Facet>| {
-            count_sets(&searcher, sets, &FacetCollector::new(facets, &self.facet_vocabulary))
+            count_sets(&self.term_bits, &searcher, sets, &FacetCollector::new(facets, &self.facet_vocabulary))
         };
         let results = allowed(None)?;
         let (total, mut fruit) = count(&results, unselected)?;
