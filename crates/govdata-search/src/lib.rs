@@ -85,10 +85,12 @@
 //!    common words) are kept per segment; sparse ones are read from their
 //!    postings.
 //! 2. **Counts**: the total and the facets without a selected value walk
-//!    those bits, reading the facet columns a block at a time; each facet
-//!    with a selected value is counted over the words' matches ANDed with
-//!    every filter but its own (multi-select facets), without evaluating
-//!    the text again.
+//!    those bits, reading the facet columns a block at a time — except that
+//!    over a set holding an eighth of a segment or more, the seven
+//!    closed-vocabulary facets are counted by value, one popcount of the
+//!    set ANDed with each value's documents; each facet with a selected
+//!    value is counted over the words' matches ANDed with every filter but
+//!    its own (multi-select facets), without evaluating the text again.
 //! 3. **The page** (`rank.rs`): the matches are scored term by term —
 //!    per word, the BM25 in `text` of every alternative the document holds
 //!    whole, plus 4× a whole word's BM25 in the name and 2× in the keywords,
