@@ -29,7 +29,7 @@ use crate::schema::{facet_filter_field, COUNT_COLUMNS, FACET_SEPARATOR, LABEL_SE
 
 /// The facets with a handful of values each, packed in one count column:
 /// over a large set, counted by value ([`FacetCollector::count_by_values`]).
-pub(crate) const CLOSED_FACETS: &[Facet] = COUNT_COLUMNS[2].1;
+pub(crate) const CLOSED_FACETS: &[Facet] = COUNT_COLUMNS[1].1;
 
 /// Per facet: matching documents by value number (see [`FacetVocabulary`]).
 pub(crate) type FacetFruit = BTreeMap<Facet, Vec<u64>>;

@@ -31,7 +31,7 @@
 //! | the same, of another department | no | no | yes |
 //! | superseded / withdrawn / discarded | no | no | no (not indexed) |
 //!
-//! # Schema ([`SCHEMA_VERSION`] 2)
+//! # Schema ([`SCHEMA_VERSION`] 3)
 //!
 //! | field | kind | what |
 //! |---|---|---|
@@ -42,7 +42,7 @@
 //! | `text` | jieba text, freqs | all the text: name, keywords, item names, provider, classification, summary; what query words match |
 //! | `name` (+4×), `keywords` (+2×) | jieba text, freqs | again on their own: a whole query word found there ranks the entry higher |
 //! | `f_<facet>` | raw | filter on a facet value |
-//! | `c_provider`, `c_node`, `c_attributes` | fast | facet counts: each packs one or more facets' `value` U+001F `label`, joined by U+001E (`c_node` the node and its region, `c_attributes` the seven closed-vocabulary facets), so counting reads three columns per match, not ten |
+//! | `c_provider`, `c_attributes` | fast | facet counts: each packs one or more facets' `value` U+001F `label`, joined by U+001E (`c_provider` the provider, its node and the node's region; `c_attributes` the seven closed-vocabulary facets), so counting reads two columns per match, not ten |
 //! | `stored` | stored bytes | JSON of what a hit shows, and the texts highlights are cut from |
 //!
 //! Facets ([`Facet`]): provider, class, share_type, open_type, grade,
@@ -165,4 +165,4 @@ pub use query::{
 /// Version of the index schema, the tokenizer and the fingerprint. Bump it
 /// on any change to what is indexed or how: an index written with another
 /// version is refused ([`SearchError::RebuildRequired`]) and rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;

@@ -43,12 +43,11 @@ pub(crate) const FACET_SEPARATOR: char = '\u{1e}';
 /// The fast columns facet counts read, and the facets each one packs. A
 /// search counts every matching document's facets, so each column read
 /// per document counts: the closed-vocabulary facets share one column
-/// (a few thousand distinct combinations per segment), and the region
-/// rides with the node it belongs to. Only the provider, with thousands of
-/// values of its own, has a column alone.
-pub(crate) const COUNT_COLUMNS: [(&str, &[Facet]); 3] = [
-    ("c_provider", &[Facet::Provider]),
-    ("c_node", &[Facet::Node, Facet::Region]),
+/// (a few thousand distinct combinations per segment), and the node and
+/// its region ride with the provider, which belongs to one node (as many
+/// combinations as providers).
+pub(crate) const COUNT_COLUMNS: [(&str, &[Facet]); 2] = [
+    ("c_provider", &[Facet::Provider, Facet::Node, Facet::Region]),
     (
         "c_attributes",
         &[
