@@ -22,17 +22,18 @@
 //! list. Sparse terms are read from their postings per search, which costs
 //! their length only.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::index::SegmentId;
-use tantivy::schema::IndexRecordOption;
+use tantivy::postings::TermInfo;
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Searcher, SegmentReader, Term};
 
 use crate::doc::Facet;
 use crate::facets::{FacetCollector, FacetFruit, CLOSED_FACETS};
+use crate::kept::PerSegment;
 
 /// A term is dense, and its bitset worth keeping, when at least one
 /// document in this many holds it: its bitset is then at most 64 bits per
@@ -47,62 +48,64 @@ const MAX_KEPT_BYTES: usize = 128 << 20;
 
 /// Dense terms' bitsets per segment, built on the first search that needs
 /// them.
-#[derive(Default)]
 pub(crate) struct TermBits {
-    kept: Mutex<Kept>,
+    kept: PerSegment<Vec<u64>>,
 }
 
-/// Per segment and term: one bit per document; and the bytes they take.
-#[derive(Default)]
-struct Kept {
-    bits: HashMap<(SegmentId, Term), Arc<Vec<u64>>>,
-    bytes: usize,
+impl Default for TermBits {
+    fn default() -> Self {
+        TermBits { kept: PerSegment::new(MAX_KEPT_BYTES) }
+    }
 }
 
 impl fmt::Debug for TermBits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kept = self.lock();
-        f.debug_struct("TermBits").field("kept", &kept.bits.len()).field("bytes", &kept.bytes).finish()
+        let (kept, bytes) = self.kept.usage();
+        f.debug_struct("TermBits").field("kept", &kept).field("bytes", &bytes).finish()
     }
 }
 
-impl TermBits {
-    fn lock(&self) -> MutexGuard<'_, Kept> {
-        // Entries are inserted whole; a panic elsewhere leaves the map usable.
-        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+/// A term's documents in one segment, as [`TermBits::lookup`] finds them.
+enum TermDocs {
+    /// Not in the segment.
+    Absent,
+    /// Dense: its kept bitset.
+    Kept(Arc<Vec<u64>>),
+    /// Sparse: where its postings are, to be read per search.
+    Sparse(TermInfo),
+}
 
+impl TermBits {
     /// Drops the bitsets of segments no longer searched (after a commit).
     pub fn retain_segments(&self, live: &[SegmentId]) {
-        let mut kept = self.lock();
-        kept.bits.retain(|(segment, _), _| live.contains(segment));
-        kept.bytes = kept.bits.values().map(|b| b.len() * 8).sum();
+        self.kept.retain_segments(live);
     }
 
-    /// The kept bitset of `term` when it is dense in the segment (built on
-    /// first use), `None` when it is sparse.
-    fn dense(&self, reader: &SegmentReader, term: &Term) -> tantivy::Result<Option<Arc<Vec<u64>>>> {
+    /// Looks `term` up once: its kept bitset when it is dense in the
+    /// segment (built on first use), else where its postings are.
+    fn lookup(&self, reader: &SegmentReader, term: &Term) -> tantivy::Result<TermDocs> {
         let inverted = reader.inverted_index(term.field())?;
-        let Some(info) = inverted.get_term_info(term)? else { return Ok(None) };
+        let Some(info) = inverted.get_term_info(term)? else { return Ok(TermDocs::Absent) };
         if info.doc_freq < reader.max_doc() / DENSE_DIVISOR {
-            return Ok(None);
+            return Ok(TermDocs::Sparse(info));
         }
-        let key = (reader.segment_id(), term.clone());
-        if let Some(bits) = self.lock().bits.get(&key) {
-            return Ok(Some(bits.clone()));
+        let bits = self.kept.get_or_build(reader, term, || {
+            let mut bits = vec![0u64; words_for(reader)];
+            or_postings(reader, term.field(), &info, &mut bits)?;
+            let bytes = bits.len() * 8;
+            Ok((bits, bytes))
+        })?;
+        Ok(TermDocs::Kept(bits))
+    }
+
+    /// ORs the documents of `term` into `words`.
+    fn or_into(&self, reader: &SegmentReader, term: &Term, words: &mut [u64]) -> tantivy::Result<()> {
+        match self.lookup(reader, term)? {
+            TermDocs::Absent => {}
+            TermDocs::Kept(kept) => words.iter_mut().zip(kept.iter()).for_each(|(w, k)| *w |= k),
+            TermDocs::Sparse(info) => or_postings(reader, term.field(), &info, words)?,
         }
-        let mut bits = vec![0u64; words_for(reader)];
-        or_postings(reader, term, &mut bits)?;
-        let bits = Arc::new(bits);
-        let mut kept = self.lock();
-        if kept.bytes + bits.len() * 8 > MAX_KEPT_BYTES {
-            kept.bits.clear();
-            kept.bytes = 0;
-        }
-        if kept.bits.insert(key, bits.clone()).is_none() {
-            kept.bytes += bits.len() * 8;
-        }
-        Ok(Some(bits))
+        Ok(())
     }
 }
 
@@ -111,12 +114,16 @@ fn words_for(reader: &SegmentReader) -> usize {
     reader.max_doc().div_ceil(64) as usize
 }
 
-/// ORs `term`'s postings into `words`, a block at a time.
-fn or_postings(reader: &SegmentReader, term: &Term, words: &mut [u64]) -> tantivy::Result<()> {
-    let inverted = reader.inverted_index(term.field())?;
-    let Some(mut block) = inverted.read_block_postings(term, IndexRecordOption::Basic)? else {
-        return Ok(());
-    };
+/// ORs the postings at `info` (a term of `field`) into `words`, a block at
+/// a time.
+fn or_postings(
+    reader: &SegmentReader,
+    field: Field,
+    info: &TermInfo,
+    words: &mut [u64],
+) -> tantivy::Result<()> {
+    let mut block =
+        reader.inverted_index(field)?.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
     while !block.docs().is_empty() {
         for doc in block.docs() {
             words[(doc / 64) as usize] |= 1u64 << (doc % 64);
@@ -134,16 +141,13 @@ pub(crate) fn any_of(
     terms: &[Term],
 ) -> tantivy::Result<Arc<Vec<u64>>> {
     if let [term] = terms {
-        if let Some(kept) = bits.dense(reader, term)? {
+        if let TermDocs::Kept(kept) = bits.lookup(reader, term)? {
             return Ok(kept);
         }
     }
     let mut words = vec![0u64; words_for(reader)];
     for term in terms {
-        match bits.dense(reader, term)? {
-            Some(kept) => words.iter_mut().zip(kept.iter()).for_each(|(w, k)| *w |= k),
-            None => or_postings(reader, term, &mut words)?,
-        }
+        bits.or_into(reader, term, &mut words)?;
     }
     Ok(Arc::new(words))
 }

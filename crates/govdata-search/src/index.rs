@@ -455,14 +455,8 @@ impl SearchIndex {
         let scoring = (!words.is_empty())
             .then(|| Scoring::new(&searcher, &word_terms, &self.boost_terms(&words)))
             .transpose()?;
-        let best = self.best(
-            &searcher,
-            scoring.as_ref(),
-            &words,
-            &results,
-            query.sort,
-            offset + query.size as usize,
-        )?;
+        let best =
+            self.best(&searcher, scoring.as_ref(), &results, query.sort, offset + query.size as usize)?;
         let hits = best.into_iter().skip(offset);
 
         // Highlights mark the whole words; a hit that matched only through
@@ -495,13 +489,12 @@ impl SearchIndex {
         &self,
         searcher: &Searcher,
         scoring: Option<&Scoring>,
-        words: &[QueryWord],
         results: &SegmentSets,
         sort: Sort,
         limit: usize,
     ) -> Result<Vec<(Score, DocAddress)>, SearchError> {
         if let (Sort::Relevance, Some(scoring)) = (sort, scoring) {
-            let boosted: Vec<Term> = self.boost_terms(words).into_iter().map(|(term, _)| term).collect();
+            let boosted: Vec<Term> = scoring.boosted_terms().cloned().collect();
             let hits = rank(
                 searcher,
                 Some(scoring),

@@ -149,6 +149,7 @@ mod doc;
 mod error;
 mod facets;
 mod index;
+mod kept;
 mod query;
 mod rank;
 mod schema;

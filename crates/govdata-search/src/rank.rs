@@ -13,8 +13,7 @@
 //! per seek.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::BinaryHeap;
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
@@ -24,6 +23,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
 use crate::constraint::{live_documents, SegmentSets};
+use crate::kept::PerSegment;
 use crate::query::Sort;
 
 /// What a browse (no words) scores: every document alike, so the newest
@@ -60,6 +60,11 @@ impl Scoring {
             .map(|(t, boost)| Ok((t.clone(), weight(t)?.boost_by(*boost))))
             .collect::<tantivy::Result<_>>()?;
         Ok(Scoring { words, boosts })
+    }
+
+    /// The whole words in boosted fields.
+    pub fn boosted_terms(&self) -> impl Iterator<Item = &Term> {
+        self.boosts.iter().map(|(term, _)| term)
     }
 
     /// The most a match that holds none of the boosted terms can score:
@@ -105,71 +110,61 @@ const MAX_PEAKS_KEPT: usize = 8192;
 /// far below [`Bm25Weight::max_score`], which assumes an unbounded
 /// frequency in the shortest field. Built on the first search that needs
 /// them, by one walk of the postings.
-#[derive(Default)]
 pub(crate) struct TermPeaks {
-    kept: Mutex<Peaks>,
+    /// (norm id, term frequency) points; each costs 1 of [`MAX_PEAKS_KEPT`].
+    kept: PerSegment<Vec<(u8, u32)>>,
 }
 
-/// Per segment and term: (norm id, term frequency) points.
-type Peaks = HashMap<(SegmentId, Term), Arc<Vec<(u8, u32)>>>;
+impl Default for TermPeaks {
+    fn default() -> Self {
+        TermPeaks { kept: PerSegment::new(MAX_PEAKS_KEPT) }
+    }
+}
 
 impl TermPeaks {
-    fn lock(&self) -> MutexGuard<'_, Peaks> {
-        // Entries are inserted whole; a panic elsewhere leaves the map usable.
-        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Drops the peaks of segments no longer searched (after a commit).
     pub fn retain_segments(&self, live: &[SegmentId]) {
-        self.lock().retain(|(segment, _), _| live.contains(segment));
+        self.kept.retain_segments(live);
     }
 
     /// The largest score `weight` gives `term` in any document.
     fn max_score(&self, searcher: &Searcher, term: &Term, weight: &Bm25Weight) -> tantivy::Result<Score> {
         let mut max: Score = 0.0;
         for reader in searcher.segment_readers() {
-            for (norm, frequency) in self.peaks(reader, term)?.iter() {
+            let peaks = self.kept.get_or_build(reader, term, || Ok((peaks(reader, term)?, 1)))?;
+            for (norm, frequency) in peaks.iter() {
                 max = max.max(weight.score(*norm, *frequency));
             }
         }
         Ok(max)
     }
+}
 
-    fn peaks(&self, reader: &SegmentReader, term: &Term) -> tantivy::Result<Arc<Vec<(u8, u32)>>> {
-        let key = (reader.segment_id(), term.clone());
-        if let Some(peaks) = self.lock().get(&key) {
-            return Ok(peaks.clone());
-        }
-        let mut highest = [0u32; 256];
-        let inverted = reader.inverted_index(term.field())?;
-        if let Some(mut block) = inverted.read_block_postings(term, IndexRecordOption::WithFreqs)? {
-            let norms = reader.get_fieldnorms_reader(term.field())?;
-            while !block.docs().is_empty() {
-                for (doc, frequency) in block.docs().iter().zip(block.freqs()) {
-                    let norm = &mut highest[norms.fieldnorm_id(*doc) as usize];
-                    *norm = (*norm).max(*frequency);
-                }
-                block.advance();
+/// The peaks of `term` in a segment (see [`TermPeaks`]).
+fn peaks(reader: &SegmentReader, term: &Term) -> tantivy::Result<Vec<(u8, u32)>> {
+    let mut highest = [0u32; 256];
+    let inverted = reader.inverted_index(term.field())?;
+    if let Some(mut block) = inverted.read_block_postings(term, IndexRecordOption::WithFreqs)? {
+        let norms = reader.get_fieldnorms_reader(term.field())?;
+        while !block.docs().is_empty() {
+            for (doc, frequency) in block.docs().iter().zip(block.freqs()) {
+                let norm = &mut highest[norms.fieldnorm_id(*doc) as usize];
+                *norm = (*norm).max(*frequency);
             }
+            block.advance();
         }
-        // Norm ids grow with the length: keep a point only if no shorter
-        // field has as high a frequency.
-        let mut peaks = Vec::new();
-        let mut best_so_far = 0;
-        for (norm, frequency) in highest.iter().enumerate() {
-            if *frequency > best_so_far {
-                best_so_far = *frequency;
-                peaks.push((norm as u8, *frequency));
-            }
-        }
-        let peaks = Arc::new(peaks);
-        let mut kept = self.lock();
-        if kept.len() >= MAX_PEAKS_KEPT {
-            kept.clear();
-        }
-        kept.insert(key, peaks.clone());
-        Ok(peaks)
     }
+    // Norm ids grow with the length: keep a point only if no shorter field
+    // has as high a frequency.
+    let mut peaks = Vec::new();
+    let mut best_so_far = 0;
+    for (norm, frequency) in highest.iter().enumerate() {
+        if *frequency > best_so_far {
+            best_so_far = *frequency;
+            peaks.push((norm as u8, *frequency));
+        }
+    }
+    Ok(peaks)
 }
 
 /// One term's postings in one segment, asked for documents in ascending
