@@ -44,6 +44,11 @@ use serde_json::json;
 
 use gen::{Generator, World};
 
+/// The allocator of the `govdata` binary, so searches and registration run
+/// as they do there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// Catalog entries in the index (and in PostgreSQL).

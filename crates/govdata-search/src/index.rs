@@ -16,7 +16,7 @@ use crate::constraint::{allowed_sets, count_sets, narrowed, word_matches, Segmen
 use crate::doc::{DocKey, Facet, SearchDoc, Viewer};
 use crate::facets::{FacetCollector, FacetVocabulary};
 use crate::query::{Hit, SearchQuery, SearchResults, Sort};
-use crate::rank::{rank, Scoring, TermPeaks};
+use crate::rank::{rank, Scoring, TermPeaks, BOUND_MARGIN};
 use crate::schema::{
     audience_department, build_schema, to_document, Fields, StoredHit, AUDIENCE_GOVERNMENT,
     AUDIENCE_OPEN_DATA, HIGHLIGHT_FIELDS,
@@ -77,12 +77,23 @@ pub struct SearchIndex {
     facet_vocabulary: FacetVocabulary,
     term_bits: TermBits,
     term_peaks: TermPeaks,
+    /// Where searches run: a fixed pool, fed in arrival order (see
+    /// [`SearchIndex::search`]).
+    search_pool: rayon::ThreadPool,
 }
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchIndex").field("dir", &self.dir).finish_non_exhaustive()
     }
+}
+
+fn search_pool(threads: usize) -> Result<rayon::ThreadPool, SearchError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("search-{i}"))
+        .build()
+        .map_err(|e| SearchError::Io(std::io::Error::other(e)))
 }
 
 fn register_tokenizer(index: &Index) {
@@ -175,7 +186,14 @@ impl SearchIndex {
             facet_vocabulary: FacetVocabulary::default(),
             term_bits: TermBits::default(),
             term_peaks: TermPeaks::default(),
+            search_pool: search_pool(std::thread::available_parallelism().map_or(1, |n| n.get()))?,
         })
+    }
+
+    /// Runs at most `threads` searches at once (by default one per core).
+    pub fn with_search_threads(mut self, threads: usize) -> Result<Self, SearchError> {
+        self.search_pool = search_pool(threads)?;
+        Ok(self)
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, IndexWriter> {
@@ -410,8 +428,22 @@ impl SearchIndex {
 
     /// Searches as `viewer`: only entries the viewer may see are counted,
     /// listed or faceted.
+    ///
+    /// The search runs on the index's search pool, in arrival order, and
+    /// the caller waits for it. A search is CPU work on data in memory:
+    /// with more of them running than cores, the cores are shared between
+    /// them and each — the dearest most of all — takes as long as all of
+    /// them together. Queued instead, a search waits for those before it
+    /// and then runs alone on its core: the latency is bounded by the
+    /// queue ahead plus its own cost, and the pool's threads go from one
+    /// search to the next without a wake-up. Elasticsearch's fixed
+    /// `search` thread pool does the same.
     pub fn search(&self, query: &SearchQuery, viewer: &Viewer) -> Result<SearchResults, SearchError> {
         query.validate()?;
+        self.search_pool.install(|| self.run_search(query, viewer))
+    }
+
+    fn run_search(&self, query: &SearchQuery, viewer: &Viewer) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
         let words = query_words(&query.q);
         let visibility = self.visibility_terms(viewer);
@@ -453,7 +485,7 @@ impl SearchIndex {
 
         let offset = ((query.page - 1) * query.size) as usize;
         let scoring = (!words.is_empty())
-            .then(|| Scoring::new(&searcher, &word_terms, &self.boost_terms(&words)))
+            .then(|| Scoring::new(&searcher, &word_terms, &self.boost_terms(&words), &self.term_peaks))
             .transpose()?;
         let best =
             self.best(&searcher, scoring.as_ref(), &results, query.sort, offset + query.size as usize)?;
@@ -502,9 +534,9 @@ impl SearchIndex {
                 sort,
                 limit,
             )?;
-            let ceiling = scoring.unboosted_ceiling(searcher, &self.term_peaks)?;
+            let ceiling = scoring.unboosted_ceiling(searcher)?;
             // Scores and the ceiling are sums of f32 in different orders.
-            if hits.len() == limit && hits.last().is_some_and(|(score, _)| *score > ceiling * 1.001) {
+            if hits.len() == limit && hits.last().is_some_and(|(score, _)| *score > ceiling * BOUND_MARGIN) {
                 return Ok(hits);
             }
         }

@@ -78,6 +78,12 @@
 //!
 //! # How a search runs
 //!
+//! 0. **Its turn**: searches run on the index's own pool, one thread per
+//!    core by default (`catalog.search_threads`), in arrival order; the
+//!    caller waits. Queued, a search runs alone on its core once its turn
+//!    comes, so its latency is the queue ahead plus its own cost — where
+//!    sharing the cores with every other search made the dearest ones wait
+//!    for all of them.
 //! 1. **What matches**, per segment, as bitsets (`constraint.rs`): the
 //!    words' matches (a word is its alternatives ORed, an alternative its
 //!    terms ANDed), ANDed with the visibility terms and the selected facet
@@ -102,8 +108,14 @@
 //!    document, from the largest term frequency per field length, kept per
 //!    segment), so when the page found there ends above that sum, it is the
 //!    page over all matches and the rest are never scored. Otherwise, and
-//!    when sorting by recency, every match is scored. A test holds short
-//!    first pages to the start of long ones, which are ranked in full.
+//!    when sorting by recency, every match is scored. Either way, once the
+//!    page is full, a match's terms are scored largest peak first, and it
+//!    is dropped as soon as what it has scored plus the peaks of its other
+//!    terms falls below the page's last score (MaxScore): the commonest
+//!    terms, with the lowest peaks and the longest postings, are mostly
+//!    never sought. A proptest holds every score to the boolean query's and
+//!    every drop to a score below the floor; another holds short first
+//!    pages to the start of long ones.
 //! 4. **Highlights** for the page's hits only.
 //!
 //! # Writes and concurrency

@@ -32,18 +32,20 @@ const BROWSE_SCORE: Score = 1.0;
 
 /// The weighted terms of one query, for the whole searcher (BM25 statistics
 /// are the searcher's, as tantivy's own scorers take them).
-pub(crate) struct Scoring {
+pub(crate) struct Scoring<'a> {
     /// Per word, per alternative, its terms.
     words: Vec<Vec<Vec<(Term, Bm25Weight)>>>,
     /// Whole words in boosted fields, their weights boosted.
     boosts: Vec<(Term, Bm25Weight)>,
+    peaks: &'a TermPeaks,
 }
 
-impl Scoring {
+impl<'a> Scoring<'a> {
     pub fn new(
         searcher: &Searcher,
         words: &[Vec<Vec<Term>>],
         boosts: &[(Term, Score)],
+        peaks: &'a TermPeaks,
     ) -> tantivy::Result<Self> {
         let weight = |term: &Term| Bm25Weight::for_terms(searcher, std::slice::from_ref(term));
         let words = words
@@ -59,7 +61,7 @@ impl Scoring {
             .iter()
             .map(|(t, boost)| Ok((t.clone(), weight(t)?.boost_by(*boost))))
             .collect::<tantivy::Result<_>>()?;
-        Ok(Scoring { words, boosts })
+        Ok(Scoring { words, boosts, peaks })
     }
 
     /// The whole words in boosted fields.
@@ -70,31 +72,43 @@ impl Scoring {
     /// The most a match that holds none of the boosted terms can score:
     /// every term of every alternative at the largest BM25 score it has in
     /// any document.
-    pub fn unboosted_ceiling(&self, searcher: &Searcher, peaks: &TermPeaks) -> tantivy::Result<Score> {
+    pub fn unboosted_ceiling(&self, searcher: &Searcher) -> tantivy::Result<Score> {
         let mut ceiling = 0.0;
         for (term, weight) in self.words.iter().flatten().flatten() {
-            ceiling += peaks.max_score(searcher, term, weight)?;
+            let mut max: Score = 0.0;
+            for reader in searcher.segment_readers() {
+                max = max.max(self.peaks.max_score(reader, term, weight)?);
+            }
+            ceiling += max;
         }
         Ok(ceiling)
     }
 
     fn segment(&self, reader: &SegmentReader) -> tantivy::Result<SegmentScoring> {
-        let words = self
-            .words
-            .iter()
-            .map(|alternatives| {
-                alternatives
-                    .iter()
-                    .map(|terms| terms.iter().map(|(t, w)| TermCursor::open(reader, t, w)).collect())
-                    .collect()
+        let alternatives = self.words.iter().flatten();
+        let mut terms = Vec::new();
+        for (index, alternative) in alternatives.clone().enumerate() {
+            for (term, weight) in alternative {
+                terms.push((term, weight, Some(index)));
+            }
+        }
+        terms.extend(self.boosts.iter().map(|(term, weight)| (term, weight, None)));
+        let mut terms = terms
+            .into_iter()
+            .map(|(term, weight, alternative)| {
+                Ok(ScoredTerm {
+                    peak: self.peaks.max_score(reader, term, weight)?,
+                    cursor: TermCursor::open(reader, term, weight)?,
+                    alternative,
+                })
             })
-            .collect::<tantivy::Result<_>>()?;
-        let boosts = self
-            .boosts
-            .iter()
-            .map(|(t, w)| TermCursor::open(reader, t, w))
-            .collect::<tantivy::Result<_>>()?;
-        Ok(SegmentScoring { words, boosts })
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        terms.sort_by(|a, b| b.peak.total_cmp(&a.peak));
+        let mut peaks_after = vec![0.0; terms.len()];
+        for i in (0..terms.len().saturating_sub(1)).rev() {
+            peaks_after[i] = peaks_after[i + 1] + terms[i + 1].peak;
+        }
+        Ok(SegmentScoring { terms, peaks_after, alternatives: vec![None; alternatives.count()] })
     }
 }
 
@@ -127,16 +141,11 @@ impl TermPeaks {
         self.kept.retain_segments(live);
     }
 
-    /// The largest score `weight` gives `term` in any document.
-    fn max_score(&self, searcher: &Searcher, term: &Term, weight: &Bm25Weight) -> tantivy::Result<Score> {
-        let mut max: Score = 0.0;
-        for reader in searcher.segment_readers() {
-            let peaks = self.kept.get_or_build(reader, term, || Ok((peaks(reader, term)?, 1)))?;
-            for (norm, frequency) in peaks.iter() {
-                max = max.max(weight.score(*norm, *frequency));
-            }
-        }
-        Ok(max)
+    /// The largest score `weight` gives `term` in any document of the
+    /// reader's segment.
+    fn max_score(&self, reader: &SegmentReader, term: &Term, weight: &Bm25Weight) -> tantivy::Result<Score> {
+        let peaks = self.kept.get_or_build(reader, term, || Ok((peaks(reader, term)?, 1)))?;
+        Ok(peaks.iter().map(|(norm, frequency)| weight.score(*norm, *frequency)).fold(0.0, Score::max))
     }
 }
 
@@ -195,36 +204,64 @@ impl TermCursor {
     }
 }
 
+/// A margin for the bounds: scores and bounds are sums of f32 in
+/// different orders.
+pub(crate) const BOUND_MARGIN: Score = 1.001;
+
+/// One query's terms in one segment, the largest peak first: a document's
+/// score is known to fall short of a floor as soon as what its first terms
+/// scored plus the peaks of the rest do, and the cursors of the rest — the
+/// commonest terms, whose peaks are lowest and postings longest — need not
+/// move to it.
 struct SegmentScoring {
-    words: Vec<Vec<Vec<TermCursor>>>,
-    boosts: Vec<TermCursor>,
+    terms: Vec<ScoredTerm>,
+    /// Per term, the sum of the peaks of the terms after it.
+    peaks_after: Vec<Score>,
+    /// Per alternative (of all words), what the document being scored has
+    /// scored in it so far; `None` once it lacks one of its terms.
+    alternatives: Vec<Option<Score>>,
+}
+
+struct ScoredTerm {
+    cursor: TermCursor,
+    /// Its largest score in the segment ([`TermPeaks`]).
+    peak: Score,
+    /// The alternative it belongs to; `None` for a boost.
+    alternative: Option<usize>,
 }
 
 impl SegmentScoring {
-    fn score(&mut self, doc: DocId) -> Score {
-        let mut score = 0.0;
-        for alternatives in &mut self.words {
-            for terms in alternatives {
-                let mut alternative = 0.0;
-                let mut holds_all = true;
-                for term in terms {
-                    match term.score_at(doc) {
-                        Some(s) => alternative += s,
-                        None => {
-                            holds_all = false;
-                            break;
-                        }
+    /// The document's score, or `None` when it certainly scores below
+    /// `floor`.
+    fn score(&mut self, doc: DocId, floor: Score) -> Option<Score> {
+        self.alternatives.fill(Some(0.0));
+        let mut boosts = 0.0;
+        // What the terms so far have scored in alternatives still whole.
+        let mut held = 0.0;
+        for (term, peaks_after) in self.terms.iter_mut().zip(&self.peaks_after) {
+            let score = term.cursor.score_at(doc);
+            match (term.alternative, score) {
+                (None, score) => {
+                    boosts += score.unwrap_or(0.0);
+                    held += score.unwrap_or(0.0);
+                }
+                (Some(alternative), Some(score)) => {
+                    if let Some(sum) = &mut self.alternatives[alternative] {
+                        *sum += score;
+                        held += score;
                     }
                 }
-                if holds_all {
-                    score += alternative;
+                (Some(alternative), None) => {
+                    if let Some(sum) = self.alternatives[alternative].take() {
+                        held -= sum;
+                    }
                 }
             }
+            if (held + peaks_after) * BOUND_MARGIN < floor {
+                return None;
+            }
         }
-        for boost in &mut self.boosts {
-            score += boost.score_at(doc).unwrap_or(0.0);
-        }
-        score
+        Some(boosts + self.alternatives.iter().flatten().sum::<Score>())
     }
 }
 
@@ -242,22 +279,26 @@ pub(crate) fn rank(
     let mut best = Best { sort, limit, heap: BinaryHeap::with_capacity(limit + 1) };
     for (ordinal, (reader, set)) in searcher.segment_readers().iter().zip(sets).enumerate() {
         let mut scores = scoring.map(|s| s.segment(reader)).transpose()?;
-        let mut score = |doc| scores.as_mut().map_or(BROWSE_SCORE, |s| s.score(doc));
+        let mut score = |doc, floor| scores.as_mut().map_or(Some(BROWSE_SCORE), |s| s.score(doc, floor));
         let updated = reader.fast_fields().i64("updated_at")?;
         let updated_at = |doc| updated.first(doc).unwrap_or(i64::MIN);
         for doc in live_documents(reader, set) {
             let address = DocAddress::new(ordinal as u32, doc);
             match sort {
                 Sort::Relevance => {
-                    let score = score(doc);
-                    if best.may_enter(|worst| score >= worst.score) {
-                        best.offer(Candidate { score, updated_at: updated_at(doc), address, sort });
+                    // A document that ties the worst kept may still enter.
+                    let floor = best.worst().map_or(Score::NEG_INFINITY, |worst| worst.score);
+                    if let Some(score) = score(doc, floor) {
+                        if best.may_enter(|worst| score >= worst.score) {
+                            best.offer(Candidate { score, updated_at: updated_at(doc), address, sort });
+                        }
                     }
                 }
                 Sort::Recent => {
                     let updated_at = updated_at(doc);
                     if best.may_enter(|worst| updated_at >= worst.updated_at) {
-                        best.offer(Candidate { score: score(doc), updated_at, address, sort });
+                        let score = score(doc, Score::NEG_INFINITY).unwrap_or(BROWSE_SCORE);
+                        best.offer(Candidate { score, updated_at, address, sort });
                     }
                 }
             }
@@ -312,13 +353,18 @@ struct Best {
 }
 
 impl Best {
+    /// The worst one kept, once the list is full.
+    fn worst(&self) -> Option<&Candidate> {
+        (self.heap.len() >= self.limit).then(|| self.heap.peek().map(|Reverse(worst)| worst)).flatten()
+    }
+
     /// Whether a document may enter: always while the list is short, else
     /// when `beats_or_ties` the worst one kept.
     fn may_enter(&self, beats_or_ties: impl FnOnce(&Candidate) -> bool) -> bool {
         if self.heap.len() < self.limit {
             return true;
         }
-        self.heap.peek().is_some_and(|Reverse(worst)| beats_or_ties(worst))
+        self.worst().is_some_and(beats_or_ties)
     }
 
     fn offer(&mut self, candidate: Candidate) {
@@ -402,21 +448,31 @@ mod tests {
                 .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(docs.len()).order_by_score())
                 .expect("search");
 
-            let scoring = Scoring::new(&searcher, &word_terms, &boost_terms).expect("scoring");
+            let peaks = TermPeaks::default();
+            let scoring = Scoring::new(&searcher, &word_terms, &boost_terms, &peaks).expect("scoring");
             let mut segments: Vec<SegmentScoring> =
                 searcher.segment_readers().iter().map(|r| scoring.segment(r).expect("segment")).collect();
             let mut expected: Vec<(DocAddress, Score)> = expected.into_iter().map(|(s, a)| (a, s)).collect();
             expected.sort_by_key(|(a, _)| *a);
             // Without the boosts, no match scores above the ceiling.
-            let unboosted = Scoring::new(&searcher, &word_terms, &[]).expect("scoring");
-            let ceiling = unboosted.unboosted_ceiling(&searcher, &TermPeaks::default()).expect("ceiling");
+            let unboosted = Scoring::new(&searcher, &word_terms, &[], &peaks).expect("scoring");
+            let ceiling = unboosted.unboosted_ceiling(&searcher).expect("ceiling");
             let mut unboosted: Vec<SegmentScoring> =
                 searcher.segment_readers().iter().map(|r| unboosted.segment(r).expect("segment")).collect();
-            for (address, want) in expected {
-                let got = segments[address.segment_ord as usize].score(address.doc_id);
+            // A floor cuts a score short only below it.
+            let mut floors: Vec<SegmentScoring> =
+                searcher.segment_readers().iter().map(|r| scoring.segment(r).expect("segment")).collect();
+            for (i, (address, want)) in expected.into_iter().enumerate() {
+                let segment = address.segment_ord as usize;
+                let got = segments[segment].score(address.doc_id, Score::NEG_INFINITY).expect("no floor");
                 prop_assert!((got - want).abs() <= want.abs() * 1e-5, "{:?}: {} != {}", address, got, want);
-                let text_only = unboosted[address.segment_ord as usize].score(address.doc_id);
+                let text_only = unboosted[segment].score(address.doc_id, Score::NEG_INFINITY).expect("no floor");
                 prop_assert!(text_only <= ceiling * 1.00001, "{:?}: {} above {}", address, text_only, ceiling);
+                let floor = want * [0.5, 0.99, 1.0, 1.01, 2.0][i % 5];
+                match floors[segment].score(address.doc_id, floor) {
+                    Some(cut) => prop_assert_eq!(cut, got),
+                    None => prop_assert!(want < floor, "{:?}: {} cut short by the floor {}", address, want, floor),
+                }
             }
         }
     }

@@ -92,11 +92,14 @@ pub struct CatalogConfig {
     /// Working days within which new or changed data must be registered and
     /// published (guide 国办函〔2022〕102号: 20).
     pub registration_days: u32,
+    /// Searches run at once; more wait their turn in arrival order. Unset:
+    /// one per core, as a search is CPU work.
+    pub search_threads: Option<usize>,
 }
 
 impl Default for CatalogConfig {
     fn default() -> Self {
-        CatalogConfig { registration_days: 20 }
+        CatalogConfig { registration_days: 20, search_threads: None }
     }
 }
 
@@ -361,6 +364,9 @@ impl Config {
         if !(1..=250).contains(&self.catalog.registration_days) {
             return invalid("catalog.registration_days", "must be between 1 and 250".into());
         }
+        if self.catalog.search_threads.is_some_and(|n| !(1..=256).contains(&n)) {
+            return invalid("catalog.search_threads", "must be between 1 and 256".into());
+        }
         if self.auth.min_password_length < 8 {
             return invalid("auth.min_password_length", "must be at least 8".into());
         }
@@ -478,6 +484,16 @@ mod tests {
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("node.region"), "{err}");
         config.node.region = "440000".into();
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn search_threads_are_bounded() {
+        let mut config = Config::default();
+        config.catalog.search_threads = Some(0);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("catalog.search_threads"), "{err}");
+        config.catalog.search_threads = Some(4);
         config.validate().unwrap();
     }
 

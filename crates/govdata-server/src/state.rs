@@ -60,6 +60,10 @@ pub fn catalog_service(store: &Store, config: &Config, node: &NodeIdentity) -> a
         }
         opened => opened?,
     };
+    let index = match config.catalog.search_threads {
+        Some(threads) => index.with_search_threads(threads)?,
+        None => index,
+    };
     let index = Arc::new(index);
     let label = NodeLabel {
         id: node.info.id.clone(),
