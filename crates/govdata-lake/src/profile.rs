@@ -41,18 +41,37 @@ pub async fn preview(
 pub fn to_json_rows(
     batches: &[RecordBatch],
 ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, LakeError> {
-    let mut writer = deltalake::arrow::json::WriterBuilder::new()
-        .with_explicit_nulls(true)
-        .build::<_, deltalake::arrow::json::writer::JsonArray>(Vec::new());
-    for batch in batches {
-        writer.write(batch)?;
-    }
-    writer.finish()?;
-    let bytes = writer.into_inner();
+    let bytes = write_json::<deltalake::arrow::json::writer::JsonArray>(batches)?;
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
     serde_json::from_slice(&bytes).map_err(|e| LakeError::Io(std::io::Error::other(e)))
+}
+
+/// The same rows as [`to_json_rows`], left as the JSON text arrow writes:
+/// for answers that pass rows on without reading them, which spares
+/// building a map of strings per row only to write it out again.
+pub fn to_raw_json_rows(batches: &[RecordBatch]) -> Result<Vec<Box<serde_json::value::RawValue>>, LakeError> {
+    let bytes = write_json::<deltalake::arrow::json::writer::LineDelimited>(batches)?;
+    let text = String::from_utf8(bytes).map_err(|e| LakeError::Io(std::io::Error::other(e)))?;
+    text.lines()
+        .map(|row| {
+            serde_json::value::RawValue::from_string(row.to_owned())
+                .map_err(|e| LakeError::Io(std::io::Error::other(e)))
+        })
+        .collect()
+}
+
+fn write_json<F: deltalake::arrow::json::writer::JsonFormat>(
+    batches: &[RecordBatch],
+) -> Result<Vec<u8>, LakeError> {
+    let mut writer =
+        deltalake::arrow::json::WriterBuilder::new().with_explicit_nulls(true).build::<_, F>(Vec::new());
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.finish()?;
+    Ok(writer.into_inner())
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

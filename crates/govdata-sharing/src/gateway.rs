@@ -24,7 +24,7 @@ use govdata_lake::mapping::EntityKind;
 use govdata_lake::parquet::arrow::ArrowWriter;
 use govdata_lake::parquet::basic::Compression;
 use govdata_lake::parquet::file::properties::WriterProperties;
-use govdata_lake::profile::to_json_rows;
+use govdata_lake::profile::{to_json_rows, to_raw_json_rows};
 use govdata_lake::service::EntryData;
 use govdata_lake::table::quote;
 use govdata_lake::LakeError;
@@ -73,7 +73,7 @@ pub struct KeyResult {
     /// The key as normalised (18-character ID, upper-case letters).
     pub key: String,
     #[schema(value_type = Vec<Object>)]
-    pub rows: Vec<serde_json::Map<String, Value>>,
+    pub rows: Vec<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -281,13 +281,13 @@ impl Sharing {
         let mut rows = 0u64;
         match self.keyed_rows(&grant, &request.keys, &items, "keys").await? {
             Some((keys, batches)) => {
-                let mut by_key: BTreeMap<String, Vec<serde_json::Map<String, Value>>> = BTreeMap::new();
+                let mut by_key: BTreeMap<String, Vec<Box<serde_json::value::RawValue>>> = BTreeMap::new();
                 for batch in &batches {
                     let row_keys = map_text(batch.column(0), |key| key.unwrap_or_default().to_owned())?;
                     let values = without_key(batch)?;
                     let masked = mask_batch(&values, &masking, grant.record.mask_key.as_bytes())?;
                     for (key, json_row) in
-                        row_keys.into_iter().zip(to_json_rows(std::slice::from_ref(&masked))?)
+                        row_keys.into_iter().zip(to_raw_json_rows(std::slice::from_ref(&masked))?)
                     {
                         by_key.entry(key).or_default().push(json_row);
                         rows += 1;
