@@ -53,6 +53,16 @@ impl Division {
 /// All divisions, sorted by code; codes are unique.
 static DIVISIONS: LazyLock<Vec<Division>> = LazyLock::new(load);
 
+/// The divisions' codes, in [`DIVISIONS`]' order, as one array of bytes: a
+/// lookup (every citizen ID a gateway call is asked for) searches it
+/// without following a pointer to a string at each step.
+static CODES: LazyLock<Vec<[u8; 6]>> = LazyLock::new(|| {
+    DIVISIONS
+        .iter()
+        .map(|d| <[u8; 6]>::try_from(d.code.as_bytes()).expect("division codes are padded to 6 digits"))
+        .collect()
+});
+
 fn load() -> Vec<Division> {
     // Short CSV code ("44", "4403") -> its 6-digit form, so that parents point
     // at the very string their parent division holds.
@@ -141,8 +151,7 @@ pub fn contains(region: &str, code: &str) -> bool {
 /// The division with this code, given as "44", "4403" or "440300".
 pub fn lookup(code: &str) -> Option<&'static Division> {
     let code = padded(code)?;
-    let divisions: &'static [Division] = &DIVISIONS;
-    divisions.binary_search_by(|d| d.code.as_bytes().cmp(&code[..])).ok().map(|i| &divisions[i])
+    CODES.binary_search(&code).ok().map(|i| &DIVISIONS[i])
 }
 
 /// Direct children of a division, sorted by code. The root, written "" or
