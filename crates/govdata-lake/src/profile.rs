@@ -45,7 +45,7 @@ pub fn to_json_rows(
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
-    serde_json::from_slice(&bytes).map_err(|e| LakeError::Io(std::io::Error::other(e)))
+    Ok(serde_json::from_slice(&bytes).map_err(std::io::Error::from)?)
 }
 
 /// The same rows as [`to_json_rows`], left as the JSON text arrow writes:
@@ -53,12 +53,11 @@ pub fn to_json_rows(
 /// building a map of strings per row only to write it out again.
 pub fn to_raw_json_rows(batches: &[RecordBatch]) -> Result<Vec<Box<serde_json::value::RawValue>>, LakeError> {
     let bytes = write_json::<deltalake::arrow::json::writer::LineDelimited>(batches)?;
-    let text = String::from_utf8(bytes).map_err(|e| LakeError::Io(std::io::Error::other(e)))?;
+    let text = String::from_utf8(bytes).map_err(std::io::Error::other)?;
     text.lines()
-        .map(|row| {
-            serde_json::value::RawValue::from_string(row.to_owned())
-                .map_err(|e| LakeError::Io(std::io::Error::other(e)))
-        })
+        .map(
+            |row| Ok(serde_json::value::RawValue::from_string(row.to_owned()).map_err(std::io::Error::from)?),
+        )
         .collect()
 }
 

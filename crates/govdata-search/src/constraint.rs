@@ -114,32 +114,60 @@ fn words_for(reader: &SegmentReader) -> usize {
     reader.max_doc().div_ceil(64) as usize
 }
 
-/// ORs the postings at `info` (a term of `field`) into `words`, a block at
-/// a time.
+/// ORs the postings at `info` (a term of `field`) into `words`.
 fn or_postings(
     reader: &SegmentReader,
     field: Field,
     info: &TermInfo,
     words: &mut [u64],
 ) -> tantivy::Result<()> {
+    for_each_posting(reader, field, info, |doc| words[(doc / 64) as usize] |= 1u64 << (doc % 64))
+}
+
+/// Calls `visit` with each document of the postings at `info` (a term of
+/// `field`), read a block at a time.
+fn for_each_posting(
+    reader: &SegmentReader,
+    field: Field,
+    info: &TermInfo,
+    mut visit: impl FnMut(DocId),
+) -> tantivy::Result<()> {
     let mut block =
         reader.inverted_index(field)?.read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
     while !block.docs().is_empty() {
-        for doc in block.docs() {
-            words[(doc / 64) as usize] |= 1u64 << (doc % 64);
-        }
+        block.docs().iter().for_each(|doc| visit(*doc));
         block.advance();
     }
     Ok(())
 }
 
-/// The documents of a segment that hold one of `terms`: a dense term's
-/// kept bitset itself when it is the only one.
-pub(crate) fn any_of(
+/// How many documents of a segment's `set` hold `term`: a popcount against
+/// a dense term's kept bitset, a walk of a sparse term's postings (no
+/// bitset built for one count).
+pub(crate) fn count_in(
     bits: &TermBits,
     reader: &SegmentReader,
-    terms: &[Term],
-) -> tantivy::Result<Arc<Vec<u64>>> {
+    term: &Term,
+    set: &[u64],
+) -> tantivy::Result<u64> {
+    Ok(match bits.lookup(reader, term)? {
+        TermDocs::Absent => 0,
+        TermDocs::Kept(kept) => {
+            set.iter().zip(kept.iter()).map(|(a, b)| u64::from((a & b).count_ones())).sum()
+        }
+        TermDocs::Sparse(info) => {
+            let mut n = 0;
+            for_each_posting(reader, term.field(), &info, |doc| {
+                n += (set[(doc / 64) as usize] >> (doc % 64)) & 1
+            })?;
+            n
+        }
+    })
+}
+
+/// The documents of a segment that hold one of `terms`: a dense term's
+/// kept bitset itself when it is the only one.
+fn any_of(bits: &TermBits, reader: &SegmentReader, terms: &[Term]) -> tantivy::Result<Arc<Vec<u64>>> {
     if let [term] = terms {
         if let TermDocs::Kept(kept) = bits.lookup(reader, term)? {
             return Ok(kept);

@@ -22,7 +22,7 @@ use tantivy::columnar::{ColumnIndex, ColumnValues, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use crate::constraint::{any_of, TermBits};
+use crate::constraint::{count_in, TermBits};
 use crate::doc::Facet;
 use crate::query::{FacetCount, MAX_FACET_VALUES};
 use crate::schema::{facet_filter_field, COUNT_COLUMNS, FACET_SEPARATOR, LABEL_SEPARATOR};
@@ -188,7 +188,7 @@ impl<'v> FacetCollector<'v> {
 
     /// The counts of a closed-vocabulary facet ([`CLOSED_FACETS`]) over a
     /// segment's `set` of live documents: per value of the facet's filter
-    /// field, a popcount of the set ANDed with the value's documents. For
+    /// field, the set's documents that hold it ([`count_in`]). For
     /// a set holding a good part of the segment that is cheaper than
     /// reading the facet's column for each of its documents.
     pub fn count_by_values(
@@ -212,8 +212,7 @@ impl<'v> FacetCollector<'v> {
         while values.advance() {
             let value = std::str::from_utf8(values.key())
                 .map_err(|e| tantivy::TantivyError::InternalError(format!("{facet:?} value: {e}")))?;
-            let docs = any_of(bits, reader, &[Term::from_field_text(field, value)])?;
-            let n: u64 = set.iter().zip(docs.iter()).map(|(a, b)| u64::from((a & b).count_ones())).sum();
+            let n = count_in(bits, reader, &Term::from_field_text(field, value), set)?;
             if n == 0 {
                 continue;
             }
