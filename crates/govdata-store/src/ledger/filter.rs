@@ -32,7 +32,7 @@ use tokio::sync::watch;
 
 use super::head_size;
 use crate::rows::{chunk_len, values_sql};
-use crate::{Inner, Result, Store};
+use crate::{Inner, Result, Store, StoreError};
 
 /// How long the indexer lets entries gather after a commit before it
 /// indexes them.
@@ -148,9 +148,27 @@ impl RunTerms {
         }
     }
 
+    /// Adds every offset of one term at once (ascending).
+    fn insert(&mut self, field: &str, value: &str, offsets: Vec<u64>) {
+        self.0.insert(term(field, value), offsets);
+    }
+
     pub(super) fn rows(&self) -> impl Iterator<Item = (&str, Postings)> {
         self.0.iter().map(|(term, offsets)| (term.as_str(), Postings::encode(offsets)))
     }
+}
+
+/// Each term of the entries from `$1` up to `$2`: its field, its value and
+/// the entries' offsets from `$1`, ascending and comma-separated.
+fn run_terms_sql() -> String {
+    FIELDS
+        .map(|field| {
+            format!(
+                "SELECT '{field}', {field}, string_agg(CAST(idx - $1 AS TEXT), ',' ORDER BY idx) \
+                 FROM ledger_entries WHERE idx >= $1 AND idx < $2 GROUP BY {field}"
+            )
+        })
+        .join(" UNION ALL ")
 }
 
 impl Store {
@@ -164,19 +182,23 @@ impl Store {
         if head_size(&mut conn).await? < end {
             return Ok(false);
         }
-        let mut run = RunTerms::default();
-        let rows = sqlx::query(
-            "SELECT idx, kind, actor, subject FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-        )
-        .bind(head.upto as i64)
-        .bind(end as i64)
-        .fetch_all(&mut *conn)
-        .await?;
+        // SQL gathers the run's offsets per term: a row per distinct term
+        // (a handful under a busy gateway) instead of one per entry.
+        let rows = sqlx::query(&run_terms_sql())
+            .bind(head.upto as i64)
+            .bind(end as i64)
+            .fetch_all(&mut *conn)
+            .await?;
         drop(conn);
+        let mut run = RunTerms::default();
         for row in &rows {
-            let offset = row.try_get::<i64, _>("idx")? as u64 - head.upto;
-            let [kind, actor, subject] = FIELDS.map(|field| row.try_get::<String, _>(field));
-            run.add(offset, [kind?.as_str(), actor?.as_str(), subject?.as_str()]);
+            let (field, value, offsets) =
+                (row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?, row.try_get::<String, _>(2)?);
+            let offsets = offsets.split(',').map(str::parse).collect::<std::result::Result<Vec<u64>, _>>();
+            let offsets = offsets.map_err(|e| {
+                StoreError::Corrupt(format!("ledger filter run at {}: offsets: {e}", head.upto))
+            })?;
+            run.insert(&field, &value, offsets);
         }
         let mut tx = self.inner.write.begin().await?;
         // Another process's indexer may have written this run meanwhile.
