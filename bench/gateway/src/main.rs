@@ -204,7 +204,8 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::new();
 
     // The first lookup builds the index: its time, and the memory it holds
-    // as the node logs it (table in Arrow, hash map).
+    // as the node logs it (table in Arrow, hash map, columns rendered as
+    // text and JSON).
     let started = Instant::now();
     let first = client.post(&lookup_url).bearer_auth(&key).json(&json!({"keys": [ids[0]]})).send().await?;
     anyhow::ensure!(first.status().is_success(), "first lookup: {}", first.text().await?);
@@ -226,6 +227,7 @@ async fn main() -> anyhow::Result<()> {
         ("index_build", field("millis")?, "ms"),
         ("index_table_memory", field("table_kib")? / 1024.0, "MiB"),
         ("index_map_memory", field("index_kib")? / 1024.0, "MiB"),
+        ("index_rendered_memory", field("rendered_kib")? / 1024.0, "MiB"),
         ("index_rows", ids.len() as f64, "rows"),
     ] {
         println!("{}", json!({"bench": "gateway", "metric": metric, "value": value, "unit": unit}));

@@ -277,33 +277,56 @@ impl Sharing {
         }
         let items = chosen_items(&grant.terms, request.items.as_deref())?;
         let masking = masking_of(&grant.terms, &items);
-        let mut results = Vec::with_capacity(request.keys.len());
-        let mut rows = 0u64;
-        match self.keyed_rows(&grant, &request.keys, &items, "keys").await? {
-            Some((keys, batches)) => {
-                let mut by_key: BTreeMap<String, Vec<Box<serde_json::value::RawValue>>> = BTreeMap::new();
-                for batch in &batches {
-                    let row_keys = map_text(batch.column(0), |key| key.unwrap_or_default().to_owned())?;
-                    let values = without_key(batch)?;
-                    let masked = mask_batch(&values, &masking, grant.record.mask_key.as_bytes())?;
-                    for (key, json_row) in
-                        row_keys.into_iter().zip(to_raw_json_rows(std::slice::from_ref(&masked))?)
-                    {
-                        by_key.entry(key).or_default().push(json_row);
-                        rows += 1;
-                    }
-                }
-                for key in keys {
-                    let rows = by_key.remove(&key).unwrap_or_default();
+        let results = match self.key_index(&grant.record.entry_code).await? {
+            Some(index) => {
+                let rules: Vec<MaskRule> = items.iter().map(|item| masking[item]).collect();
+                let mask_key = grant.record.mask_key.as_bytes();
+                let mut results = Vec::with_capacity(request.keys.len());
+                let mut room = MAX_LOOKUP_ROWS;
+                for key in normalise_keys(index.entity_key.kind, &request.keys, "keys")? {
+                    let rows =
+                        index.json_rows(&key, &items, &rules, mask_key, &grant.terms.row_filter, room)?;
+                    room -= rows.len();
                     results.push(KeyResult { key, rows });
                 }
+                results
             }
-            None => results.extend(
-                request.keys.iter().map(|key| KeyResult { key: key.trim().to_owned(), rows: Vec::new() }),
-            ),
-        }
+            None => self.table_lookup(&grant, &request.keys, &items, &masking).await?,
+        };
+        let rows = results.iter().map(|result| result.rows.len() as u64).sum();
         let served = Served { purpose: grant.terms.purpose.clone(), rows, items: items.clone() };
         Ok((LookupAnswer { grant_id: grant_id.to_owned(), items, masking, results }, served))
+    }
+
+    /// [`Self::lookup_rows`] for an entry without a key index: the keys'
+    /// rows read from the table, masked a batch at a time.
+    async fn table_lookup(
+        &self,
+        grant: &LiveGrant,
+        keys: &[String],
+        items: &[String],
+        masking: &BTreeMap<String, MaskRule>,
+    ) -> Result<Vec<KeyResult>> {
+        let Some((keys, batches)) = self.keyed_rows(grant, keys, items, "keys").await? else {
+            return Ok(keys
+                .iter()
+                .map(|key| KeyResult { key: key.trim().to_owned(), rows: Vec::new() })
+                .collect());
+        };
+        let mut by_key: BTreeMap<String, Vec<Box<serde_json::value::RawValue>>> = BTreeMap::new();
+        for batch in &batches {
+            let row_keys = map_text(batch.column(0), |key| key.unwrap_or_default().to_owned())?;
+            let values = without_key(batch)?;
+            let masked = mask_batch(&values, masking, grant.record.mask_key.as_bytes())?;
+            for (key, json_row) in row_keys.into_iter().zip(to_raw_json_rows(std::slice::from_ref(&masked))?)
+            {
+                by_key.entry(key).or_default().push(json_row);
+            }
+        }
+        Ok(keys
+            .into_iter()
+            .map(|key| KeyResult { rows: by_key.remove(&key).unwrap_or_default(), key })
+            .collect())
     }
 
     /// Whether the submitted values agree with the record of `key`; returns

@@ -3,8 +3,11 @@
 //!
 //! The structure: the entry's whole table as Arrow batches in memory, and a
 //! hash map from the normalised key to the (batch, row) positions holding
-//! it. A lookup is a hash probe and a zero-copy slice per row, instead of a
-//! DataFusion plan over the Delta table per call. Built on first use, kept
+//! it. A lookup is a hash probe, then each of its rows is written as JSON
+//! a cell at a time ([`KeyIndex::json_rows`]), instead of a DataFusion plan
+//! over the Delta table per call. Columns that are not text also keep their
+//! values as text (what masking and row filters read) and as JSON, both
+//! rendered once when the index is built. Built on first use, kept
 //! while [`Resources::entry_data_token`] says the data is unchanged (checked
 //! at most every [`RECHECK`]), and rebuilt when a job writes new data.
 //! Tables over `sharing.index_max_rows` rows, and logical resources (their
@@ -17,12 +20,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use govdata_lake::arrow::array::{BooleanArray, RecordBatch};
-use govdata_lake::arrow::compute::{concat_batches, filter_record_batch};
+use govdata_lake::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
+use govdata_lake::arrow::compute::{cast, concat_batches, filter_record_batch};
+use govdata_lake::arrow::datatypes::{DataType, FieldRef};
+use govdata_lake::arrow::json::writer::{make_encoder, EncoderOptions};
 use govdata_lake::conform::EntityKey;
 use govdata_lake::LakeError;
 
-use crate::masking::map_text;
+use serde_json::value::RawValue;
+
+use crate::masking::{map_text, MaskRule};
 use crate::service::{Result, Sharing};
 use crate::terms::RowFilter;
 
@@ -33,7 +40,74 @@ pub const RECHECK: Duration = Duration::from_secs(1);
 pub(crate) struct KeyIndex {
     pub(crate) entity_key: EntityKey,
     batches: Vec<RecordBatch>,
+    /// Per batch, per column: its cells as lookups read them.
+    cells: Vec<Vec<Cells>>,
     positions: HashMap<String, Vec<(u32, u32)>>,
+}
+
+/// One column of one batch, readable a cell at a time.
+struct Cells {
+    /// The values as text, as [`map_text`] reads them: the column itself
+    /// when it holds strings, else its cast.
+    text: ArrayRef,
+    /// For a column that does not hold strings, each value as arrow's JSON
+    /// writer renders it (numbers bare, dates quoted).
+    json: Option<StringArray>,
+}
+
+impl Cells {
+    fn new(field: &FieldRef, column: &ArrayRef) -> Result<Cells> {
+        if matches!(column.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) {
+            return Ok(Cells { text: column.clone(), json: None });
+        }
+        let options = EncoderOptions::default();
+        let mut encoder = make_encoder(field, column.as_ref(), &options).map_err(LakeError::from)?;
+        let mut buffer = Vec::new();
+        let json = (0..column.len())
+            .map(|row| {
+                (!encoder.is_null(row)).then(|| {
+                    buffer.clear();
+                    encoder.encode(row, &mut buffer);
+                    String::from_utf8_lossy(&buffer).into_owned()
+                })
+            })
+            .collect();
+        Ok(Cells { text: cast(column, &DataType::Utf8).map_err(LakeError::from)?, json: Some(json) })
+    }
+
+    fn text(&self, row: usize) -> Option<&str> {
+        if self.text.is_null(row) {
+            return None;
+        }
+        Some(match self.text.as_string_view_opt() {
+            Some(view) => view.value(row),
+            None => match self.text.as_string_opt::<i32>() {
+                Some(text) => text.value(row),
+                None => self.text.as_string::<i64>().value(row),
+            },
+        })
+    }
+
+    /// Appends the cell's JSON, masked by `rule`, to `out`.
+    fn write_json(&self, row: usize, rule: MaskRule, mask_key: &[u8], out: &mut Vec<u8>) {
+        let masked;
+        let text = match (rule, &self.json) {
+            (MaskRule::Null, _) => None,
+            (MaskRule::Clear, Some(json)) => {
+                out.extend_from_slice(if json.is_null(row) { "null" } else { json.value(row) }.as_bytes());
+                return;
+            }
+            (MaskRule::Clear, None) => self.text(row),
+            (rule, _) => {
+                masked = self.text(row).and_then(|value| rule.apply(value, mask_key));
+                masked.as_deref()
+            }
+        };
+        match text {
+            Some(text) => write_json_string(out, text),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
 }
 
 /// What the cache knows of one entry.
@@ -68,7 +142,58 @@ impl KeyIndex {
                 }
             }
         }
-        Ok(KeyIndex { entity_key, batches, positions })
+        let cells = batches
+            .iter()
+            .map(|batch| {
+                batch.schema().fields().iter().zip(batch.columns()).map(|(f, c)| Cells::new(f, c)).collect()
+            })
+            .collect::<Result<_>>()?;
+        Ok(KeyIndex { entity_key, batches, cells, positions })
+    }
+
+    /// The rows of `key` within `filter`, each a JSON object of `items`
+    /// masked by `rules` (one per item), at most `limit`.
+    pub(crate) fn json_rows(
+        &self,
+        key: &str,
+        items: &[String],
+        rules: &[MaskRule],
+        mask_key: &[u8],
+        filter: &Option<RowFilter>,
+        limit: usize,
+    ) -> Result<Vec<Box<RawValue>>> {
+        let Some(found) = self.positions.get(key) else { return Ok(Vec::new()) };
+        let mut rows = Vec::new();
+        for &(b, row) in found {
+            if rows.len() == limit {
+                break;
+            }
+            let (batch, cells, row) = (&self.batches[b as usize], &self.cells[b as usize], row as usize);
+            let column = |name: &str, field: &str| {
+                batch.schema_ref().index_of(name).map(|i| &cells[i]).map_err(|_| {
+                    crate::service::SharingError::from(LakeError::invalid(field, format!("no column {name}")))
+                })
+            };
+            if let Some(filter) = filter {
+                let value = column(&filter.item, "row_filter.item")?.text(row);
+                if !value.is_some_and(|v| filter.prefixes.iter().any(|p| v.starts_with(p.as_str()))) {
+                    continue;
+                }
+            }
+            let mut json = vec![b'{'];
+            for (i, (item, rule)) in items.iter().zip(rules).enumerate() {
+                if i > 0 {
+                    json.push(b',');
+                }
+                write_json_string(&mut json, item);
+                json.push(b':');
+                column(item, "items")?.write_json(row, *rule, mask_key, &mut json);
+            }
+            json.push(b'}');
+            let json = String::from_utf8(json).map_err(std::io::Error::other).map_err(LakeError::from)?;
+            rows.push(RawValue::from_string(json).map_err(|e| LakeError::from(std::io::Error::from(e)))?);
+        }
+        Ok(rows)
     }
 
     /// Memory held by the hash map (keys, position lists, table slots).
@@ -76,6 +201,18 @@ impl KeyIndex {
         let slot = std::mem::size_of::<String>() + std::mem::size_of::<Vec<(u32, u32)>>() + 1;
         self.positions.capacity() * slot
             + self.positions.iter().map(|(key, at)| key.capacity() + at.capacity() * 8).sum::<usize>()
+    }
+
+    /// Memory held by the text and JSON rendered for columns that do not
+    /// hold strings (string columns are read as they are).
+    fn rendered_bytes(&self) -> usize {
+        let rendered = |cells: &Cells| {
+            cells
+                .json
+                .as_ref()
+                .map_or(0, |json| json.get_array_memory_size() + cells.text.get_array_memory_size())
+        };
+        self.cells.iter().flatten().map(rendered).sum()
     }
 
     /// The rows of `keys` within `filter`, with the key first (as
@@ -133,6 +270,11 @@ impl KeyIndex {
         }
         Ok(out)
     }
+}
+
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, text);
 }
 
 impl Sharing {
@@ -200,9 +342,134 @@ impl Sharing {
             keys = index.positions.len(),
             table_kib = table_bytes / 1024,
             index_kib = index.map_bytes() / 1024,
+            rendered_kib = index.rendered_bytes() / 1024,
             millis = started.elapsed().as_millis() as u64,
             "indexed entry data by entity key"
         );
         Ok(Some(index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use govdata_lake::arrow::array::{
+        BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, StringViewArray,
+    };
+    use govdata_lake::arrow::datatypes::{Field, Schema};
+    use govdata_lake::mapping::EntityKind;
+    use govdata_lake::profile::to_raw_json_rows;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::masking::mask_batch;
+
+    fn table() -> RecordBatch {
+        let schema = Schema::new(vec![
+            Field::new("身份证号", DataType::Utf8, false),
+            Field::new("姓名", DataType::Utf8View, true),
+            Field::new("出生日期", DataType::Date32, true),
+            Field::new("人数", DataType::Int64, true),
+            Field::new("金额", DataType::Decimal128(10, 2), true),
+            Field::new("在册", DataType::Boolean, true),
+            Field::new("比例", DataType::Float64, true),
+            Field::new("区划", DataType::Utf8, true),
+        ]);
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(StringArray::from(vec![
+                    "110101199003070012",
+                    "110101199003070012",
+                    "44030019800101001X",
+                ])),
+                Arc::new(StringViewArray::from(vec![Some("张三丰"), Some("\"引号\"\n"), None])),
+                Arc::new(Date32Array::from(vec![Some(7370), None, Some(3652)])),
+                Arc::new(Int64Array::from(vec![Some(5), Some(-7), None])),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(12345), None, Some(-5)])
+                        .with_precision_and_scale(10, 2)
+                        .unwrap(),
+                ),
+                Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+                Arc::new(Float64Array::from(vec![Some(0.1), Some(1e21), None])),
+                Arc::new(StringArray::from(vec![Some("110101"), Some("440300"), None])),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// What the table path serves for the same rows: the batch masked,
+    /// then written by arrow's JSON writer.
+    fn table_path(rows: &RecordBatch, items: &[String], rules: &[MaskRule]) -> Vec<Value> {
+        let columns: Vec<usize> = items.iter().map(|item| rows.schema().index_of(item).unwrap()).collect();
+        let masking: BTreeMap<String, MaskRule> = items.iter().cloned().zip(rules.iter().copied()).collect();
+        let masked = mask_batch(&rows.project(&columns).unwrap(), &masking, b"k").unwrap();
+        to_raw_json_rows(&[masked])
+            .unwrap()
+            .iter()
+            .map(|row| serde_json::from_str(row.get()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn rows_written_a_cell_at_a_time_equal_the_masked_batch_as_arrow_writes_it() {
+        let batch = table();
+        let key = EntityKey { item: "身份证号".into(), kind: EntityKind::Person };
+        let index = KeyIndex::build(key, vec![batch.clone()]).unwrap();
+        let items: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let rules = [
+            MaskRule::Clear,
+            MaskRule::Name,
+            MaskRule::IdNumber,
+            MaskRule::Phone,
+            MaskRule::Hash,
+            MaskRule::Null,
+            MaskRule::Year,
+        ];
+        for shift in 0..rules.len() {
+            // Every rule on every column, clear on every column too.
+            for all_clear in [false, true] {
+                let rule =
+                    |i: usize| if all_clear { MaskRule::Clear } else { rules[(i + shift) % rules.len()] };
+                let chosen: Vec<MaskRule> = (0..items.len()).map(rule).collect();
+                for (key, rows) in
+                    [("110101199003070012", batch.slice(0, 2)), ("44030019800101001X", batch.slice(2, 1))]
+                {
+                    let served: Vec<Value> = index
+                        .json_rows(key, &items, &chosen, b"k", &None, 10)
+                        .unwrap()
+                        .iter()
+                        .map(|row| serde_json::from_str(row.get()).unwrap())
+                        .collect();
+                    assert_eq!(served, table_path(&rows, &items, &chosen), "{key} under {chosen:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_filter_and_the_limit_hold_back_rows() {
+        let key = EntityKey { item: "身份证号".into(), kind: EntityKind::Person };
+        let index = KeyIndex::build(key, vec![table()]).unwrap();
+        let items = ["人数".to_owned()];
+        let rows = |filter: Option<RowFilter>, limit: usize| {
+            index
+                .json_rows("110101199003070012", &items, &[MaskRule::Clear], b"k", &filter, limit)
+                .unwrap()
+                .iter()
+                .map(|row| row.get().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(rows(None, 10), [r#"{"人数":5}"#, r#"{"人数":-7}"#]);
+        assert_eq!(rows(None, 1), [r#"{"人数":5}"#]);
+        let guangdong = RowFilter { item: "区划".into(), prefixes: vec!["44".into()] };
+        assert_eq!(rows(Some(guangdong), 10), [r#"{"人数":-7}"#]);
+        let missing = RowFilter { item: "无此列".into(), prefixes: vec!["44".into()] };
+        assert!(index
+            .json_rows("110101199003070012", &items, &[MaskRule::Clear], b"k", &Some(missing), 10)
+            .is_err());
+        assert!(rows(None, 10).iter().all(|row| !row.contains("身份证号")));
     }
 }
