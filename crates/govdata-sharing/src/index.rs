@@ -355,9 +355,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use govdata_lake::arrow::array::{
-        BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, StringViewArray,
+        BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, StringViewArray,
+        TimestampMicrosecondArray,
     };
-    use govdata_lake::arrow::datatypes::{Field, Schema};
+    use govdata_lake::arrow::datatypes::{Field, Schema, TimeUnit};
     use govdata_lake::mapping::EntityKind;
     use govdata_lake::profile::to_raw_json_rows;
     use serde_json::Value;
@@ -375,6 +376,8 @@ mod tests {
             Field::new("在册", DataType::Boolean, true),
             Field::new("比例", DataType::Float64, true),
             Field::new("区划", DataType::Utf8, true),
+            Field::new("登记时间", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+            Field::new("照片", DataType::Binary, true),
         ]);
         RecordBatch::try_new(
             Arc::new(schema),
@@ -395,6 +398,8 @@ mod tests {
                 Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
                 Arc::new(Float64Array::from(vec![Some(0.1), Some(1e21), None])),
                 Arc::new(StringArray::from(vec![Some("110101"), Some("440300"), None])),
+                Arc::new(TimestampMicrosecondArray::from(vec![Some(1_700_000_000_123_456), None, Some(0)])),
+                Arc::new(BinaryArray::from(vec![Some(&b"\xff\x00"[..]), Some(&b"ok"[..]), None])),
             ],
         )
         .unwrap()
