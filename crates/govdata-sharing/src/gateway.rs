@@ -307,7 +307,7 @@ impl Sharing {
         items: &[String],
         masking: &BTreeMap<String, MaskRule>,
     ) -> Result<Vec<KeyResult>> {
-        let Some((keys, batches)) = self.keyed_rows(grant, keys, items, "keys").await? else {
+        let Some((keys, batches)) = self.table_rows(grant, keys, items, "keys").await? else {
             return Ok(keys
                 .iter()
                 .map(|key| KeyResult { key: key.trim().to_owned(), rows: Vec::new() })
@@ -371,9 +371,27 @@ impl Sharing {
         let mut fields = BTreeMap::new();
         let mut rows = 0;
         let keys = std::slice::from_ref(&request.key);
-        if let Some((_, batches)) = self.keyed_rows(&grant, keys, &items, "key").await? {
-            let values = batches.iter().map(without_key).collect::<Result<Vec<_>>>()?;
-            let records = to_json_rows(&values)?;
+        let records: Option<Vec<serde_json::Map<String, Value>>> = match self
+            .key_index(&grant.record.entry_code)
+            .await?
+        {
+            Some(index) => {
+                let key = normalise_keys(index.entity_key.kind, keys, "key")?.remove(0);
+                let clear = vec![MaskRule::Clear; items.len()];
+                let rows =
+                    index.json_rows(&key, &items, &clear, &[], &grant.terms.row_filter, MAX_LOOKUP_ROWS)?;
+                let parsed: serde_json::Result<_> =
+                    rows.iter().map(|row| serde_json::from_str(row.get())).collect();
+                Some(parsed.map_err(|e| LakeError::from(std::io::Error::from(e)))?)
+            }
+            None => match self.table_rows(&grant, keys, &items, "key").await? {
+                Some((_, batches)) => {
+                    Some(to_json_rows(&batches.iter().map(without_key).collect::<Result<Vec<_>>>()?)?)
+                }
+                None => None,
+            },
+        };
+        if let Some(records) = records {
             rows = records.len() as u64;
             if !records.is_empty() {
                 for (item, claimed) in &request.values {
@@ -389,10 +407,10 @@ impl Sharing {
         Ok((VerifyAnswer { grant_id: grant_id.to_owned(), found: rows > 0, fields }, served))
     }
 
-    /// Raw rows of `items` for `keys` inside the grant's row filter, with the
-    /// normalised key as the first column; `None` while the entry has no
-    /// data. Reads the key index when the entry has one, else the table.
-    async fn keyed_rows(
+    /// Raw rows of `items` for `keys` inside the grant's row filter, read
+    /// from the table, with the normalised key as the first column; `None`
+    /// while the entry has no data. For entries without a key index.
+    async fn table_rows(
         &self,
         grant: &LiveGrant,
         keys: &[String],
@@ -401,11 +419,6 @@ impl Sharing {
     ) -> Result<Option<(Vec<String>, Vec<RecordBatch>)>> {
         let entry = &grant.record.entry_code;
         let filter = &grant.terms.row_filter;
-        if let Some(index) = self.key_index(entry).await? {
-            let keys = normalise_keys(index.entity_key.kind, keys, field)?;
-            let batches = index.rows(&keys, items, filter, KEY_COLUMN, MAX_LOOKUP_ROWS)?;
-            return Ok(Some((keys, batches)));
-        }
         let Some(data) = self.resources.open_entry(entry).await? else { return Ok(None) };
         let key = data
             .entity_key

@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use govdata_lake::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
-use govdata_lake::arrow::compute::{cast, concat_batches, filter_record_batch};
+use govdata_lake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use govdata_lake::arrow::compute::cast;
 use govdata_lake::arrow::datatypes::{DataType, FieldRef};
 use govdata_lake::arrow::json::writer::{make_encoder, EncoderOptions};
 use govdata_lake::conform::EntityKey;
@@ -213,62 +213,6 @@ impl KeyIndex {
                 .map_or(0, |json| json.get_array_memory_size() + cells.text.get_array_memory_size())
         };
         self.cells.iter().flatten().map(rendered).sum()
-    }
-
-    /// The rows of `keys` within `filter`, with the key first (as
-    /// `key_column`) and then `items`, raw. At most `limit` rows.
-    pub(crate) fn rows(
-        &self,
-        keys: &[String],
-        items: &[String],
-        filter: &Option<RowFilter>,
-        key_column: &str,
-        limit: usize,
-    ) -> Result<Vec<RecordBatch>> {
-        let mut out = Vec::new();
-        let mut taken = 0;
-        for key in keys {
-            let Some(found) = self.positions.get(key) else { continue };
-            let slices: Vec<RecordBatch> =
-                found.iter().map(|&(b, row)| self.batches[b as usize].slice(row as usize, 1)).collect();
-            let schema = slices[0].schema();
-            // Most keys name one row: its slice needs no copy.
-            let mut rows = match <[RecordBatch; 1]>::try_from(slices) {
-                Ok([row]) => row,
-                Err(slices) => concat_batches(&schema, &slices).map_err(LakeError::from)?,
-            };
-            if let Some(filter) = filter {
-                let column = rows.column_by_name(&filter.item).ok_or_else(|| {
-                    LakeError::invalid("row_filter.item", format!("no column {}", filter.item))
-                })?;
-                let inside = BooleanArray::from(map_text(column, |value| {
-                    value.is_some_and(|v| filter.prefixes.iter().any(|p| v.starts_with(p.as_str())))
-                })?);
-                rows = filter_record_batch(&rows, &inside).map_err(LakeError::from)?;
-            }
-            let mut columns = vec![schema.index_of(&self.entity_key.item).map_err(LakeError::from)?];
-            for item in items {
-                columns.push(schema.index_of(item).map_err(LakeError::from)?);
-            }
-            let mut projected = rows.project(&columns).map_err(LakeError::from)?;
-            let mut fields: Vec<_> = projected.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
-            fields[0] = fields[0].clone().with_name(key_column);
-            projected = RecordBatch::try_new(
-                Arc::new(govdata_lake::arrow::datatypes::Schema::new(fields)),
-                projected.columns().to_vec(),
-            )
-            .map_err(LakeError::from)?;
-            let room = limit - taken;
-            if projected.num_rows() > room {
-                projected = projected.slice(0, room);
-            }
-            taken += projected.num_rows();
-            out.push(projected);
-            if taken == limit {
-                break;
-            }
-        }
-        Ok(out)
     }
 }
 
