@@ -1,13 +1,13 @@
 //! An in-memory index by entity key over an entry's data, for gateway
 //! lookups and verifications at API rates.
 //!
-//! The structure: the entry's whole table as Arrow batches in memory, and a
+//! The structure: the entry's whole table in memory — its string columns
+//! as Arrow read them, every other column rendered once, when the index is
+//! built, as text (what masking and row filters read) and as JSON — and a
 //! hash map from the normalised key to the (batch, row) positions holding
 //! it. A lookup is a hash probe, then each of its rows is written as JSON
 //! a cell at a time ([`KeyIndex::json_rows`]), instead of a DataFusion plan
-//! over the Delta table per call. Columns that are not text also keep their
-//! values as text (what masking and row filters read) and as JSON, both
-//! rendered once when the index is built. Built on first use, kept
+//! over the Delta table per call. Built on first use, kept
 //! while [`Resources::entry_data_token`] says the data is unchanged (checked
 //! at most every [`RECHECK`]), and rebuilt when a job writes new data.
 //! Tables over `sharing.index_max_rows` rows, and logical resources (their
@@ -20,9 +20,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use govdata_lake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use govdata_lake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
 use govdata_lake::arrow::compute::cast;
-use govdata_lake::arrow::datatypes::{DataType, FieldRef};
+use govdata_lake::arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use govdata_lake::arrow::json::writer::{make_encoder, EncoderOptions};
 use govdata_lake::conform::EntityKey;
 use govdata_lake::LakeError;
@@ -39,7 +39,8 @@ pub const RECHECK: Duration = Duration::from_secs(1);
 /// One entry's data held for key lookups.
 pub(crate) struct KeyIndex {
     pub(crate) entity_key: EntityKey,
-    batches: Vec<RecordBatch>,
+    /// Per batch of the table: its schema, to find columns by name.
+    schemas: Vec<SchemaRef>,
     /// Per batch, per column: its cells as lookups read them.
     cells: Vec<Vec<Cells>>,
     positions: HashMap<String, Vec<(u32, u32)>>,
@@ -62,17 +63,17 @@ impl Cells {
         }
         let options = EncoderOptions::default();
         let mut encoder = make_encoder(field, column.as_ref(), &options).map_err(LakeError::from)?;
-        let mut buffer = Vec::new();
-        let json = (0..column.len())
-            .map(|row| {
-                (!encoder.is_null(row)).then(|| {
-                    buffer.clear();
-                    encoder.encode(row, &mut buffer);
-                    String::from_utf8_lossy(&buffer).into_owned()
-                })
-            })
-            .collect();
-        Ok(Cells { text: cast(column, &DataType::Utf8).map_err(LakeError::from)?, json: Some(json) })
+        let (mut json, mut buffer) = (StringBuilder::new(), Vec::new());
+        for row in 0..column.len() {
+            if encoder.is_null(row) {
+                json.append_null();
+            } else {
+                buffer.clear();
+                encoder.encode(row, &mut buffer);
+                json.append_value(String::from_utf8_lossy(&buffer));
+            }
+        }
+        Ok(Cells { text: cast(column, &DataType::Utf8).map_err(LakeError::from)?, json: Some(json.finish()) })
     }
 
     fn text(&self, row: usize) -> Option<&str> {
@@ -130,7 +131,7 @@ pub(crate) struct IndexCache {
 }
 
 impl KeyIndex {
-    fn build(entity_key: EntityKey, batches: Vec<RecordBatch>) -> Result<KeyIndex> {
+    fn build(entity_key: EntityKey, batches: &[RecordBatch]) -> Result<KeyIndex> {
         let mut positions: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
         for (b, batch) in batches.iter().enumerate() {
             let Some(column) = batch.column_by_name(&entity_key.item) else {
@@ -148,7 +149,8 @@ impl KeyIndex {
                 batch.schema().fields().iter().zip(batch.columns()).map(|(f, c)| Cells::new(f, c)).collect()
             })
             .collect::<Result<_>>()?;
-        Ok(KeyIndex { entity_key, batches, cells, positions })
+        let schemas = batches.iter().map(RecordBatch::schema).collect();
+        Ok(KeyIndex { entity_key, schemas, cells, positions })
     }
 
     /// The rows of `key` within `filter`, each a JSON object of `items`
@@ -168,9 +170,9 @@ impl KeyIndex {
             if rows.len() == limit {
                 break;
             }
-            let (batch, cells, row) = (&self.batches[b as usize], &self.cells[b as usize], row as usize);
+            let (schema, cells, row) = (&self.schemas[b as usize], &self.cells[b as usize], row as usize);
             let column = |name: &str, field: &str| {
-                batch.schema_ref().index_of(name).map(|i| &cells[i]).map_err(|_| {
+                schema.index_of(name).map(|i| &cells[i]).map_err(|_| {
                     crate::service::SharingError::from(LakeError::invalid(field, format!("no column {name}")))
                 })
             };
@@ -203,8 +205,13 @@ impl KeyIndex {
             + self.positions.iter().map(|(key, at)| key.capacity() + at.capacity() * 8).sum::<usize>()
     }
 
-    /// Memory held by the text and JSON rendered for columns that do not
-    /// hold strings (string columns are read as they are).
+    /// Memory held by the string columns, kept as they were read.
+    fn table_bytes(&self) -> usize {
+        let kept = |cells: &Cells| if cells.json.is_none() { cells.text.get_array_memory_size() } else { 0 };
+        self.cells.iter().flatten().map(kept).sum()
+    }
+
+    /// Memory held by the text and JSON rendered for the other columns.
     fn rendered_bytes(&self) -> usize {
         let rendered = |cells: &Cells| {
             cells
@@ -278,13 +285,12 @@ impl Sharing {
             return Ok(None);
         }
         let batches = frame.collect().await.map_err(LakeError::from)?;
-        let table_bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-        let index = KeyIndex::build(entity_key, batches)?;
+        let index = KeyIndex::build(entity_key, &batches)?;
         tracing::info!(
             entry = entry_code,
             rows,
             keys = index.positions.len(),
-            table_kib = table_bytes / 1024,
+            table_kib = index.table_bytes() / 1024,
             index_kib = index.map_bytes() / 1024,
             rendered_kib = index.rendered_bytes() / 1024,
             millis = started.elapsed().as_millis() as u64,
@@ -366,7 +372,7 @@ mod tests {
     fn rows_written_a_cell_at_a_time_equal_the_masked_batch_as_arrow_writes_it() {
         let batch = table();
         let key = EntityKey { item: "身份证号".into(), kind: EntityKind::Person };
-        let index = KeyIndex::build(key, vec![batch.clone()]).unwrap();
+        let index = KeyIndex::build(key, std::slice::from_ref(&batch)).unwrap();
         let items: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
         let rules = [
             MaskRule::Clear,
@@ -401,7 +407,7 @@ mod tests {
     #[test]
     fn a_row_filter_and_the_limit_hold_back_rows() {
         let key = EntityKey { item: "身份证号".into(), kind: EntityKind::Person };
-        let index = KeyIndex::build(key, vec![table()]).unwrap();
+        let index = KeyIndex::build(key, &[table()]).unwrap();
         let items = ["人数".to_owned()];
         let rows = |filter: Option<RowFilter>, limit: usize| {
             index
