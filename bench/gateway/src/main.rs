@@ -11,6 +11,12 @@
 //!   without its row count and facet suggestions, `_nocount=1&_nofacet=1`):
 //!   what a department would otherwise put up quickly.
 //!
+//! Verify (核验) is measured the same way: govdata's
+//! `POST /api/v1/gateway/grants/{grant}/verify` with each person's true name
+//! and birth date (match or mismatch per value, no data returned, one ledger
+//! entry per call), against a bare axum handler answering the same shape.
+//! Datasette has no verify: a department serving rows would return them.
+//!
 //! Also measured: the index's build time and memory (the first lookup after
 //! start builds it), and the ledger's growth during the govdata run (one
 //! entry per call).
@@ -50,19 +56,28 @@ struct Args {
     port: u16,
 }
 
+/// Each line of the keys file is a person's ID, name and birth date,
+/// tab-separated.
 const SCRIPT: &str = r#"
-local keys = {}
-for line in io.lines(os.getenv("KEYS_FILE")) do keys[#keys + 1] = line end
+local people = {}
+for line in io.lines(os.getenv("KEYS_FILE")) do
+  local id, name, born = line:match("([^\t]*)\t([^\t]*)\t([^\t]*)")
+  people[#people + 1] = {id = id, name = name, born = born}
+end
 local mode = os.getenv("MODE")
 local auth = os.getenv("AUTH")
 request = function()
-  local key = keys[math.random(#keys)]
+  local person = people[math.random(#people)]
   if mode == "datasette" then
-    return wrk.format("GET", "/persons/persons.json?_shape=array&_nocount=1&_nofacet=1&_nosuggest=1&id_number=" .. key)
+    return wrk.format("GET", "/persons/persons.json?_shape=array&_nocount=1&_nofacet=1&_nosuggest=1&id_number=" .. person.id)
   end
   local headers = {["Content-Type"] = "application/json"}
   if auth then headers["Authorization"] = auth end
-  return wrk.format("POST", nil, headers, '{"keys":["' .. key .. '"]}')
+  if mode:find("verify") then
+    return wrk.format("POST", nil, headers, '{"key":"' .. person.id .. '","values":{"姓名":"' .. person.name
+      .. '","出生日期":"' .. person.born .. '"}}')
+  end
+  return wrk.format("POST", nil, headers, '{"keys":["' .. person.id .. '"]}')
 end
 "#;
 
@@ -134,8 +149,9 @@ fn report(metric: &str, measured: &Measured, args: &Args) {
     }
 }
 
-/// The bare ceiling: parses the lookup body and answers a body of the same
-/// shape as the gateway's, with nothing looked up.
+/// The bare ceiling: parses the lookup or verify body and answers a body of
+/// the same shape as the gateway's, with nothing looked up. Answers the base
+/// URL; `lookup` and `verify` are under it.
 async fn bare_server() -> anyhow::Result<String> {
     async fn lookup(axum::Json(body): axum::Json<Value>) -> axum::Json<Value> {
         let key = body["keys"][0].as_str().unwrap_or_default().to_owned();
@@ -147,9 +163,22 @@ async fn bare_server() -> anyhow::Result<String> {
                                                "出生日期": "1990", "户籍地行政区划代码": "110101"}]}]
         }))
     }
-    let app = axum::Router::new().route("/lookup", axum::routing::post(lookup));
+    async fn verify(axum::Json(body): axum::Json<Value>) -> axum::Json<Value> {
+        let fields: serde_json::Map<String, Value> = body["values"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(item, _)| (item.clone(), json!("match")))
+            .collect();
+        axum::Json(
+            json!({"grant_id": "00000000-0000-0000-0000-000000000000", "found": true, "fields": fields}),
+        )
+    }
+    let app = axum::Router::new()
+        .route("/lookup", axum::routing::post(lookup))
+        .route("/verify", axum::routing::post(verify));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/lookup", listener.local_addr()?);
+    let url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(url)
 }
@@ -193,14 +222,21 @@ async fn main() -> anyhow::Result<()> {
     let persons_csv = PathBuf::from(node["base_library"][0]["path"].as_str().context("persons file")?);
     let mut keys = std::fs::File::create(dir.path().join("keys.txt"))?;
     let mut reader = csv::Reader::from_path(&persons_csv)?;
-    let mut ids = Vec::new();
+    let header = reader.headers()?.clone();
+    let column = |name: &str| header.iter().position(|h| h == name).with_context(|| format!("column {name}"));
+    let (id_column, name_column, born_column) =
+        (column("id_number")?, column("name")?, column("birth_date")?);
+    let mut people = Vec::new();
     for record in reader.records() {
-        ids.push(record?[0].to_owned());
+        let record = record?;
+        people.push([&record[id_column], &record[name_column], &record[born_column]].map(str::to_owned));
     }
-    for id in &ids {
-        writeln!(keys, "{id}")?;
+    for person in &people {
+        writeln!(keys, "{}", person.join("\t"))?;
     }
+    let ids: Vec<&str> = people.iter().map(|[id, ..]| id.as_str()).collect();
     let lookup_url = format!("{base}/api/v1/gateway/grants/{grant}/lookup");
+    let verify_url = format!("{base}/api/v1/gateway/grants/{grant}/verify");
     let client = reqwest::Client::new();
 
     // The first lookup builds the index: its time, and the memory it holds
@@ -269,24 +305,52 @@ async fn main() -> anyhow::Result<()> {
     // background work to catch up on (the ledger's filter index,
     // checkpoints), which would take cores from whatever ran next.
     let bare_url = bare_server().await?;
-    let bare = wrk(&args, dir.path(), &bare_url, "bare", None)?;
+    let bare = wrk(&args, dir.path(), &format!("{bare_url}/lookup"), "bare", None)?;
+    let bare_verify = wrk(&args, dir.path(), &format!("{bare_url}/verify"), "bare_verify", None)?;
     let auth = format!("Bearer {key}");
     let ledger_before = ledger_size(&base).await?;
     let govdata = wrk(&args, dir.path(), &lookup_url, "govdata", Some(&auth))?;
     let ledger_growth = ledger_size(&base).await? - ledger_before;
+    check_verify(&client, &verify_url, &key, &people[0]).await?;
+    let govdata_verify = wrk(&args, dir.path(), &verify_url, "govdata_verify", Some(&auth))?;
     let datasette = wrk(&args, dir.path(), &datasette_url, "datasette", None)?;
     report("govdata_lookup", &govdata, &args);
     report("bare_axum", &bare, &args);
     report("datasette", &datasette, &args);
+    report("govdata_verify", &govdata_verify, &args);
+    report("bare_axum_verify", &bare_verify, &args);
     let requests = govdata.rps * args.seconds as f64;
     for (metric, value, unit) in [
         ("govdata_vs_bare_axum", govdata.rps / bare.rps, "ratio"),
         ("govdata_vs_datasette", govdata.rps / datasette.rps, "ratio"),
+        ("govdata_verify_vs_bare_axum", govdata_verify.rps / bare_verify.rps, "ratio"),
         ("ledger_entries_per_request", ledger_growth as f64 / requests, "ratio"),
     ] {
         println!(
             "{}",
             json!({"bench": "gateway", "metric": metric, "value": (value * 1000.0).round() / 1000.0, "unit": unit})
+        );
+    }
+    Ok(())
+}
+
+/// One verify with a person's true values must match on both, and one with a
+/// wrong name must not: the run measures real comparisons.
+async fn check_verify(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    [id, name, born]: &[String; 3],
+) -> anyhow::Result<()> {
+    for (claimed, expected) in [(name.as_str(), "match"), ("不是此人", "mismatch")] {
+        let body = json!({"key": id, "values": {"姓名": claimed, "出生日期": born}});
+        let answer: Value =
+            client.post(url).bearer_auth(key).json(&body).send().await?.error_for_status()?.json().await?;
+        anyhow::ensure!(
+            answer["found"] == true
+                && answer["fields"]["姓名"] == expected
+                && answer["fields"]["出生日期"] == "match",
+            "verify of {id} as {claimed}: {answer}"
         );
     }
     Ok(())
