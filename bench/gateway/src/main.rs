@@ -54,6 +54,11 @@ struct Args {
     /// First of the ports used (demo: 4 ports, Datasette: 1).
     #[arg(long, default_value_t = 18480)]
     port: u16,
+    /// Keep the demo nodes' stores on this PostgreSQL server (a database
+    /// name to derive theirs from, e.g. `postgres://…/gwbench`; each run
+    /// needs names not yet used) instead of SQLite.
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 /// Each line of the keys file is a person's ID, name and birth date,
@@ -205,8 +210,14 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("lookup.lua"), SCRIPT)?;
 
-    let (_demo, credentials) =
-        start_demo(&args.govdata, dir.path(), args.port, args.persons, "warn,govdata_sharing=info")?;
+    let (_demo, credentials) = start_demo(
+        &args.govdata,
+        dir.path(),
+        args.port,
+        args.persons,
+        "warn,govdata_sharing=info",
+        args.database_url.as_deref(),
+    )?;
     let node = &credentials["nodes"][0];
     let base = node["url"].as_str().context("node url")?.to_owned();
     let key = node["api_keys"][0]["key"].as_str().context("api key")?.to_owned();

@@ -101,7 +101,7 @@ fn report(name: &str, mut values: Vec<f64>) {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
-    let (_demo, credentials) = start_demo(&args.govdata, dir.path(), args.port, args.persons, "warn")?;
+    let (_demo, credentials) = start_demo(&args.govdata, dir.path(), args.port, args.persons, "warn", None)?;
     let node = &credentials["nodes"][0];
     let base = node["url"].as_str().context("node url")?.to_owned();
     let key = node["api_keys"][0]["key"].as_str().context("api key")?.to_owned();

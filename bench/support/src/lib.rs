@@ -20,21 +20,28 @@ impl Drop for Running {
 
 /// Seeds and serves the demo federation with `persons` persons from
 /// `govdata` in `dir/demo` (log in `dir/demo.log`, filtered by
-/// `log_filter`), on ports from `port`; answers once it is ready, with
-/// `demo-credentials.json`.
+/// `log_filter`), on ports from `port`, its nodes' stores on the PostgreSQL
+/// server of `database_url` if given (`govdata demo --database-url`);
+/// answers once it is ready, with `demo-credentials.json`.
 pub fn start_demo(
     govdata: &Path,
     dir: &Path,
     port: u16,
     persons: u64,
     log_filter: &str,
+    database_url: Option<&str>,
 ) -> anyhow::Result<(Running, Value)> {
     eprintln!("seeding the demo federation ({persons} persons)");
-    let mut demo = Command::new(govdata)
+    let mut command = Command::new(govdata);
+    command
         .args(["demo", "--data-dir"])
         .arg(dir.join("demo"))
         .args(["--port", &port.to_string(), "--persons", &persons.to_string()])
-        .args(["--catalog-entries", "40"])
+        .args(["--catalog-entries", "40"]);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let mut demo = command
         .env("GOVDATA_LOG__FILTER", log_filter)
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

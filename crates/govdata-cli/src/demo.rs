@@ -22,7 +22,7 @@ use govdata_server::identity::NodeIdentity;
 use govdata_server::routes::org::{DepartmentRequest, SystemRequest};
 use govdata_server::routes::users::{ApiKeyRequest, UserRequest};
 use govdata_server::Config;
-use govdata_store::Store;
+use govdata_store::{postgres_server, Store};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -56,6 +56,13 @@ pub struct DemoArgs {
     /// Seed the data directory and exit without serving.
     #[arg(long)]
     seed_only: bool,
+    /// Keep the nodes' stores on this PostgreSQL server instead of SQLite:
+    /// each node gets its own database, named after this URL's with the
+    /// node's id appended (`…/govdata_demo` → `govdata_demo_national`,
+    /// `govdata_demo_guangdong_police`…), created when missing. The lake
+    /// stays under the data directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// One demo node: who it is and which departments it has.
@@ -225,8 +232,16 @@ pub struct DemoFile {
     pub rows: usize,
 }
 
-fn node_config(args: &DemoArgs, plan: &NodePlan) -> anyhow::Result<Config> {
+async fn node_config(args: &DemoArgs, plan: &NodePlan) -> anyhow::Result<Config> {
     let mut config = Config { data_dir: args.data_dir.join(plan.slug), ..Config::default() };
+    if let Some(server) = &args.database_url {
+        let base = postgres_server::database_name(server).context("--database-url")?;
+        let name = format!("{base}_{}", plan.slug.replace('-', "_"));
+        let url = postgres_server::ensure_database(server, &name)
+            .await
+            .with_context(|| format!("creating the database of node {}", plan.slug))?;
+        config.database.url = Some(url);
+    }
     config.node.id = Some(plan.slug.to_owned());
     config.node.name = plan.name.to_owned();
     config.node.level = plan.level;
@@ -247,13 +262,17 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let mut credentials = Credentials { seed: args.seed, nodes: Vec::new() };
     let already_seeded = credentials_path.exists();
     for plan in NODES {
-        let config = node_config(args, plan)?;
+        let config = node_config(args, plan).await?;
         let (store, identity) = govdata_server::open(&config).await?;
         if !already_seeded {
             if !store.departments().await?.is_empty() {
+                let remove = match &args.database_url {
+                    Some(_) => format!("drop the node databases, remove {}", args.data_dir.display()),
+                    None => format!("remove {}", args.data_dir.display()),
+                };
                 bail!(
-                    "{} holds a seeded node but no demo-credentials.json; remove {} and run again",
-                    config.data_dir.display(),
+                    "the store of node {} holds a seeded node but {} has no demo-credentials.json; {remove} and run again",
+                    plan.slug,
                     args.data_dir.display()
                 );
             }

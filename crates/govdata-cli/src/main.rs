@@ -144,10 +144,12 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli { config: file, data_dir, database_url, command } = cli;
     let command = match command {
-        Command::Demo(args) => {
+        Command::Demo(mut args) => {
             // The demo configures its nodes itself; its logging follows
-            // GOVDATA_LOG__* like a node's.
+            // GOVDATA_LOG__* like a node's. `govdata --database-url … demo`
+            // means the same as `govdata demo --database-url …`.
             govdata_server::telemetry::init_logging(&LogConfig::from_env()?);
+            args.database_url = args.database_url.or(database_url);
             return demo::run(&args).await;
         }
         Command::Node(command) => command,

@@ -20,6 +20,7 @@ mod identity;
 mod lake;
 mod ledger;
 mod org;
+pub mod postgres_server;
 mod rows;
 mod sharing;
 mod subscription;

@@ -11,8 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::Connection;
-
 /// Whether PostgreSQL tests can run; panics when they are required but cannot.
 pub fn postgres_available() -> bool {
     if std::env::var("TEST_POSTGRES_URL").is_ok() {
@@ -34,14 +32,7 @@ pub async fn fresh_postgres_database() -> Option<String> {
     }
     let server = std::env::var("TEST_POSTGRES_URL").expect("checked above");
     let name = format!("govdata_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&server).await.expect("connect to TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-    let (base, query) = match server.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (server.as_str(), String::new()),
-    };
-    let (prefix, _) = base.rsplit_once('/').expect("URL has a database path");
-    Some(format!("{prefix}/{name}{query}"))
+    Some(crate::postgres_server::ensure_database(&server, &name).await.expect("create a database"))
 }
 
 /// A lake location under a fresh prefix of the test bucket, with the

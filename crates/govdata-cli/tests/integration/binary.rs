@@ -138,26 +138,64 @@ fn free_port_block() -> u16 {
 }
 
 #[tokio::test]
-async fn demo_federation_serves_every_seeded_account() {
+async fn demo_federation_on_sqlite_serves_every_seeded_account() {
+    demo_federation(None).await;
+}
+
+/// The same federation with every node's store on PostgreSQL, one database
+/// per node named after the given URL's.
+#[tokio::test]
+async fn demo_federation_on_postgres_serves_every_seeded_account() {
+    let Some(url) = govdata_store::testing::fresh_postgres_database().await else { return };
+    demo_federation(Some(&url)).await;
+    let name = govdata_store::postgres_server::database_name(&url).unwrap();
+    for node in ["national", "guangdong", "zhejiang", "guangdong_police"] {
+        let node_url =
+            govdata_store::postgres_server::with_database(&url, &format!("{name}_{node}")).unwrap();
+        let mut conn = sqlx::PgConnection::connect(&node_url).await.unwrap();
+        let departments: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM departments").fetch_one(&mut conn).await.unwrap();
+        assert!(departments > 0, "{node} seeded on PostgreSQL");
+    }
+}
+
+#[test]
+fn demo_names_a_wrong_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, said) in [
+        ("postgres://127.0.0.1:1", "names no database"),
+        ("sqlite://demo.db", "must start with postgres:"),
+        ("postgres://127.0.0.1:1/Demo-Nodes", "database name 'Demo-Nodes_national'"),
+    ] {
+        let output = Command::new(BIN)
+            .args(["demo", "--data-dir"])
+            .arg(dir.path())
+            .args(["--database-url", url])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains(said), "{url}: {stderr}");
+    }
+}
+
+async fn demo_federation(database_url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port_block();
-    let mut child = Command::new(BIN)
-        .args(["demo", "--data-dir"])
-        .arg(dir.path())
-        .args([
-            "--port",
-            &port.to_string(),
-            "--persons",
-            "3000",
-            "--enterprises",
-            "600",
-            "--catalog-entries",
-            "80",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut command = Command::new(BIN);
+    command.args(["demo", "--data-dir"]).arg(dir.path()).args([
+        "--port",
+        &port.to_string(),
+        "--persons",
+        "3000",
+        "--enterprises",
+        "600",
+        "--catalog-entries",
+        "80",
+    ]);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let ready = stdout.lines().map(|l| l.unwrap()).any(|l| l == "ready");
     let served = Served { child, base: String::new() };
