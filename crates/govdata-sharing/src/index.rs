@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use govdata_lake::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
 use govdata_lake::arrow::compute::cast;
-use govdata_lake::arrow::datatypes::{DataType, FieldRef, SchemaRef};
+use govdata_lake::arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use govdata_lake::arrow::json::writer::{make_encoder, EncoderOptions};
 use govdata_lake::conform::EntityKey;
 use govdata_lake::LakeError;
@@ -39,8 +39,9 @@ pub const RECHECK: Duration = Duration::from_secs(1);
 /// One entry's data held for key lookups.
 pub(crate) struct KeyIndex {
     pub(crate) entity_key: EntityKey,
-    /// Per batch of the table: its schema, to find columns by name.
-    schemas: Vec<SchemaRef>,
+    /// The table's schema, which every batch of one scan shares: where each
+    /// column is among a batch's cells.
+    schema: SchemaRef,
     /// Per batch, per column: its cells as lookups read them.
     cells: Vec<Vec<Cells>>,
     positions: HashMap<String, Vec<(u32, u32)>>,
@@ -49,7 +50,7 @@ pub(crate) struct KeyIndex {
 /// One column of one batch, readable a cell at a time.
 struct Cells {
     /// The values as text, as [`map_text`] reads them: the column itself
-    /// when it holds strings, else its cast.
+    /// when it holds strings (views or plain), else its cast.
     text: ArrayRef,
     /// For a column that does not hold strings, each value as arrow's JSON
     /// writer renders it (numbers bare, dates quoted).
@@ -58,8 +59,15 @@ struct Cells {
 
 impl Cells {
     fn new(field: &FieldRef, column: &ArrayRef) -> Result<Cells> {
-        if matches!(column.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) {
-            return Ok(Cells { text: column.clone(), json: None });
+        match column.data_type() {
+            DataType::Utf8 | DataType::Utf8View => return Ok(Cells { text: column.clone(), json: None }),
+            DataType::LargeUtf8 => {
+                return Ok(Cells {
+                    text: cast(column, &DataType::Utf8).map_err(LakeError::from)?,
+                    json: None,
+                })
+            }
+            _ => {}
         }
         let options = EncoderOptions::default();
         let mut encoder = make_encoder(field, column.as_ref(), &options).map_err(LakeError::from)?;
@@ -82,10 +90,7 @@ impl Cells {
         }
         Some(match self.text.as_string_view_opt() {
             Some(view) => view.value(row),
-            None => match self.text.as_string_opt::<i32>() {
-                Some(text) => text.value(row),
-                None => self.text.as_string::<i64>().value(row),
-            },
+            None => self.text.as_string::<i32>().value(row),
         })
     }
 
@@ -143,14 +148,12 @@ impl KeyIndex {
                 }
             }
         }
+        let schema = batches.first().map_or_else(|| Arc::new(Schema::empty()), RecordBatch::schema);
         let cells = batches
             .iter()
-            .map(|batch| {
-                batch.schema().fields().iter().zip(batch.columns()).map(|(f, c)| Cells::new(f, c)).collect()
-            })
+            .map(|batch| schema.fields().iter().zip(batch.columns()).map(|(f, c)| Cells::new(f, c)).collect())
             .collect::<Result<_>>()?;
-        let schemas = batches.iter().map(RecordBatch::schema).collect();
-        Ok(KeyIndex { entity_key, schemas, cells, positions })
+        Ok(KeyIndex { entity_key, schema, cells, positions })
     }
 
     /// The rows of `key` within `filter`, each a JSON object of `items`
@@ -165,19 +168,19 @@ impl KeyIndex {
         limit: usize,
     ) -> Result<Vec<Box<RawValue>>> {
         let Some(found) = self.positions.get(key) else { return Ok(Vec::new()) };
+        let position = |name: &str, field: &str| {
+            self.schema.index_of(name).map_err(|_| {
+                crate::service::SharingError::from(LakeError::invalid(field, format!("no column {name}")))
+            })
+        };
         let mut rows = Vec::new();
         for &(b, row) in found {
             if rows.len() == limit {
                 break;
             }
-            let (schema, cells, row) = (&self.schemas[b as usize], &self.cells[b as usize], row as usize);
-            let column = |name: &str, field: &str| {
-                schema.index_of(name).map(|i| &cells[i]).map_err(|_| {
-                    crate::service::SharingError::from(LakeError::invalid(field, format!("no column {name}")))
-                })
-            };
+            let (cells, row) = (&self.cells[b as usize], row as usize);
             if let Some(filter) = filter {
-                let value = column(&filter.item, "row_filter.item")?.text(row);
+                let value = cells[position(&filter.item, "row_filter.item")?].text(row);
                 if !value.is_some_and(|v| filter.prefixes.iter().any(|p| v.starts_with(p.as_str()))) {
                     continue;
                 }
@@ -189,7 +192,7 @@ impl KeyIndex {
                 }
                 write_json_string(&mut json, item);
                 json.push(b':');
-                column(item, "items")?.write_json(row, *rule, mask_key, &mut json);
+                cells[position(item, "items")?].write_json(row, *rule, mask_key, &mut json);
             }
             json.push(b'}');
             let json = String::from_utf8(json).map_err(std::io::Error::other).map_err(LakeError::from)?;
@@ -308,7 +311,7 @@ mod tests {
         BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, StringViewArray,
         TimestampMicrosecondArray,
     };
-    use govdata_lake::arrow::datatypes::{Field, Schema, TimeUnit};
+    use govdata_lake::arrow::datatypes::{Field, TimeUnit};
     use govdata_lake::mapping::EntityKind;
     use govdata_lake::profile::to_raw_json_rows;
     use serde_json::Value;
